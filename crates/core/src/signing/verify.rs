@@ -105,6 +105,32 @@ impl VerifyError {
             VerifyError::IpUnknown { .. } => "ip_unknown",
         }
     }
+
+    /// The facts behind the reason, for JSON output.
+    pub fn details(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            VerifyError::Malformed(m) | VerifyError::CannedCustomMismatch(m) => {
+                json!({ "problem": m })
+            }
+            VerifyError::UnknownKeyId { key_pair_id, known } => {
+                json!({ "key_pair_id": key_pair_id, "known_key_ids": known })
+            }
+            VerifyError::BadSignature {
+                key_pair_id,
+                detail,
+            } => json!({ "key_pair_id": key_pair_id, "problem": detail }),
+            VerifyError::ResourceMismatch { pattern, url } => {
+                json!({ "pattern": pattern, "url": url })
+            }
+            VerifyError::NotYetValid { starts, now } => json!({ "starts": starts, "now": now }),
+            VerifyError::Expired { expires, now } => json!({ "expires": expires, "now": now }),
+            VerifyError::IpOutside { ip, cidr } => {
+                json!({ "ip": ip.to_string(), "cidr": cidr.to_string() })
+            }
+            VerifyError::IpUnknown { cidr } => json!({ "cidr": cidr.to_string() }),
+        }
+    }
 }
 
 /// A request that passed every check.
@@ -278,7 +304,7 @@ fn check(
     let policy_bytes: Vec<u8> = match kind {
         PolicyKind::Canned => {
             let raw = found.expires.as_deref().unwrap_or_default();
-            if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) || raw.len() > 12 {
+            if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit()) || raw.len() > 20 {
                 return Err(malformed(format!(
                     "{} must be whole seconds since the epoch, got {raw:?}",
                     names.expires
@@ -317,15 +343,12 @@ fn check(
             HashAlgorithm::Sha256 => HashAlgorithm::Sha1,
         };
         let detail = if key.verify(other, &policy_bytes, &sig) {
-            format!(
-                "the signature is valid over {other}, but the request says {hash} ({} {})",
-                names.hash_algorithm,
-                if other == HashAlgorithm::Sha256 {
-                    "=SHA256 is missing"
-                } else {
-                    "should be absent or SHA1"
-                }
-            )
+            let fix = if other == HashAlgorithm::Sha256 {
+                format!("add {}=SHA256", names.hash_algorithm)
+            } else {
+                format!("drop {} or set it to SHA1", names.hash_algorithm)
+            };
+            format!("the signature is valid over {other}, but the request says {hash}: {fix}")
         } else {
             match kind {
                 PolicyKind::Canned => format!(

@@ -1,0 +1,71 @@
+use std::path::PathBuf;
+
+use hlsgate_core::signing::*;
+
+pub const CDN: &str = "https://d111111abcdef8.cloudfront.net";
+pub const RSA_ID: &str = "K2JCJMDEHXQW5F";
+pub const EC_ID: &str = "K3ECDSATESTKEY";
+/// Inside every vector's validity window (window: 1893369600..1893456000).
+pub const NOW: u64 = 1_893_400_000;
+
+pub fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+pub fn read(rel: &str) -> Vec<u8> {
+    let p = fixtures().join(rel);
+    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+pub fn private(rel: &str) -> PrivateKey {
+    private_key_from_pem(&read(rel), KeySize::CloudFront).unwrap()
+}
+
+pub fn public(rel: &str) -> PublicKey {
+    public_key_from_pem(&read(rel), KeySize::CloudFront).unwrap()
+}
+
+pub fn rsa_signer(hash: HashAlgorithm) -> Signer {
+    Signer::new(
+        private("conformance/keys/test-rsa2048-pkcs1.pem"),
+        KeyPairId::new(RSA_ID).unwrap(),
+        hash,
+    )
+}
+
+pub fn ec_signer(hash: HashAlgorithm) -> Signer {
+    Signer::new(
+        private("conformance/keys/test-ecdsa-p256-sec1.pem"),
+        KeyPairId::new(EC_ID).unwrap(),
+        hash,
+    )
+}
+
+/// The key group of the test distribution: both test keys plus the rotation key.
+pub fn key_group() -> KeyGroup {
+    let mut g = KeyGroup::new();
+    g.insert(
+        KeyPairId::new(RSA_ID).unwrap(),
+        public("conformance/keys/test-rsa2048-public.pem"),
+    );
+    g.insert(
+        KeyPairId::new(EC_ID).unwrap(),
+        public("conformance/keys/test-ecdsa-p256-public.pem"),
+    );
+    g.insert(
+        KeyPairId::new("K2SECONDROTATION").unwrap(),
+        public("conformance/keys/second-rsa2048-public.pem"),
+    );
+    g
+}
+
+pub fn at(now: u64) -> Context {
+    Context {
+        now,
+        viewer_ip: None,
+    }
+}
+
+pub fn epoch(s: u64) -> Epoch {
+    Epoch::new(s).unwrap()
+}
