@@ -1,0 +1,557 @@
+//! The `hlsgate` binary, end to end.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const CDN: &str = "https://d111111abcdef8.cloudfront.net";
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
+}
+
+fn key(name: &str) -> String {
+    fixtures()
+        .join("conformance/keys")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+fn hlsgate(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hlsgate"))
+        .args(args)
+        .output()
+        .expect("run hlsgate")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn vectors() -> Vec<Value> {
+    let raw = std::fs::read(fixtures().join("conformance/cloudfront-signing.json")).unwrap();
+    let v: Value = serde_json::from_slice(&raw).unwrap();
+    v["cases"].as_array().unwrap().clone()
+}
+
+/// The `hlsgate sign` arguments that express a vector's inputs.
+fn sign_args(case: &Value) -> Vec<String> {
+    let input = &case["input"];
+    let mut a: Vec<String> = vec![
+        "sign".into(),
+        "--key-pair-id".into(),
+        case["key_pair_id"].as_str().unwrap().into(),
+        "--private-key".into(),
+        key("test-rsa2048-pkcs1.pem"),
+        "--hash".into(),
+        input["hash_algorithm"].as_str().unwrap().to_lowercase(),
+    ];
+    match input["policy"].as_str() {
+        Some(raw) => {
+            let p: Value = serde_json::from_str(raw).unwrap();
+            let st = &p["Statement"][0];
+            let resource = st["Resource"].as_str().unwrap();
+            let c = &st["Condition"];
+            a.extend(["--url".into(), resource.into()]);
+            a.extend(["--policy-resource".into(), resource.into()]);
+            a.extend([
+                "--expires".into(),
+                c["DateLessThan"]["AWS:EpochTime"].to_string(),
+            ]);
+            if let Some(s) = c["DateGreaterThan"]["AWS:EpochTime"].as_u64() {
+                a.extend(["--starts".into(), s.to_string()]);
+            }
+            if let Some(ip) = c["IpAddress"]["AWS:SourceIp"].as_str() {
+                a.extend(["--ip".into(), ip.into()]);
+            }
+        }
+        None => {
+            a.extend(["--url".into(), input["url"].as_str().unwrap().into()]);
+            a.extend(["--expires".into(), input["date_less_than"].to_string()]);
+            if let Some(s) = input["date_greater_than"].as_u64() {
+                a.extend(["--starts".into(), s.to_string()]);
+            }
+            if let Some(ip) = input["ip_address"].as_str() {
+                a.extend(["--ip".into(), ip.into()]);
+            }
+        }
+    }
+    a
+}
+
+#[test]
+fn sign_reproduces_every_vector() {
+    for case in vectors() {
+        let name = case["name"].as_str().unwrap();
+        let args = sign_args(&case);
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let text = hlsgate(&refs);
+        assert!(
+            text.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&text.stderr)
+        );
+        assert_eq!(
+            stdout(&text).trim_end(),
+            case["signed_url"].as_str().unwrap(),
+            "{name}: signed URL"
+        );
+        let mut json_args = refs.clone();
+        json_args.extend(["--format", "json"]);
+        let out: Value = serde_json::from_str(&stdout(&hlsgate(&json_args))).unwrap();
+        assert_eq!(out["signature"], case["signature"], "{name}: signature");
+        assert_eq!(out["policy"], case["policy_json"], "{name}: policy");
+        assert_eq!(out["key_pair_id"], "K2JCJMDEHXQW5F");
+        assert_eq!(out["hash_algorithm"], case["input"]["hash_algorithm"]);
+        assert_eq!(out["expires"], 1893456000);
+        assert!(out["query"].as_str().unwrap().contains("Signature="));
+        assert_eq!(out["cookies"]["CloudFront-Signature"], case["signature"]);
+    }
+}
+
+#[test]
+fn sign_cookies_prints_set_cookie_headers() {
+    let o = hlsgate(&[
+        "sign",
+        "--url",
+        &format!("{CDN}/videos/abc123/master.m3u8"),
+        "--policy-resource",
+        &format!("{CDN}/videos/abc123/*"),
+        "--key-pair-id",
+        "K2JCJMDEHXQW5F",
+        "--private-key",
+        &key("test-rsa2048-pkcs8.pem"),
+        "--expires",
+        "1h",
+        "--hash",
+        "sha256",
+        "--cookies",
+        "--cookie-domain",
+        "d111111abcdef8.cloudfront.net",
+        "--cookie-path",
+        "/videos/abc123/",
+        "--same-site",
+        "none",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = stdout(&o);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out}");
+    for l in lines {
+        assert!(l.starts_with("Set-Cookie: CloudFront-"), "{l}");
+        assert!(l.contains("; Secure") && l.contains("; HttpOnly"), "{l}");
+        assert!(l.contains("; SameSite=None"), "{l}");
+        assert!(l.contains("; Path=/videos/abc123/"), "{l}");
+    }
+    assert!(out.contains("CloudFront-Hash-Algorithm=SHA256"));
+}
+
+/// A signed folder URL (bound to an IP range and a window) for the verify table.
+fn folder_url() -> String {
+    let o = hlsgate(&[
+        "sign",
+        "--url",
+        &format!("{CDN}/videos/abc123/master.m3u8"),
+        "--policy-resource",
+        &format!("{CDN}/videos/abc123/*"),
+        "--key-pair-id",
+        "K2JCJMDEHXQW5F",
+        "--private-key",
+        &key("test-rsa2048-pkcs1.pem"),
+        "--expires",
+        "1893456000",
+        "--starts",
+        "1893369600",
+        "--ip",
+        "203.0.113.0/24",
+    ]);
+    assert!(o.status.success());
+    stdout(&o).trim().to_string()
+}
+
+#[test]
+fn verify_names_each_reason_in_text_and_json() {
+    let good = folder_url();
+    let canned = vectors()[0]["signed_url"].as_str().unwrap().to_string();
+    let pk = format!("K2JCJMDEHXQW5F={}", key("test-rsa2048-public.pem"));
+    let sig_start = good.find("Signature=").unwrap() + 20;
+    let mut tampered = good.clone();
+    tampered.replace_range(
+        sig_start..sig_start + 1,
+        if &good[sig_start..sig_start + 1] == "A" {
+            "B"
+        } else {
+            "A"
+        },
+    );
+    // (url, now, ip, code, text fragment)
+    let table: Vec<(String, &str, Option<&str>, &str, &str)> = vec![
+        (
+            format!("{CDN}/videos/abc123/master.m3u8"),
+            "1893400000",
+            Some("203.0.113.1"),
+            "malformed",
+            "no signing parameters",
+        ),
+        (
+            format!("{good}&Expires=1893456000"),
+            "1893400000",
+            Some("203.0.113.1"),
+            "canned_custom_mismatch",
+            "both Expires",
+        ),
+        (
+            good.replace("K2JCJMDEHXQW5F", "KOTHER"),
+            "1893400000",
+            Some("203.0.113.1"),
+            "unknown_key_id",
+            "KOTHER",
+        ),
+        (
+            tampered,
+            "1893400000",
+            Some("203.0.113.1"),
+            "bad_signature",
+            "does not verify",
+        ),
+        (
+            good.replace("/abc123/master", "/zzz/master"),
+            "1893400000",
+            Some("203.0.113.1"),
+            "resource_mismatch",
+            "/videos/abc123/*",
+        ),
+        (
+            good.clone(),
+            "1893369000",
+            Some("203.0.113.1"),
+            "not_yet_valid",
+            "valid after 1893369600",
+        ),
+        (
+            good.clone(),
+            "1893456001",
+            Some("203.0.113.1"),
+            "expired",
+            "valid until 1893456000",
+        ),
+        (
+            good.clone(),
+            "1893400000",
+            Some("198.51.100.1"),
+            "ip_outside_range",
+            "198.51.100.1 is not in 203.0.113.0/24",
+        ),
+        (
+            good.clone(),
+            "1893400000",
+            None,
+            "ip_unknown",
+            "no viewer IP",
+        ),
+        (
+            canned.replace("master.m3u8", "other.m3u8"),
+            "1893400000",
+            None,
+            "bad_signature",
+            "another URL",
+        ),
+    ];
+    for (url, now, ip, code, fragment) in table {
+        let mut args = vec!["verify", "--url", &url, "--public-key", &pk, "--now", now];
+        if let Some(ip) = ip {
+            args.extend(["--ip", ip]);
+        }
+        let text = hlsgate(&args);
+        assert_eq!(text.status.code(), Some(1), "{code}: {}", stdout(&text));
+        let out = stdout(&text);
+        assert!(out.starts_with("invalid: "), "{out}");
+        assert!(out.contains(fragment), "{code}: {out} lacks {fragment:?}");
+        args.extend(["--format", "json"]);
+        let json = hlsgate(&args);
+        assert_eq!(json.status.code(), Some(1));
+        let v: Value = serde_json::from_str(&stdout(&json)).unwrap();
+        assert_eq!(v["valid"], false);
+        assert_eq!(v["reason"], code, "{v}");
+        assert!(v["message"].as_str().unwrap().contains(fragment));
+        assert!(v["details"].is_object());
+    }
+    let ok = hlsgate(&[
+        "verify",
+        "--url",
+        &good,
+        "--public-key",
+        &pk,
+        "--now",
+        "1893400000",
+        "--ip",
+        "203.0.113.9",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+    let v: Value = serde_json::from_str(&stdout(&ok)).unwrap();
+    assert_eq!(v["valid"], true);
+    assert_eq!(v["kind"], "custom");
+    assert_eq!(v["resource"], format!("{CDN}/videos/abc123/*"));
+}
+
+#[test]
+fn verify_cookies_and_key_rotation() {
+    let case = &vectors()[3]; // custom-window-sha1
+    let cookies: Vec<String> = case["cookies"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{k}={}",
+                v.as_str().map(str::to_string).unwrap_or(v.to_string())
+            )
+        })
+        .collect();
+    let cookie = cookies.join("; ");
+    let url = case["input"]["url"].as_str().unwrap();
+    let o = hlsgate(&[
+        "verify",
+        "--url",
+        url,
+        "--cookie",
+        &cookie,
+        "--public-key",
+        &format!("KSECOND={}", key("second-rsa2048-public.pem")),
+        "--public-key",
+        &format!("K2JCJMDEHXQW5F={}", key("test-rsa2048-pkcs8.pem")),
+        "--now",
+        "1893400000",
+    ]);
+    assert_eq!(o.status.code(), Some(0), "{}", stdout(&o));
+    assert!(stdout(&o).starts_with("valid: custom policy, key K2JCJMDEHXQW5F"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["verify", "--url", "x"],
+        vec![
+            "sign",
+            "--url",
+            "https://d/a",
+            "--key-pair-id",
+            "K1",
+            "--private-key",
+            "/nonexistent.pem",
+            "--expires",
+            "1h",
+        ],
+        vec![
+            "verify",
+            "--url",
+            "https://d/a",
+            "--public-key",
+            "nokeyfile",
+        ],
+        vec!["frobnicate"],
+    ];
+    for args in cases {
+        let o = hlsgate(&args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+    }
+    let pk = key("test-rsa2048-pkcs1.pem");
+    let ms = hlsgate(&[
+        "sign",
+        "--url",
+        "https://d/a",
+        "--key-pair-id",
+        "K1",
+        "--private-key",
+        &pk,
+        "--expires",
+        "1893456000000",
+    ]);
+    assert_eq!(ms.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&ms.stderr).contains("milliseconds"));
+    let v6 = hlsgate(&[
+        "sign",
+        "--url",
+        "https://d/a",
+        "--key-pair-id",
+        "K1",
+        "--private-key",
+        &pk,
+        "--expires",
+        "1h",
+        "--ip",
+        "2001:db8::/32",
+    ]);
+    assert_eq!(v6.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&v6.stderr).contains("IPv6"));
+    let small = fixtures()
+        .join("keys/test-only-rsa1024.pem")
+        .display()
+        .to_string();
+    let refused = hlsgate(&[
+        "sign",
+        "--url",
+        "https://d/a",
+        "--key-pair-id",
+        "K1",
+        "--private-key",
+        &small,
+        "--expires",
+        "1h",
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("only accepts 2048-bit"));
+    let allowed = hlsgate(&[
+        "sign",
+        "--url",
+        "https://d/a",
+        "--key-pair-id",
+        "K1",
+        "--private-key",
+        &small,
+        "--expires",
+        "1h",
+        "--allow-any-key-size",
+    ]);
+    assert!(allowed.status.success());
+}
+
+#[test]
+fn help_on_every_command() {
+    for cmd in [
+        vec!["--help"],
+        vec!["keygen", "--help"],
+        vec!["sign", "--help"],
+        vec!["verify", "--help"],
+        vec!["dev", "--help"],
+    ] {
+        let o = hlsgate(&cmd);
+        assert!(o.status.success(), "{cmd:?}");
+        assert!(stdout(&o).contains("Usage:"), "{cmd:?}");
+    }
+    let dev = hlsgate(&["dev"]);
+    assert!(dev.status.success());
+    assert!(stdout(&dev).contains("not yet"));
+}
+
+fn openssl_available() -> bool {
+    Command::new("openssl")
+        .arg("version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn keygen_writes_keys_that_sign_and_openssl_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    for alg in ["ecdsa", "rsa"] {
+        let out = dir.path().join(alg);
+        let o = hlsgate(&["keygen", "--algorithm", alg, "--out", out.to_str().unwrap()]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let text = stdout(&o);
+        assert!(text.contains("-----BEGIN PUBLIC KEY-----"), "{text}");
+        assert!(text.contains("SigningPublicKey1="), "{text}");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(out.join("private.pem"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        // Refuses to overwrite without --force.
+        let again = hlsgate(&["keygen", "--algorithm", alg, "--out", out.to_str().unwrap()]);
+        assert_eq!(again.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+
+        for hash in ["sha1", "sha256"] {
+            let signed = hlsgate(&[
+                "sign",
+                "--url",
+                &format!("{CDN}/videos/abc123/master.m3u8"),
+                "--key-pair-id",
+                "KNEW",
+                "--private-key",
+                out.join("private.pem").to_str().unwrap(),
+                "--expires",
+                "1893456000",
+                "--hash",
+                hash,
+                "--format",
+                "json",
+            ]);
+            assert!(signed.status.success());
+            let v: Value = serde_json::from_str(&stdout(&signed)).unwrap();
+            let url = v["url"].as_str().unwrap();
+            let pk = format!("KNEW={}", out.join("public.pem").display());
+            let ok = hlsgate(&[
+                "verify",
+                "--url",
+                url,
+                "--public-key",
+                &pk,
+                "--now",
+                "1893400000",
+            ]);
+            assert_eq!(ok.status.code(), Some(0), "{}", stdout(&ok));
+            openssl_verify(&out.join("public.pem"), hash, &v);
+        }
+    }
+}
+
+fn openssl_verify(public: &Path, hash: &str, signed: &Value) {
+    if !openssl_available() {
+        eprintln!(
+            "skipped: openssl not on PATH (.ci/run installs it); signature not cross-checked"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.json");
+    let sig = dir.path().join("sig.der");
+    std::fs::write(&policy, signed["policy"].as_str().unwrap()).unwrap();
+    let safe = signed["signature"].as_str().unwrap();
+    let standard: String = safe
+        .chars()
+        .map(|c| match c {
+            '-' => '+',
+            '_' => '=',
+            '~' => '/',
+            c => c,
+        })
+        .collect();
+    let der = decode_base64(&standard);
+    std::fs::write(&sig, der).unwrap();
+    let o = Command::new("openssl")
+        .args(["dgst", &format!("-{hash}"), "-verify"])
+        .arg(public)
+        .arg("-signature")
+        .arg(&sig)
+        .arg(&policy)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success() && String::from_utf8_lossy(&o.stdout).contains("Verified OK"),
+        "openssl dgst -{hash} -verify: {} {}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+/// Plain base64 decoding via openssl itself, so the check owes nothing to our code.
+fn decode_base64(s: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut child = Command::new("openssl")
+        .args(["base64", "-d", "-A"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
+    child.wait_with_output().unwrap().stdout
+}
