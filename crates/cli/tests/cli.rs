@@ -1,5 +1,7 @@
 //! The `hlsgate` binary, end to end.
 
+#![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
