@@ -333,6 +333,23 @@ fn verify_cookies_and_key_rotation() {
     assert!(stdout(&o).starts_with("valid: custom policy, key K2JCJMDEHXQW5F"));
 }
 
+/// `hlsgate sign` of a fixed URL with `key`, `expires` and extra flags.
+fn sign_quick(key: &str, expires: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "sign",
+        "--url",
+        "https://d/a",
+        "--key-pair-id",
+        "K1",
+        "--private-key",
+        key,
+        "--expires",
+        expires,
+    ];
+    args.extend_from_slice(extra);
+    hlsgate(&args)
+}
+
 #[test]
 fn usage_errors_exit_2() {
     let cases: Vec<Vec<&str>> = vec![
@@ -362,63 +379,20 @@ fn usage_errors_exit_2() {
         assert_eq!(o.status.code(), Some(2), "{args:?}");
     }
     let pk = key("test-rsa2048-pkcs1.pem");
-    let ms = hlsgate(&[
-        "sign",
-        "--url",
-        "https://d/a",
-        "--key-pair-id",
-        "K1",
-        "--private-key",
-        &pk,
-        "--expires",
-        "1893456000000",
-    ]);
+    let ms = sign_quick(&pk, "1893456000000", &[]);
     assert_eq!(ms.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&ms.stderr).contains("milliseconds"));
-    let v6 = hlsgate(&[
-        "sign",
-        "--url",
-        "https://d/a",
-        "--key-pair-id",
-        "K1",
-        "--private-key",
-        &pk,
-        "--expires",
-        "1h",
-        "--ip",
-        "2001:db8::/32",
-    ]);
+    let v6 = sign_quick(&pk, "1h", &["--ip", "2001:db8::/32"]);
     assert_eq!(v6.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&v6.stderr).contains("IPv6"));
     let small = fixtures()
         .join("keys/test-only-rsa1024.pem")
         .display()
         .to_string();
-    let refused = hlsgate(&[
-        "sign",
-        "--url",
-        "https://d/a",
-        "--key-pair-id",
-        "K1",
-        "--private-key",
-        &small,
-        "--expires",
-        "1h",
-    ]);
+    let refused = sign_quick(&small, "1h", &[]);
     assert_eq!(refused.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("only accepts 2048-bit"));
-    let allowed = hlsgate(&[
-        "sign",
-        "--url",
-        "https://d/a",
-        "--key-pair-id",
-        "K1",
-        "--private-key",
-        &small,
-        "--expires",
-        "1h",
-        "--allow-any-key-size",
-    ]);
+    let allowed = sign_quick(&small, "1h", &["--allow-any-key-size"]);
     assert!(allowed.status.success());
 }
 

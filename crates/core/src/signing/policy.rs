@@ -227,15 +227,6 @@ impl Policy {
         self.source_ip
     }
 
-    /// True when this policy can travel as a canned policy: an exact URL (no
-    /// wildcard), an expiry, and nothing else.
-    pub fn is_cannable(&self) -> bool {
-        self.starts.is_none()
-            && self.source_ip.is_none()
-            && !self.resource.contains(['*'])
-            && !has_wildcard_question_mark(&self.resource)
-    }
-
     /// The exact JSON that is signed. For a canned policy this is the one fixed
     /// form CloudFront rebuilds; custom policies use the same field order.
     pub fn to_json(&self) -> String {
@@ -335,13 +326,6 @@ fn only_keys(obj: &serde_json::Map<String, Value>, allowed: &[&str]) -> Result<(
         Some(k) => Err(PolicyError::Malformed(format!("unknown field {k:?}"))),
         None => Ok(()),
     }
-}
-
-/// A `?` is a wildcard in a policy resource. A URL's query separator is one too,
-/// as far as CloudFront's matcher is concerned, so any `?` makes a resource a
-/// pattern rather than an exact URL.
-fn has_wildcard_question_mark(resource: &str) -> bool {
-    resource.contains('?')
 }
 
 #[cfg(test)]
@@ -446,21 +430,6 @@ mod tests {
         assert_eq!(
             Policy::new("https://d.example/a b", t(5)),
             Err(PolicyError::BadResourceChar)
-        );
-        assert!(
-            !Policy::new("https://d.example/*", t(5))
-                .unwrap()
-                .is_cannable()
-        );
-        assert!(
-            !Policy::new("https://d.example/a?b", t(5))
-                .unwrap()
-                .is_cannable()
-        );
-        assert!(
-            Policy::new("https://d.example/a", t(5))
-                .unwrap()
-                .is_cannable()
         );
     }
 

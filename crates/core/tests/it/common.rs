@@ -69,3 +69,24 @@ pub fn at(now: u64) -> Context {
 pub fn epoch(s: u64) -> Epoch {
     Epoch::new(s).unwrap()
 }
+
+/// A folder signature on `CDN/videos/abc123/`, valid until 2030, no conditions.
+pub fn abc123_folder(signer: &Signer) -> SignedParams {
+    signer
+        .sign_folder(
+            &format!("{CDN}/videos/abc123/"),
+            epoch(1893456000),
+            None,
+            None,
+        )
+        .unwrap()
+}
+
+/// The `Cookie` header a browser would send for these signed cookies.
+pub fn cookie_header(p: &SignedParams) -> String {
+    p.cookies()
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}

@@ -193,14 +193,9 @@ fn resource_mismatch_shows_pattern_and_url() {
         text.contains(&format!("{CDN}/videos/zzz999/master.m3u8")),
         "{text}"
     );
-    let cookie: Vec<String> = folder()
-        .cookies()
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
     let e = verify_cookies(
         &format!("{CDN}/videos/zzz999/master.m3u8"),
-        &cookie.join("; "),
+        &cookie_header(&folder()),
         &key_group(),
         ctx_ip(NOW, "203.0.113.1"),
     )

@@ -71,25 +71,10 @@ fn canned_custom_and_folder_signatures_verify_as_urls_and_cookies() {
     }
 }
 
-fn cookie_header(p: &SignedParams) -> String {
-    p.cookies()
-        .iter()
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect::<Vec<_>>()
-        .join("; ")
-}
-
 #[test]
 fn folder_params_are_the_same_for_every_url() {
     let signer = ec_signer(HashAlgorithm::Sha256);
-    let folder = signer
-        .sign_folder(
-            &format!("{CDN}/videos/abc123/"),
-            epoch(1893456000),
-            None,
-            None,
-        )
-        .unwrap();
+    let folder = abc123_folder(&signer);
     let q = folder.query_string();
     assert!(
         q.starts_with("Policy=") && q.ends_with("&Hash-Algorithm=SHA256"),
@@ -141,14 +126,7 @@ fn apply_to_keeps_own_query_first_and_fragment_last_and_is_idempotent() {
 #[test]
 fn set_cookie_headers_carry_the_attributes() {
     let signer = rsa_signer(HashAlgorithm::Sha256);
-    let folder = signer
-        .sign_folder(
-            &format!("{CDN}/videos/abc123/"),
-            epoch(1893456000),
-            None,
-            None,
-        )
-        .unwrap();
+    let folder = abc123_folder(&signer);
     let headers = folder
         .set_cookie_headers(&CookieOptions {
             domain: Some("cdn.example.com".into()),
