@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::ValueEnum;
 use hlsgate_core::signing::{
     CookieOptions, HashAlgorithm, KeyPairId, KeySize, Policy, PolicyKind, SameSite, Signer,
-    normalize_url, params, parse_source_ip, private_key_from_pem,
+    parse_source_ip, private_key_from_pem, resource_url,
 };
 use serde_json::json;
 
@@ -113,10 +113,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let signed = if custom {
         let resource = match &args.policy_resource {
             Some(p) => p.clone(),
-            None => {
-                let (u, _) = normalize_url(&args.url).map_err(|e| e.to_string())?;
-                params::strip_signing_params(&u, &params::QUERY)
-            }
+            None => resource_url(&args.url).map_err(|e| e.to_string())?.0,
         };
         let mut policy = Policy::new(resource, expires).map_err(|e| e.to_string())?;
         if let Some(s) = starts {

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hlsgate_core::signing::{Epoch, YEAR_3000};
+use hlsgate_core::signing::Epoch;
 
 pub fn now() -> u64 {
     SystemTime::now()
@@ -17,12 +17,6 @@ pub fn parse(input: &str, now: u64) -> Result<Epoch, String> {
     let s = input.trim();
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
         let secs: u64 = s.parse().map_err(|_| format!("time {s:?} is too large"))?;
-        if secs > YEAR_3000 {
-            return Err(format!(
-                "time {secs} is after the year 3000: it looks like milliseconds; pass seconds (e.g. {})",
-                secs / 1000
-            ));
-        }
         return Epoch::new(secs).map_err(|e| e.to_string());
     }
     if let Ok(t) = humantime::parse_rfc3339_weak(s) {

@@ -40,7 +40,9 @@ pub use keys::{
     public_key_to_pem,
 };
 pub use policy::{Epoch, Policy, PolicyError, PolicyKind, YEAR_3000, parse_source_ip};
-pub use signer::{CookieOptions, SameSite, SignError, SignedParams, Signer, normalize_url};
+pub use signer::{
+    CookieOptions, SameSite, SignError, SignedParams, Signer, normalize_url, resource_url,
+};
 pub use verify::{
     Context, KeyGroup, MAX_COOKIE_BYTES, MAX_POLICY_BYTES, MAX_URL_BYTES, Verified, VerifyError,
     verify_cookies, verify_url, verify_url_with,

@@ -60,7 +60,8 @@ pub enum PolicyError {
     #[error("an expiry time is required (DateLessThan)")]
     MissingExpiry,
     #[error(
-        "time {0} is after the year 3000: it looks like milliseconds; pass seconds since the epoch"
+        "time {0} is after the year 3000: it looks like milliseconds; pass seconds since the epoch (e.g. {seconds})",
+        seconds = .0 / 1000
     )]
     LooksLikeMilliseconds(u64),
     #[error("time 0 is not a valid policy time")]

@@ -50,6 +50,16 @@ pub fn normalize_url(input: &str) -> Result<(String, String), SignError> {
     Ok((url.into(), fragment))
 }
 
+/// The URL as CloudFront matches it: normalised, without signing parameters
+/// (which CloudFront strips). Returns (that URL, fragment including `#`).
+pub fn resource_url(input: &str) -> Result<(String, String), SignError> {
+    let (normalized, fragment) = normalize_url(input)?;
+    Ok((
+        params::strip_signing_params(&normalized, &params::QUERY),
+        fragment,
+    ))
+}
+
 /// A reusable signer: one private key, its key-pair id, one hash algorithm.
 /// Cheap to clone and safe to share between threads.
 #[derive(Debug, Clone)]
@@ -88,8 +98,7 @@ impl Signer {
     /// Canned policy for one exact URL (normalised as a browser sends it; any
     /// signing parameters already on it are dropped first).
     pub fn sign_canned(&self, url: &str, expires: Epoch) -> Result<SignedParams, SignError> {
-        let (normalized, _fragment) = normalize_url(url)?;
-        let resource = params::strip_signing_params(&normalized, &params::QUERY);
+        let (resource, _fragment) = resource_url(url)?;
         let policy = Policy::new(resource, expires)?;
         self.sign_policy(policy, PolicyKind::Canned)
     }
@@ -247,15 +256,14 @@ impl SignedParams {
 
     /// True when a request for `url` is covered by the signed resource.
     pub fn covers(&self, url: &str) -> bool {
-        match normalize_url(url) {
-            Ok((u, _)) => {
-                let without = params::strip_signing_params(&u, &params::QUERY);
-                match self.kind {
-                    PolicyKind::Canned => without == self.policy.resource(),
-                    PolicyKind::Custom => wildcard::matches(self.policy.resource(), &without),
-                }
-            }
-            Err(_) => false,
+        resource_url(url).is_ok_and(|(base, _)| self.covers_resource_url(&base))
+    }
+
+    /// `base` is already in [`resource_url`] form.
+    fn covers_resource_url(&self, base: &str) -> bool {
+        match self.kind {
+            PolicyKind::Canned => base == self.policy.resource(),
+            PolicyKind::Custom => wildcard::matches(self.policy.resource(), base),
         }
     }
 
@@ -264,13 +272,8 @@ impl SignedParams {
     /// parameters already on the URL are replaced, so applying twice is the same
     /// as applying once. Refuses URLs the signature does not cover.
     pub fn apply_to(&self, url: &str) -> Result<String, SignError> {
-        let (u, fragment) = normalize_url(url)?;
-        let base = params::strip_signing_params(&u, &params::QUERY);
-        let covered = match self.kind {
-            PolicyKind::Canned => base == self.policy.resource(),
-            PolicyKind::Custom => wildcard::matches(self.policy.resource(), &base),
-        };
-        if !covered {
+        let (base, fragment) = resource_url(url)?;
+        if !self.covers_resource_url(&base) {
             return Err(SignError::NotCovered {
                 url: base,
                 pattern: self.policy.resource().to_string(),
