@@ -1,7 +1,8 @@
-//! hlsgate core: CloudFront signing and verification, and (soon) the
-//! byte-preserving HLS rewriter. Pure library: no AWS SDK, no async runtime, no
+//! hlsgate core: CloudFront signing and verification, and the byte-preserving
+//! HLS rewriter. Pure library: no AWS SDK, no async runtime, no
 //! I/O; callers pass in bytes, keys and the current time.
 
 #![forbid(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod hls;
 pub mod signing;

@@ -1,0 +1,330 @@
+//! What a rewrite did: which URIs were signed, which were left alone and why.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+/// Where a URI sits in the playlist. Its name is the tag (and attribute) that
+/// carries it, as it appears in the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum UriSource {
+    /// The URI line after `#EXTINF` (a media segment).
+    Segment,
+    /// The URI line after `#EXT-X-STREAM-INF` (a variant playlist).
+    Variant,
+    /// A URI line with neither before it.
+    Line,
+    Key,
+    SessionKey,
+    Map,
+    Media,
+    IFrameStream,
+    ImageStream,
+    SessionData,
+    Part,
+    PreloadHint,
+    RenditionReport,
+    SteeringServer,
+    AssetUri,
+    AssetList,
+}
+
+impl UriSource {
+    pub(crate) const COUNT: usize = 16;
+
+    pub const ALL: [UriSource; Self::COUNT] = [
+        Self::Segment,
+        Self::Variant,
+        Self::Line,
+        Self::Key,
+        Self::SessionKey,
+        Self::Map,
+        Self::Media,
+        Self::IFrameStream,
+        Self::ImageStream,
+        Self::SessionData,
+        Self::Part,
+        Self::PreloadHint,
+        Self::RenditionReport,
+        Self::SteeringServer,
+        Self::AssetUri,
+        Self::AssetList,
+    ];
+
+    /// The tag (and attribute, where the tag has several) carrying the URI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Segment => "EXTINF",
+            Self::Variant => "EXT-X-STREAM-INF",
+            Self::Line => "uri-line",
+            Self::Key => "EXT-X-KEY",
+            Self::SessionKey => "EXT-X-SESSION-KEY",
+            Self::Map => "EXT-X-MAP",
+            Self::Media => "EXT-X-MEDIA",
+            Self::IFrameStream => "EXT-X-I-FRAME-STREAM-INF",
+            Self::ImageStream => "EXT-X-IMAGE-STREAM-INF",
+            Self::SessionData => "EXT-X-SESSION-DATA",
+            Self::Part => "EXT-X-PART",
+            Self::PreloadHint => "EXT-X-PRELOAD-HINT",
+            Self::RenditionReport => "EXT-X-RENDITION-REPORT",
+            Self::SteeringServer => "EXT-X-CONTENT-STEERING:SERVER-URI",
+            Self::AssetUri => "EXT-X-DATERANGE:X-ASSET-URI",
+            Self::AssetList => "EXT-X-DATERANGE:X-ASSET-LIST",
+        }
+    }
+
+    /// Whether the URI names a playlist, which is fetched through the
+    /// rewriter again and so gets the child parameter set.
+    pub fn is_playlist(self) -> bool {
+        matches!(
+            self,
+            Self::Variant
+                | Self::Media
+                | Self::IFrameStream
+                | Self::ImageStream
+                | Self::RenditionReport
+                | Self::AssetUri
+        )
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Why a URI was left unsigned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SkipReason {
+    /// `URI=""`.
+    Empty,
+    /// A `data:` URI: the data is inline, there is nothing to fetch.
+    Data,
+    /// A scheme other than http(s): `skd://` (FairPlay), and the like.
+    Scheme,
+    /// Contains a `{$name}` variable reference: its final form is only known to
+    /// the player.
+    Variable,
+    /// An absolute URL on another origin (scheme, host or port) than the
+    /// playlist's own: key servers, ad servers. Our signature must not leak
+    /// there.
+    OtherOrigin,
+    /// An absolute URL, and no base URL was given to compare its host with.
+    NoBaseUrl,
+    /// An absolute http(s) URL that does not parse, so its host is unknown.
+    BadUrl,
+}
+
+impl SkipReason {
+    pub(crate) const COUNT: usize = 7;
+
+    pub const ALL: [SkipReason; Self::COUNT] = [
+        Self::Empty,
+        Self::Data,
+        Self::Scheme,
+        Self::Variable,
+        Self::OtherOrigin,
+        Self::NoBaseUrl,
+        Self::BadUrl,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Empty => "empty",
+            Self::Data => "data",
+            Self::Scheme => "scheme",
+            Self::Variable => "variable",
+            Self::OtherOrigin => "other_origin",
+            Self::NoBaseUrl => "no_base_url",
+            Self::BadUrl => "bad_url",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Empty => "empty URI",
+            Self::Data => "data: URI",
+            Self::Scheme => "not an http(s) URI",
+            Self::Variable => "contains a {$variable} reference",
+            Self::OtherOrigin => "absolute URL on another scheme, host or port",
+            Self::NoBaseUrl => "absolute URL, and no base URL to compare its host with",
+            Self::BadUrl => "absolute URL that does not parse",
+        }
+    }
+}
+
+impl Serialize for UriSource {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl Serialize for SkipReason {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Whether the playlist is a master (multivariant) or a media playlist, judged
+/// by the tags it holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlaylistKind {
+    Master,
+    Media,
+    /// Both master-only and media-only tags (invalid, but copied as is).
+    Mixed,
+    /// Neither: no tags that tell.
+    Unknown,
+}
+
+/// Counts for one tag.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct TagCounts {
+    pub rewritten: usize,
+    pub skipped: usize,
+}
+
+/// One URI left unsigned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SkippedUri {
+    /// 1-based line number.
+    pub line: usize,
+    pub tag: UriSource,
+    pub reason: SkipReason,
+    pub uri: String,
+}
+
+/// A tag whose attribute list could not be read to its end (a quote left
+/// open): it is copied unchanged from that point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MalformedTag {
+    /// 1-based line number.
+    pub line: usize,
+    pub tag: String,
+}
+
+/// What a rewrite did. Counts are exact; `skipped_uris` and `malformed_tags`
+/// list the first [`Report::MAX_LISTED`] of each as examples.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub kind: PlaylistKind,
+    /// Lines in the input.
+    pub lines: usize,
+    pub input_bytes: usize,
+    pub output_bytes: usize,
+    pub rewritten: usize,
+    pub skipped: usize,
+    /// Per tag, only tags that were seen.
+    pub by_tag: BTreeMap<&'static str, TagCounts>,
+    /// Per reason, only reasons that occurred.
+    pub skipped_reasons: BTreeMap<&'static str, usize>,
+    pub skipped_uris: Vec<SkippedUri>,
+    /// Tags with a quote left open.
+    pub malformed: usize,
+    pub malformed_tags: Vec<MalformedTag>,
+}
+
+impl Report {
+    pub const MAX_LISTED: usize = 32;
+
+    /// Counts for one tag (zero when it was not seen).
+    pub fn tag(&self, source: UriSource) -> TagCounts {
+        self.by_tag
+            .get(source.as_str())
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// How many URIs were skipped for `reason`.
+    pub fn skipped_for(&self, reason: SkipReason) -> usize {
+        self.skipped_reasons
+            .get(reason.as_str())
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// The scanner's running tally: fixed arrays, so counting costs no allocation.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    rewritten: [usize; UriSource::COUNT],
+    skipped: [usize; UriSource::COUNT],
+    reasons: [usize; SkipReason::COUNT],
+    listed: Vec<SkippedUri>,
+    malformed: usize,
+    malformed_listed: Vec<MalformedTag>,
+    pub(crate) seen_master: bool,
+    pub(crate) seen_media: bool,
+}
+
+impl Tally {
+    pub(crate) fn rewritten(&mut self, source: UriSource) {
+        self.rewritten[source.index()] += 1;
+    }
+
+    pub(crate) fn skipped(
+        &mut self,
+        source: UriSource,
+        reason: SkipReason,
+        line: usize,
+        uri: &str,
+    ) {
+        self.skipped[source.index()] += 1;
+        self.reasons[reason as usize] += 1;
+        if self.listed.len() < Report::MAX_LISTED {
+            self.listed.push(SkippedUri {
+                line,
+                tag: source,
+                reason,
+                uri: uri.to_string(),
+            });
+        }
+    }
+
+    pub(crate) fn malformed(&mut self, line: usize, tag: &[u8]) {
+        self.malformed += 1;
+        if self.malformed_listed.len() < Report::MAX_LISTED {
+            self.malformed_listed.push(MalformedTag {
+                line,
+                tag: String::from_utf8_lossy(tag).into_owned(),
+            });
+        }
+    }
+
+    pub(crate) fn finish(self, lines: usize, input_bytes: usize, output_bytes: usize) -> Report {
+        let kind = match (self.seen_master, self.seen_media) {
+            (true, false) => PlaylistKind::Master,
+            (false, true) => PlaylistKind::Media,
+            (true, true) => PlaylistKind::Mixed,
+            (false, false) => PlaylistKind::Unknown,
+        };
+        let by_tag = UriSource::ALL
+            .iter()
+            .filter_map(|&s| {
+                let c = TagCounts {
+                    rewritten: self.rewritten[s.index()],
+                    skipped: self.skipped[s.index()],
+                };
+                (c != TagCounts::default()).then_some((s.as_str(), c))
+            })
+            .collect();
+        let skipped_reasons = SkipReason::ALL
+            .iter()
+            .filter(|&&r| self.reasons[r as usize] > 0)
+            .map(|&r| (r.as_str(), self.reasons[r as usize]))
+            .collect();
+        Report {
+            kind,
+            lines,
+            input_bytes,
+            output_bytes,
+            rewritten: self.rewritten.iter().sum(),
+            skipped: self.skipped.iter().sum(),
+            by_tag,
+            skipped_reasons,
+            skipped_uris: self.listed,
+            malformed: self.malformed,
+            malformed_tags: self.malformed_listed,
+        }
+    }
+}
