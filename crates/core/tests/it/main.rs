@@ -5,5 +5,6 @@
 mod common;
 mod conformance;
 mod failures;
+mod hls;
 mod props;
 mod roundtrip;

@@ -1,0 +1,61 @@
+//! The fuzz target's body, shared with the regression test that replays
+//! `fixtures/hls/fuzz/` (the fuzz target includes this file by path).
+//!
+//! The first byte picks the options; the rest follows `#EXTM3U\n`. Whatever
+//! the bytes, the rewriter must not panic, and when it accepts the playlist:
+//! - the output is the input plus one parameter set per signed URI, and
+//!   nothing else (unless the input already holds one of our names, which the
+//!   rewriter then replaces);
+//! - a second rewrite gives the same bytes;
+//! - the report's byte counts are right.
+
+use hlsgate_core::hls::{Limits, QueryParams, Rewriter};
+
+const MEDIA: &str = "Policy=eyJTIjpbXX0_&Signature=c2ln~bmF0-&Key-Pair-Id=KFUZZ";
+const CHILD: &str =
+    "Policy=eyJTIjpbXX0_&Signature=c2ln~bmF0-&Key-Pair-Id=KFUZZ&Policy-hg=eyJTIjpbXX0_";
+const NAMES: [&[u8]; 4] = [b"Policy", b"Signature", b"Key-Pair-Id", b"Policy-hg"];
+
+/// One fuzz input: panics when a property fails.
+pub fn run(data: &[u8]) {
+    let Some((&options, body)) = data.split_first() else {
+        return;
+    };
+    let mut input = b"#EXTM3U\n".to_vec();
+    // Bit 6: let the body replace the header, to fuzz header checks too.
+    if options & 0x40 != 0 {
+        input.clear();
+    }
+    input.extend_from_slice(body);
+
+    let mut rw = Rewriter::new(QueryParams::parse(MEDIA).unwrap())
+        .sign_variable_uris(options & 1 != 0)
+        .limits(Limits {
+            max_input_bytes: 1 << 20,
+            max_uris: if options & 0x20 != 0 { 3 } else { 10_000 },
+        });
+    if options & 2 != 0 {
+        rw = rw.child_params(QueryParams::parse(CHILD).unwrap());
+    }
+    if options & 4 != 0 {
+        rw = rw
+            .base_url("https://cdn.example.com/v/1/index.m3u8")
+            .unwrap();
+    }
+
+    let Ok((out, report)) = rw.rewrite(&input) else {
+        return;
+    };
+    assert_eq!(report.input_bytes, input.len());
+    assert_eq!(report.output_bytes, out.len());
+    let holds_ours = NAMES
+        .iter()
+        .any(|n| input.windows(n.len()).any(|w| w == *n));
+    if !holds_ours {
+        let n = super::align::insertions(&input, &out, &[MEDIA, CHILD])
+            .unwrap_or_else(|e| panic!("not insert-only: {e}"));
+        assert_eq!(n, report.rewritten, "insertions vs report");
+    }
+    let (again, _) = rw.rewrite(&out).expect("the output is refused");
+    assert!(again == out, "a second rewrite changed the output");
+}

@@ -1,0 +1,135 @@
+//! Property: random playlists built from tag templates keep every byte that
+//! is not a URI, sign exactly the URIs the generator meant to be signed, and
+//! rewrite to themselves a second time.
+
+use proptest::prelude::*;
+
+use super::{BASE, CHILD, MEDIA, insertions, rewriter};
+
+/// A URI and whether it must be signed (relative to [`BASE`]).
+fn uri() -> impl Strategy<Value = (String, bool)> {
+    let signed = prop_oneof![
+        "[a-z0-9_]{1,12}(/[a-z0-9_.-]{1,12}){0,2}\\.(ts|m4s|m3u8|key)",
+        "[a-z0-9]{1,8}\\.ts\\?[a-z]{1,4}=[a-z0-9%]{0,6}(&[a-z]{1,3}=[0-9]{1,3}){0,2}",
+        "[a-z]{1,8}\\.ts\\?([a-z]=1&)?",
+        "[a-z]{1,8}\\.mp4(\\?v=[0-9])?#t=[0-9]{1,3}(,[0-9]{1,2})?",
+        "(\\.\\./){1,3}[a-z]{1,8}\\.ts",
+        "/videos/v1/[a-z]{1,8}\\.ts",
+        "(https|HTTPS)://(cdn\\.example\\.com|CDN\\.example\\.COM)(:443)?/videos/v1/[a-z]{1,8}\\.ts",
+        "//cdn\\.example\\.com/[a-z]{1,8}\\.ts",
+    ]
+    .prop_map(|u| (u, true));
+    let skipped = prop_oneof![
+        "https://(other\\.example\\.net|cdn\\.example\\.com:8443)/[a-z]{1,8}\\.ts",
+        "http://cdn\\.example\\.com/[a-z]{1,8}\\.ts",
+        "//other\\.example\\.net/[a-z]{1,8}\\.ts",
+        "data:text/plain;base64,[A-Za-z0-9+/]{4,12}=?",
+        "skd://[a-z]{1,8}(/[0-9]{1,3})?",
+        "[a-z]{1,6}\\.ts\\?t=\\{\\$[a-z]{1,5}\\}",
+        "\\{\\$[a-z]{1,5}\\}/[a-z]{1,6}\\.ts",
+    ]
+    .prop_map(|u| (u, false));
+    prop_oneof![3 => signed, 1 => skipped]
+}
+
+/// Bytes for free text inside a line: anything but a line feed.
+fn text() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u8>().prop_filter("no LF", |b| *b != b'\n'), 0..24)
+}
+
+/// A quoted attribute value that is not a URI: commas and `URI=` text are
+/// fair game, quotes and line breaks are not.
+fn quoted() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[ !#-~]{0,16}",
+        Just("a, URI=x.ts".to_string()),
+        Just("X-ASSET-URI=y.m3u8,URI=".to_string()),
+        Just("mp4a.40.2,avc1.64001f".to_string()),
+    ]
+}
+
+/// One line (without its end) and how many URIs on it must be signed.
+fn line() -> impl Strategy<Value = (Vec<u8>, usize)> {
+    let attr_tag = (
+        prop::sample::select(vec![
+            ("EXT-X-KEY", "URI", "METHOD=AES-128"),
+            ("EXT-X-SESSION-KEY", "URI", "METHOD=SAMPLE-AES"),
+            ("EXT-X-MAP", "URI", "BYTERANGE=\"718@0\""),
+            ("EXT-X-MEDIA", "URI", "TYPE=AUDIO,GROUP-ID=\"a\""),
+            ("EXT-X-I-FRAME-STREAM-INF", "URI", "BANDWIDTH=1"),
+            ("EXT-X-IMAGE-STREAM-INF", "URI", "BANDWIDTH=1"),
+            ("EXT-X-SESSION-DATA", "URI", "DATA-ID=\"d\""),
+            ("EXT-X-PART", "URI", "DURATION=1.0"),
+            ("EXT-X-PRELOAD-HINT", "URI", "TYPE=PART"),
+            ("EXT-X-RENDITION-REPORT", "URI", "LAST-MSN=1"),
+            ("EXT-X-CONTENT-STEERING", "SERVER-URI", "PATHWAY-ID=\"p\""),
+            ("EXT-X-DATERANGE", "X-ASSET-URI", "ID=\"i\""),
+            ("EXT-X-DATERANGE", "X-ASSET-LIST", "ID=\"j\""),
+        ]),
+        uri(),
+        quoted(),
+        any::<bool>(),
+    )
+        .prop_map(|((tag, attr, other), (uri, signed), note, uri_first)| {
+            let uri_attr = format!("{attr}=\"{uri}\"");
+            let rest = format!("{other},X-NOTE=\"{note}\"");
+            let list = if uri_first {
+                format!("{uri_attr},{rest}")
+            } else {
+                format!("{rest},{uri_attr}")
+            };
+            (format!("#{tag}:{list}").into_bytes(), usize::from(signed))
+        });
+    let uri_line = ("[ \t]{0,2}", uri(), "[ \t]{0,2}").prop_map(|(a, (uri, signed), b)| {
+        (format!("{a}{uri}{b}").into_bytes(), usize::from(signed))
+    });
+    prop_oneof![
+        4 => uri_line,
+        3 => attr_tag,
+        1 => text().prop_map(|t| ([b"# ".as_slice(), &t].concat(), 0)),
+        1 => text().prop_map(|t| ([b"#EXT-X-UNKNOWN:".as_slice(), &t].concat(), 0)),
+        1 => quoted().prop_map(|t| (format!("#EXTINF:4.000,{t}").into_bytes(), 0)),
+        1 => quoted().prop_map(|t| (format!("#EXT-X-STREAM-INF:BANDWIDTH=1,CODECS=\"{t}\"").into_bytes(), 0)),
+        1 => "[ \t]{0,3}".prop_map(|b| (b.into_bytes(), 0)),
+    ]
+}
+
+/// A playlist, and how many URIs in it must be signed.
+fn playlist() -> impl Strategy<Value = (Vec<u8>, usize)> {
+    (
+        proptest::collection::vec((line(), any::<bool>()), 0..40),
+        any::<bool>(),
+        any::<bool>(),
+    )
+        .prop_map(|(lines, header_crlf, final_newline)| {
+            let mut out = if header_crlf {
+                b"#EXTM3U\r\n".to_vec()
+            } else {
+                b"#EXTM3U\n".to_vec()
+            };
+            let mut signed = 0;
+            let count = lines.len();
+            for (k, ((bytes, n), crlf)) in lines.into_iter().enumerate() {
+                out.extend_from_slice(&bytes);
+                signed += n;
+                if k + 1 < count || final_newline {
+                    out.extend_from_slice(if crlf { b"\r\n" } else { b"\n" });
+                }
+            }
+            (out, signed)
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, .. ProptestConfig::default() })]
+
+    #[test]
+    fn random_playlists_keep_every_other_byte((input, expect_signed) in playlist()) {
+        let rw = rewriter(BASE);
+        let (out, report) = rw.rewrite(&input).unwrap();
+        prop_assert_eq!(report.rewritten, expect_signed);
+        prop_assert_eq!(insertions(&input, &out, &[MEDIA, CHILD]), Ok(expect_signed));
+        let (again, _) = rw.rewrite(&out).unwrap();
+        prop_assert!(again == out, "second rewrite changed the output");
+    }
+}
