@@ -1,7 +1,9 @@
-//! `hlsgate`: generate CloudFront signing keys, sign URLs and cookies, and
-//! verify them offline with the exact reason CloudFront would refuse them.
+//! `hlsgate`: generate CloudFront signing keys, sign URLs and cookies, verify
+//! them offline with the exact reason CloudFront would refuse them, and sign
+//! every URI of an HLS playlist.
 
 mod keygen;
+mod rewrite;
 mod sign;
 mod timearg;
 mod verify;
@@ -10,7 +12,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Secure HLS video-on-demand on AWS: CloudFront signing tools.
+/// Secure HLS video-on-demand on AWS: CloudFront signing and playlist tools.
 #[derive(Debug, Parser)]
 #[command(name = "hlsgate", version, about, long_about = None)]
 struct Cli {
@@ -26,6 +28,8 @@ enum Command {
     Sign(sign::Args),
     /// Verify a signed URL or signed cookies and say exactly why they fail.
     Verify(verify::Args),
+    /// Put signed query parameters into every URI of an HLS playlist.
+    Rewrite(rewrite::Args),
     /// Run the whole system locally (not yet: arrives with the local stack).
     Dev,
 }
@@ -39,6 +43,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => keygen::run(args),
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
+        Command::Rewrite(args) => rewrite::run(args),
         Command::Dev => {
             println!(
                 "hlsgate dev: not yet. The embedded local stack (S3, issuer, edge, rewriter, player) \

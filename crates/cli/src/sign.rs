@@ -19,10 +19,20 @@ pub enum Hash {
     Sha256,
 }
 
+/// Output of `verify`.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
 pub enum Format {
     Text,
     Json,
+}
+
+/// Output of `sign`: `query` prints only the signing parameters, ready for
+/// `hlsgate rewrite --params`.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum SignFormat {
+    Text,
+    Json,
+    Query,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -71,9 +81,10 @@ pub struct Args {
     /// Cookie SameSite attribute.
     #[arg(long, value_enum, default_value = "lax", requires = "cookies")]
     same_site: SameSiteArg,
-    /// Output format.
+    /// Output format: text (the URL, or Set-Cookie lines), json, or query
+    /// (only the signing parameters, for `hlsgate rewrite --params`).
     #[arg(long, value_enum, default_value = "text")]
-    format: Format,
+    format: SignFormat,
     /// Accept RSA keys of any size (CloudFront accepts only 2048): tests only.
     #[arg(long)]
     allow_any_key_size: bool,
@@ -144,13 +155,14 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())?;
 
     match args.format {
-        Format::Text if args.cookies => {
+        SignFormat::Query => println!("{}", signed.query_string()),
+        SignFormat::Text if args.cookies => {
             for c in &set_cookies {
                 println!("Set-Cookie: {c}");
             }
         }
-        Format::Text => println!("{url}"),
-        Format::Json => {
+        SignFormat::Text => println!("{url}"),
+        SignFormat::Json => {
             let cookies: BTreeMap<&str, String> = signed.cookies().into_iter().collect();
             let mut out = json!({
                 "url": url,

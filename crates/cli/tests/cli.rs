@@ -403,6 +403,7 @@ fn help_on_every_command() {
         vec!["keygen", "--help"],
         vec!["sign", "--help"],
         vec!["verify", "--help"],
+        vec!["rewrite", "--help"],
         vec!["dev", "--help"],
     ] {
         let o = hlsgate(&cmd);
@@ -530,4 +531,164 @@ fn decode_base64(s: &str) -> Vec<u8> {
         .unwrap();
     child.stdin.take().unwrap().write_all(s.as_bytes()).unwrap();
     child.wait_with_output().unwrap().stdout
+}
+
+fn hlsgate_stdin(args: &[&str], input: &[u8]) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_hlsgate"))
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run hlsgate");
+    // A usage error exits before reading stdin: a broken pipe is expected then.
+    let _ = child.stdin.take().unwrap().write_all(input);
+    child.wait_with_output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// sign --format query → rewrite → every segment URL verifies: the chain a
+/// deployment runs, from the command line.
+#[test]
+fn rewrite_signs_a_playlist_whose_urls_verify() {
+    let folder = format!("{CDN}/videos/abc123");
+    let o = hlsgate(&[
+        "sign",
+        "--url",
+        &format!("{folder}/index.m3u8"),
+        "--policy-resource",
+        &format!("{folder}/*"),
+        "--key-pair-id",
+        "K2JCJMDEHXQW5F",
+        "--private-key",
+        &key("test-rsa2048-pkcs1.pem"),
+        "--expires",
+        "1893456000",
+        "--format",
+        "query",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let query = stdout(&o).trim().to_string();
+    assert!(
+        query.starts_with("Policy=") && !query.contains('?'),
+        "{query}"
+    );
+
+    let input = std::fs::read(fixtures().join("hls/golden/media-basic.m3u8")).unwrap();
+    let base = format!("{folder}/index.m3u8");
+    let o = hlsgate_stdin(
+        &["rewrite", "--params", &query, "--base-url", &base],
+        &input,
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stderr(&o), "", "nothing skipped, nothing to say");
+    let out = stdout(&o);
+    let segments: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(segments.len(), 3);
+    let public = fixtures().join("conformance/keys/test-rsa2048-public.pem");
+    for seg in segments {
+        assert!(seg.ends_with(&query), "{seg}");
+        let url = format!("{folder}/{seg}");
+        let v = hlsgate(&[
+            "verify",
+            "--url",
+            &url,
+            "--public-key",
+            &format!("K2JCJMDEHXQW5F={}", public.display()),
+            "--now",
+            "1893400000",
+        ]);
+        assert_eq!(v.status.code(), Some(0), "{url}: {}", stdout(&v));
+    }
+}
+
+#[test]
+fn rewrite_child_params_report_and_file_input() {
+    let master = fixtures().join("hls/golden/master.m3u8");
+    let o = hlsgate(&[
+        "rewrite",
+        "--params",
+        "a=1",
+        "--child-params",
+        "a=1&a-hg=1",
+        "--report",
+        master.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("\n1080p/index.m3u8?a=1&a-hg=1\n"));
+    assert!(stdout(&o).contains("URI=\"keys/session.key?a=1\""));
+    let report: Value = serde_json::from_str(&stderr(&o)).unwrap();
+    assert_eq!(report["kind"], "master");
+    assert_eq!(report["by_tag"]["EXT-X-STREAM-INF"]["rewritten"], 3);
+    assert_eq!(report["rewritten"], 12);
+
+    // Without --base-url absolute URLs stay unsigned, and stderr says so.
+    let o = hlsgate_stdin(
+        &["rewrite", "--params", "a=1"],
+        b"#EXTM3U\n#EXTINF:4,\nhttps://cdn.example.com/a.ts\n#EXTINF:4,\nb.ts\n",
+    );
+    assert!(o.status.success());
+    assert_eq!(
+        stdout(&o),
+        "#EXTM3U\n#EXTINF:4,\nhttps://cdn.example.com/a.ts\n#EXTINF:4,\nb.ts?a=1\n"
+    );
+    assert!(
+        stderr(&o).contains("left 1 URI(s) unsigned (no_base_url: 1)"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn rewrite_refuses_bad_playlists_with_exit_1_and_no_output() {
+    for (input, why) in [
+        (&b"\xEF\xBB\xBF#EXTM3U\nseg.ts\n"[..], "byte order mark"),
+        (b"<html>Access Denied</html>", "#EXTM3U"),
+        (
+            b"#EXTM3U\n#EXTINF:4,\nseg\xff.ts\n",
+            "line 3: EXTINF URI is not valid UTF-8",
+        ),
+        (b"", "empty"),
+    ] {
+        let o = hlsgate_stdin(&["rewrite", "--params", "a=1"], input);
+        assert_eq!(o.status.code(), Some(1), "{input:?}");
+        assert!(o.stdout.is_empty(), "{input:?}: wrote {}", stdout(&o));
+        assert!(stderr(&o).contains(why), "{input:?}: {}", stderr(&o));
+    }
+    let big = b"#EXTM3U\n#EXTINF:4,\na.ts\n";
+    let o = hlsgate_stdin(&["rewrite", "--params", "a=1", "--max-bytes", "10"], big);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("over the limit of 10 bytes"),
+        "{}",
+        stderr(&o)
+    );
+    let o = hlsgate_stdin(&["rewrite", "--params", "a=1", "--max-uris", "0"], big);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("more than 0 URIs"), "{}", stderr(&o));
+}
+
+#[test]
+fn rewrite_usage_errors_exit_2() {
+    for args in [
+        vec!["rewrite"],
+        vec!["rewrite", "--params", "a=\"x"],
+        vec!["rewrite", "--params", "a=1&&b=2"],
+        vec![
+            "rewrite",
+            "--params",
+            "a=1",
+            "--base-url",
+            "cdn.example.com",
+        ],
+        vec!["rewrite", "--params", "a=1", "/nonexistent.m3u8"],
+    ] {
+        let o = hlsgate_stdin(&args, b"#EXTM3U\n");
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(o.stdout.is_empty());
+    }
 }

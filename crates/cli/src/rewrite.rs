@@ -1,0 +1,128 @@
+//! `hlsgate rewrite`: put signed query parameters into every URI of a playlist,
+//! byte for byte otherwise. Exit 0 done, 1 the playlist was refused, 2 usage.
+
+use std::io::{self, BufWriter, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use hlsgate_core::hls::{Limits, QueryParams, Rewriter};
+
+/// Exit status when the playlist itself is refused.
+const EXIT_INVALID: u8 = 1;
+
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Reads the playlist from FILE (or stdin) and writes the signed \
+playlist to stdout. Exit status: 0 done, 1 the playlist was refused (nothing is \
+written), 2 usage error."
+)]
+pub struct Args {
+    /// Query parameters for media URIs (segments, keys, init sections, parts):
+    /// 'Policy=…&Signature=…&Key-Pair-Id=…', as `hlsgate sign --format query` prints them.
+    #[arg(long, value_name = "QUERY")]
+    params: QueryParams,
+    /// Query parameters for URIs that name playlists (variant streams,
+    /// renditions, I-frame streams, rendition reports) instead of --params.
+    /// The complete set, not an addition.
+    #[arg(long, value_name = "QUERY")]
+    child_params: Option<QueryParams>,
+    /// The playlist's own URL. Absolute URIs are signed only when they share
+    /// its scheme, host and port; without it they are left unsigned.
+    #[arg(long, value_name = "URL")]
+    base_url: Option<String>,
+    /// Also sign URIs with {$variable} references.
+    #[arg(long)]
+    sign_variable_uris: bool,
+    /// Print what was done as JSON on stderr.
+    #[arg(long)]
+    report: bool,
+    /// Refuse playlists larger than this many bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::DEFAULT.max_input_bytes)]
+    max_bytes: usize,
+    /// Refuse playlists with more URIs than this.
+    #[arg(long, value_name = "N", default_value_t = Limits::DEFAULT.max_uris)]
+    max_uris: usize,
+    /// The playlist to read; stdin when absent or `-`.
+    #[arg(value_name = "FILE")]
+    input: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    let mut rewriter = Rewriter::new(args.params)
+        .sign_variable_uris(args.sign_variable_uris)
+        .limits(Limits {
+            max_input_bytes: args.max_bytes,
+            max_uris: args.max_uris,
+        });
+    if let Some(child) = args.child_params {
+        rewriter = rewriter.child_params(child);
+    }
+    if let Some(base) = &args.base_url {
+        rewriter = rewriter
+            .base_url(base)
+            .map_err(|e| format!("--base-url: {e}"))?;
+    }
+
+    let input = match read_input(args.input.as_deref(), args.max_bytes)? {
+        Ok(bytes) => bytes,
+        Err(refusal) => return Ok(refuse(&refusal)),
+    };
+    // A dry run first, so a refused playlist leaves stdout empty instead of
+    // half-written: scanning twice is cheap, holding a second copy is not.
+    if let Err(e) = rewriter.rewrite_to(&input, io::sink()) {
+        return Ok(refuse(&e.to_string()));
+    }
+    let stdout = io::stdout().lock();
+    let report = rewriter
+        .rewrite_to(&input, BufWriter::with_capacity(64 * 1024, stdout))
+        .map_err(|e| format!("writing the playlist: {e}"))?;
+
+    if args.report {
+        let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        eprintln!("{json}");
+    } else if report.skipped > 0 {
+        let reasons: Vec<String> = report
+            .skipped_reasons
+            .iter()
+            .map(|(reason, n)| format!("{reason}: {n}"))
+            .collect();
+        eprintln!(
+            "hlsgate: left {} URI(s) unsigned ({}); --report lists them",
+            report.skipped,
+            reasons.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn refuse(why: &str) -> ExitCode {
+    eprintln!("hlsgate: invalid playlist: {why}");
+    ExitCode::from(EXIT_INVALID)
+}
+
+/// Reads at most `max + 1` bytes: the inner `Err` is a refusal (too large),
+/// the outer one a usage error (unreadable file).
+fn read_input(
+    path: Option<&std::path::Path>,
+    max: usize,
+) -> Result<Result<Vec<u8>, String>, String> {
+    let reader: Box<dyn Read> = match path {
+        None => Box::new(io::stdin().lock()),
+        Some(p) if p.as_os_str() == "-" => Box::new(io::stdin().lock()),
+        Some(p) => Box::new(
+            std::fs::File::open(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?,
+        ),
+    };
+    let mut bytes = Vec::new();
+    let limit = u64::try_from(max).unwrap_or(u64::MAX).saturating_add(1);
+    reader
+        .take(limit)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("reading the playlist: {e}"))?;
+    if bytes.len() > max {
+        return Ok(Err(format!(
+            "the playlist is over the limit of {max} bytes (--max-bytes)"
+        )));
+    }
+    Ok(Ok(bytes))
+}
