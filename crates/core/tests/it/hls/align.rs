@@ -24,26 +24,28 @@ pub fn insertions(input: &[u8], output: &[u8], sets: &[&str]) -> Result<usize, S
             j += 1;
             continue;
         }
-        // The URI so far: from the start of its line, or in a tag from its
-        // opening quote.
+        // Does the URI so far hold a query? A URI line starts the line; in a
+        // tag, a quoted URI starts after its opening quote. An unquoted one
+        // (against the spec) has no reliable start, so either separator
+        // passes there.
         let line_start = output[..j]
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |p| p + 1);
-        let uri_start = if output[line_start..].starts_with(b"#") {
-            output[line_start..j]
-                .iter()
-                .rposition(|&b| b == b'"')
-                .map_or(line_start, |p| line_start + p + 1)
+        let line = &output[line_start..j];
+        let has_query = if !line.starts_with(b"#") {
+            Some(line.contains(&b'?'))
         } else {
-            line_start
+            line.iter()
+                .rposition(|&b| b == b'"')
+                .map(|q| line[q + 1..].contains(&b'?'))
         };
-        let has_query = output[uri_start..j].contains(&b'?');
         for set in &sets {
             let rest = &output[j + 1..];
-            let sep_ok = match output[j] {
-                b'?' => !has_query,
-                b'&' => has_query,
+            let sep_ok = match (output[j], has_query) {
+                (b'?' | b'&', None) => true,
+                (b'?', Some(q)) => !q,
+                (b'&', Some(q)) => q,
                 _ => false,
             };
             if sep_ok && rest.starts_with(set) {
