@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: dev test lint fmt check-fmt clippy unit bench compare-signers build validate help
+.PHONY: dev test lint fmt check-fmt clippy unit bench compare-signers compare-rewrite fuzz build validate help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -17,9 +17,11 @@ lint: check-fmt clippy ## fmt check and clippy only
 
 fmt: ## format the code
 	$(CARGO) fmt --all
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml
 
 check-fmt:
 	$(CARGO) fmt --all -- --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 
 clippy:
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
@@ -27,11 +29,22 @@ clippy:
 unit:
 	$(CARGO) test --workspace --locked
 
-bench: ## criterion: sign and verify rates (RSA-2048, ECDSA P-256; SHA1, SHA256)
+bench: ## criterion: sign/verify rates, and rewrite speed next to a memcpy
 	$(CARGO) bench -p hlsgate-core --bench signing
+	$(CARGO) bench -p hlsgate-core --bench rewrite
 
 compare-signers: ## hlsgate vs Node's @aws-sdk/cloudfront-signer on the same workload
 	bench/compare-signers.sh
+
+compare-rewrite: ## hlsgate vs the seed-style Node rewriter (getSignedUrl per segment)
+	bench/compare-rewrite.sh
+
+FUZZ_SECONDS ?= 600
+fuzz: ## fuzz the rewriter for FUZZ_SECONDS (installs cargo-fuzz if missing)
+	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
+	fuzz/seed.sh
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run rewrite corpus/rewrite -- \
+	  -dict=rewrite.dict -max_len=8192 -max_total_time=$(FUZZ_SECONDS)
 
 build: ## release build of every binary
 	$(CARGO) build --workspace --release --locked
