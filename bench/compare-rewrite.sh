@@ -15,31 +15,18 @@ PLAYLIST="${1:-fixtures/hls/bench/movie-2h.m3u8}"
 NODE_RUNS="${2:-3}"
 KEY=fixtures/conformance/keys/test-rsa2048-pkcs1.pem
 BASE=https://d111111abcdef8.cloudfront.net/videos/abc123/index.m3u8
-SIGNER_VERSION=3.1166.0
 
-if [ ! -d bench/node_modules/@aws-sdk/cloudfront-signer ]; then
-  echo "installing @aws-sdk/cloudfront-signer@$SIGNER_VERSION into bench/node_modules" >&2
-  npm install --prefix bench --no-save --no-audit --no-fund --loglevel=error \
-    "@aws-sdk/cloudfront-signer@$SIGNER_VERSION" >&2
-fi
+. bench/lib.sh
+ensure_node_signer
 cargo build --quiet --release -p hlsgate-core --example rewrite_rate
 RUST=target/release/examples/rewrite_rate
-
-best() { # best of three runs of "$@"; prints the rate
-  local best=0 r
-  for _ in 1 2 3; do
-    r=$("$@" | awk '{print $1}')
-    best=$(awk -v a="$r" -v b="$best" 'BEGIN{print (a > b) ? a : b}')
-  done
-  echo "$best"
-}
 
 uris=$(grep -cv '^#\|^$' "$PLAYLIST" || true)
 r=$(best "$RUST" "$KEY" "$PLAYLIST" "$BASE" 2000)
 n=$(best node bench/node-rewrite.mjs "$KEY" "$PLAYLIST" "$BASE" "$NODE_RUNS")
 printf '%-40s %14s %14s %10s\n' "playlist ($uris URI lines, RSA-2048)" "hlsgate/s" "node/s" "ratio"
 printf '%-40s %14s %14s %9.0fx\n' "$(basename "$PLAYLIST")" "$r" "$n" \
-  "$(awk -v a="$r" -v b="$n" 'BEGIN{print a/b}')"
+  "$(ratio "$r" "$n")"
 printf 'per playlist: hlsgate %.3f ms, node %.1f ms\n' \
   "$(awk -v a="$r" 'BEGIN{print 1000/a}')" "$(awk -v b="$n" 'BEGIN{print 1000/b}')"
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+machine

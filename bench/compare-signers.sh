@@ -11,32 +11,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-5000}"
 KEYS=fixtures/conformance/keys
-SIGNER_VERSION=3.1166.0
 
-if [ ! -d bench/node_modules/@aws-sdk/cloudfront-signer ]; then
-  echo "installing @aws-sdk/cloudfront-signer@$SIGNER_VERSION into bench/node_modules" >&2
-  npm install --prefix bench --no-save --no-audit --no-fund --loglevel=error \
-    "@aws-sdk/cloudfront-signer@$SIGNER_VERSION" >&2
-fi
+. bench/lib.sh
+ensure_node_signer
 cargo build --quiet --release -p hlsgate-core --example sign_rate
 RUST=target/release/examples/sign_rate
-
-best() { # best of three runs of "$@"; prints the integer rate
-  local best=0 r
-  for _ in 1 2 3; do
-    r=$("$@" | awk '{print $1}')
-    [ "$r" -gt "$best" ] && best=$r
-  done
-  echo "$best"
-}
 
 printf '%-34s %12s %12s %8s\n' "workload (canned URL, RSA-2048)" "hlsgate/s" "node/s" "ratio"
 for hash in SHA1 SHA256; do
   r=$(best "$RUST" "$KEYS/test-rsa2048-pkcs1.pem" "$hash" "$N")
   n=$(best node bench/node-sign.mjs "$KEYS/test-rsa2048-pkcs1.pem" "$hash" "$N")
-  printf '%-34s %12s %12s %7.2fx\n' "RSA-2048 $hash" "$r" "$n" "$(awk -v a="$r" -v b="$n" 'BEGIN{print a/b}')"
+  printf '%-34s %12s %12s %7.2fx\n' "RSA-2048 $hash" "$r" "$n" "$(ratio "$r" "$n")"
   [ "$hash" = SHA1 ] && rsa_sha1=$r
 done
 ec=$(best "$RUST" "$KEYS/test-ecdsa-p256-sec1.pem" SHA1 "$((N * 10))")
-printf '%-34s %12s %12s %7.2fx of RSA\n' "ECDSA P-256 SHA1 (hlsgate only)" "$ec" "-" "$(awk -v a="$ec" -v b="$rsa_sha1" 'BEGIN{print a/b}')"
-echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+printf '%-34s %12s %12s %7.2fx of RSA\n' "ECDSA P-256 SHA1 (hlsgate only)" "$ec" "-" "$(ratio "$ec" "$rsa_sha1")"
+machine

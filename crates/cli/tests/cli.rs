@@ -150,27 +150,34 @@ fn sign_cookies_prints_set_cookie_headers() {
     assert!(out.contains("CloudFront-Hash-Algorithm=SHA256"));
 }
 
-/// A signed folder URL (bound to an IP range and a window) for the verify table.
-fn folder_url() -> String {
-    let o = hlsgate(&[
+/// `hlsgate sign` of a policy on the whole `/videos/abc123/` folder, with
+/// `extra` flags; returns stdout trimmed.
+fn sign_folder(extra: &[&str]) -> String {
+    let url = format!("{CDN}/videos/abc123/master.m3u8");
+    let resource = format!("{CDN}/videos/abc123/*");
+    let pk = key("test-rsa2048-pkcs1.pem");
+    let mut args = vec![
         "sign",
         "--url",
-        &format!("{CDN}/videos/abc123/master.m3u8"),
+        &url,
         "--policy-resource",
-        &format!("{CDN}/videos/abc123/*"),
+        &resource,
         "--key-pair-id",
         "K2JCJMDEHXQW5F",
         "--private-key",
-        &key("test-rsa2048-pkcs1.pem"),
+        &pk,
         "--expires",
         "1893456000",
-        "--starts",
-        "1893369600",
-        "--ip",
-        "203.0.113.0/24",
-    ]);
-    assert!(o.status.success());
+    ];
+    args.extend_from_slice(extra);
+    let o = hlsgate(&args);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     stdout(&o).trim().to_string()
+}
+
+/// A signed folder URL (bound to an IP range and a window) for the verify table.
+fn folder_url() -> String {
+    sign_folder(&["--starts", "1893369600", "--ip", "203.0.113.0/24"])
 }
 
 #[test]
@@ -556,23 +563,7 @@ fn stderr(o: &Output) -> String {
 #[test]
 fn rewrite_signs_a_playlist_whose_urls_verify() {
     let folder = format!("{CDN}/videos/abc123");
-    let o = hlsgate(&[
-        "sign",
-        "--url",
-        &format!("{folder}/index.m3u8"),
-        "--policy-resource",
-        &format!("{folder}/*"),
-        "--key-pair-id",
-        "K2JCJMDEHXQW5F",
-        "--private-key",
-        &key("test-rsa2048-pkcs1.pem"),
-        "--expires",
-        "1893456000",
-        "--format",
-        "query",
-    ]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let query = stdout(&o).trim().to_string();
+    let query = sign_folder(&["--format", "query"]);
     assert!(
         query.starts_with("Policy=") && !query.contains('?'),
         "{query}"
