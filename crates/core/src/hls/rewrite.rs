@@ -318,25 +318,23 @@ impl<W: Write> Scan<'_, W> {
     fn line_at(&mut self, start: usize, end: usize) -> Result<(), RewriteError> {
         let input = self.out.input;
         let line = &input[start..end];
-        match line.first() {
-            Some(b'#') => {
-                if line.starts_with(b"#EXT") {
-                    self.tag_line(start, line)?;
-                }
-                // Anything else starting with `#` is a comment.
-                Ok(())
+        // Leading blanks are not part of anything (players trim lines too).
+        let lead = line.len() - trim_start(line).len();
+        let line = &line[lead..];
+        let start = start + lead;
+        if line.first() == Some(&b'#') {
+            if line.starts_with(b"#EXT") {
+                self.tag_line(start, line)?;
             }
-            _ => {
-                let lead = line.len() - trim_start(line).len();
-                let body = trim_end(&line[lead..]);
-                if body.is_empty() {
-                    return Ok(()); // blank line
-                }
-                let source = self.pending.take().unwrap_or(UriSource::Line);
-                let uri_start = start + lead;
-                self.uri(uri_start..uri_start + body.len(), source)
-            }
+            // Anything else starting with `#` is a comment.
+            return Ok(());
         }
+        let body = trim_end(line);
+        if body.is_empty() {
+            return Ok(()); // blank line
+        }
+        let source = self.pending.take().unwrap_or(UriSource::Line);
+        self.uri(start..start + body.len(), source)
     }
 
     fn tag_line(&mut self, start: usize, line: &[u8]) -> Result<(), RewriteError> {

@@ -25,7 +25,7 @@ pub fn insertions(input: &[u8], output: &[u8], sets: &[&str]) -> Result<usize, S
             continue;
         }
         // Does the URI so far hold a query? A URI line starts the line; in a
-        // tag, a quoted URI starts after its opening quote. An unquoted one
+        // tag (maybe indented), a quoted URI starts after its opening quote. An unquoted one
         // (against the spec) has no reliable start, so either separator
         // passes there.
         let line_start = output[..j]
@@ -33,7 +33,7 @@ pub fn insertions(input: &[u8], output: &[u8], sets: &[&str]) -> Result<usize, S
             .rposition(|&b| b == b'\n')
             .map_or(0, |p| p + 1);
         let line = &output[line_start..j];
-        let has_query = if !line.starts_with(b"#") {
+        let has_query = if !line.trim_ascii_start().starts_with(b"#") {
             Some(line.contains(&b'?'))
         } else {
             line.iter()

@@ -69,17 +69,23 @@ fn line() -> impl Strategy<Value = (Vec<u8>, usize)> {
         uri(),
         quoted(),
         any::<bool>(),
+        "[ \t]{0,1}",
     )
-        .prop_map(|((tag, attr, other), (uri, signed), note, uri_first)| {
-            let uri_attr = format!("{attr}=\"{uri}\"");
-            let rest = format!("{other},X-NOTE=\"{note}\"");
-            let list = if uri_first {
-                format!("{uri_attr},{rest}")
-            } else {
-                format!("{rest},{uri_attr}")
-            };
-            (format!("#{tag}:{list}").into_bytes(), usize::from(signed))
-        });
+        .prop_map(
+            |((tag, attr, other), (uri, signed), note, uri_first, indent)| {
+                let uri_attr = format!("{attr}=\"{uri}\"");
+                let rest = format!("{other},X-NOTE=\"{note}\"");
+                let list = if uri_first {
+                    format!("{uri_attr},{rest}")
+                } else {
+                    format!("{rest},{uri_attr}")
+                };
+                (
+                    format!("{indent}#{tag}:{list}").into_bytes(),
+                    usize::from(signed),
+                )
+            },
+        );
     let uri_line = ("[ \t]{0,2}", uri(), "[ \t]{0,2}").prop_map(|(a, (uri, signed), b)| {
         (format!("{a}{uri}{b}").into_bytes(), usize::from(signed))
     });
