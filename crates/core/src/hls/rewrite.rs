@@ -384,6 +384,9 @@ impl<W: Write> Scan<'_, W> {
             }
             let name_start = i;
             while i < to && input[i] != b'=' && input[i] != b',' {
+                if input[i] == b'"' {
+                    return self.malformed(tag); // a quote where a name belongs
+                }
                 i += 1;
             }
             let name = trim_end(&input[name_start..i]);
@@ -430,9 +433,9 @@ impl<W: Write> Scan<'_, W> {
         Ok(())
     }
 
-    /// A quote left open, text after a closing quote, or a quote inside an
-    /// unquoted URI value: the rest of the list cannot be read reliably, so it
-    /// is left as it is and reported.
+    /// A quote left open, text after a closing quote, a quote in a name, or a
+    /// quote inside an unquoted URI value: the rest of the list cannot be read
+    /// reliably, so it is left as it is and reported.
     fn malformed(&mut self, tag: &[u8]) -> Result<(), RewriteError> {
         self.tally.malformed(self.line, &tag[1..]);
         Ok(())

@@ -24,8 +24,9 @@ pub fn insertions(input: &[u8], output: &[u8], sets: &[&str]) -> Result<usize, S
             j += 1;
             continue;
         }
-        // Does the URI so far hold a query? A URI line starts the line; in a
-        // tag (maybe indented), a quoted URI starts after its opening quote. An unquoted one
+        // Does the URI so far hold a query? A URI line starts the line. In a
+        // tag (maybe indented), inside a quoted value (an odd number of quotes
+        // so far) the URI starts after the opening quote; an unquoted value
         // (against the spec) has no reliable start, so either separator
         // passes there.
         let line_start = output[..j]
@@ -35,10 +36,12 @@ pub fn insertions(input: &[u8], output: &[u8], sets: &[&str]) -> Result<usize, S
         let line = &output[line_start..j];
         let has_query = if !line.trim_ascii_start().starts_with(b"#") {
             Some(line.contains(&b'?'))
-        } else {
+        } else if line.iter().filter(|&&b| b == b'"').count() % 2 == 1 {
             line.iter()
                 .rposition(|&b| b == b'"')
                 .map(|q| line[q + 1..].contains(&b'?'))
+        } else {
+            None
         };
         for set in &sets {
             let rest = &output[j + 1..];

@@ -89,6 +89,11 @@ fn an_open_quote_is_reported_and_copied() {
         .rewrite(b"#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,IV=0x1\",URI=\"k.key\"\n")
         .unwrap();
     assert_eq!((report.malformed, report.rewritten), (0, 1));
+    // A quote where a name belongs (found by the fuzzer).
+    let (_, report) = rewriter(BASE)
+        .rewrite(b"#EXTM3U\n#EXT-X-KEY:M\"ETHOD=AES-128,URI=k.key\n")
+        .unwrap();
+    assert_eq!((report.malformed, report.rewritten), (1, 0));
     // A quote inside an unquoted URI value (found by the fuzzer).
     let (out, report) = rewriter(BASE)
         .rewrite(b"#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI=k.key\"\n")
