@@ -24,31 +24,18 @@ pub fn insertions(input: &[u8], output: &[u8], sets: &[&str]) -> Result<usize, S
             j += 1;
             continue;
         }
-        // Does the URI so far hold a query? A URI line starts the line. In a
-        // tag (maybe indented), inside a quoted value (an odd number of quotes
-        // so far) the URI starts after the opening quote; an unquoted value
-        // (against the spec) has no reliable start, so either separator
-        // passes there.
+        // Does the URI so far hold a query?
         let line_start = output[..j]
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |p| p + 1);
-        let line = &output[line_start..j];
-        let has_query = if !line.trim_ascii_start().starts_with(b"#") {
-            Some(line.contains(&b'?'))
-        } else if line.iter().filter(|&&b| b == b'"').count() % 2 == 1 {
-            line.iter()
-                .rposition(|&b| b == b'"')
-                .map(|q| line[q + 1..].contains(&b'?'))
-        } else {
-            None
-        };
+        let uri = &output[line_start + value_start(&output[line_start..j])..j];
+        let has_query = uri.contains(&b'?');
         for set in &sets {
             let rest = &output[j + 1..];
-            let sep_ok = match (output[j], has_query) {
-                (b'?' | b'&', None) => true,
-                (b'?', Some(q)) => !q,
-                (b'&', Some(q)) => q,
+            let sep_ok = match output[j] {
+                b'?' => !has_query,
+                b'&' => has_query,
                 _ => false,
             };
             if sep_ok && rest.starts_with(set) {
@@ -70,4 +57,53 @@ pub fn insertions(input: &[u8], output: &[u8], sets: &[&str]) -> Result<usize, S
         ));
     }
     Ok(n)
+}
+
+/// Where the URI that runs to the end of `line` starts: the line itself for a
+/// URI line; in a tag (maybe indented), the start of the attribute value still
+/// open at the end, walking `NAME=VALUE,…` with quoted values kept whole. Our
+/// parameter sets hold no quotes or commas, so walking the output finds the
+/// same boundaries as walking the input.
+fn value_start(line: &[u8]) -> usize {
+    let lead = line.len() - line.trim_ascii_start().len();
+    if !line[lead..].starts_with(b"#") {
+        return 0;
+    }
+    let n = line.len();
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return n;
+    };
+    let mut i = colon + 1;
+    while i < n {
+        while i < n && line[i] != b'=' && line[i] != b',' {
+            i += 1; // the name
+        }
+        if i == n {
+            return n;
+        }
+        i += 1;
+        if line[i - 1] == b',' {
+            continue; // a name without a value
+        }
+        if line.get(i) == Some(&b'"') {
+            let start = i + 1;
+            let Some(close) = line[start..].iter().position(|&b| b == b'"') else {
+                return start; // an open quoted value
+            };
+            i = start + close + 1;
+            while i < n && line[i] != b',' {
+                i += 1;
+            }
+        } else {
+            let start = i;
+            while i < n && line[i] != b',' {
+                i += 1;
+            }
+            if i == n {
+                return start; // an open unquoted value
+            }
+        }
+        i += 1;
+    }
+    n
 }

@@ -54,6 +54,19 @@ fn insertions_helper_catches_changes() {
     assert!(insertions(b"x\n", b"x?A=2\n", &s).is_err()); // other params
     assert!(insertions(b"x\n", b"x?A=1?A=1\n", &s).is_err()); // second `?`
     assert!(insertions(b"x\n", b"x&A=1\n", &s).is_err()); // `&` without a query
+    // In tags the separator is judged per attribute value.
+    let tag = |i: &str, o: &str| insertions(i.as_bytes(), o.as_bytes(), &s);
+    assert_eq!(
+        tag("#T:A=\"?\",URI=\"k\"\n", "#T:A=\"?\",URI=\"k?A=1\"\n"),
+        Ok(1)
+    );
+    assert!(tag("#T:URI=\"k?x\"\n", "#T:URI=\"k?x?A=1\"\n").is_err());
+    assert!(tag("#T:URI=\"k\"\n", "#T:URI=\"k&A=1\"\n").is_err());
+    assert_eq!(
+        tag("#T:A=1?,URI=k?b=1,X=2\n", "#T:A=1?,URI=k?b=1&A=1,X=2\n"),
+        Ok(1)
+    );
+    assert!(tag("#T:A=1?,URI=k,X=2\n", "#T:A=1?,URI=k&A=1,X=2\n").is_err());
     // A quote in a URI line is part of the URI (found by the fuzzer).
     assert_eq!(insertions(b"a?b\"c\n", b"a?b\"c&A=1\n", &s), Ok(1));
 }
