@@ -401,7 +401,7 @@ impl<W: Write> Scan<'_, W> {
                     };
                     value = Some(i + 1..i + 1 + close);
                     i += close + 2;
-                    while i < to && matches!(input[i], b' ' | b'\t') {
+                    while i < to && input[i].is_ascii_whitespace() {
                         i += 1;
                     }
                     if i < to && input[i] != b',' {

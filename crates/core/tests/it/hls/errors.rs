@@ -105,6 +105,11 @@ fn an_open_quote_is_reported_and_copied() {
         .rewrite(b"#EXTM3U\n#EXT-X-KEY:METHOD=AES-128,URI=k.key,IV=0x1\n")
         .unwrap();
     assert!(out.ends_with(format!("URI=k.key?{MEDIA},IV=0x1\n").as_bytes()));
+    // Blanks (a stray CR among them) after a closing quote are not text.
+    let (_, report) = rewriter(BASE)
+        .rewrite(b"#EXTM3U\n#EXT-X-MAP:URI=\"i.mp4\" \r\r\n")
+        .unwrap();
+    assert_eq!((report.malformed, report.rewritten), (0, 1));
     // Tags we do not read are not judged.
     let (_, report) = rewriter(BASE)
         .rewrite(b"#EXTM3U\n#EXT-X-FOO:URI=\"open\n")
