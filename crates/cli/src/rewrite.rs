@@ -63,10 +63,14 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             .map_err(|e| format!("--base-url: {e}"))?;
     }
 
-    let input = match read_input(args.input.as_deref(), args.max_bytes)? {
-        Ok(bytes) => bytes,
-        Err(refusal) => return Ok(refuse(&refusal)),
-    };
+    let input = read_input(args.input.as_deref(), args.max_bytes)?;
+    if input.len() > args.max_bytes {
+        // Only max + 1 bytes were read, so say "over", not how much.
+        let max = args.max_bytes;
+        return Ok(refuse(&format!(
+            "the playlist is over the limit of {max} bytes (--max-bytes)"
+        )));
+    }
     // A dry run first, so a refused playlist leaves stdout empty instead of
     // half-written: scanning twice is cheap, holding a second copy is not.
     if let Err(e) = rewriter.rewrite_to(&input, io::sink()) {
@@ -100,12 +104,9 @@ fn refuse(why: &str) -> ExitCode {
     ExitCode::from(EXIT_INVALID)
 }
 
-/// Reads at most `max + 1` bytes: the inner `Err` is a refusal (too large),
-/// the outer one a usage error (unreadable file).
-fn read_input(
-    path: Option<&std::path::Path>,
-    max: usize,
-) -> Result<Result<Vec<u8>, String>, String> {
+/// Reads at most `max + 1` bytes: enough to tell a playlist over the limit
+/// without holding all of it.
+fn read_input(path: Option<&std::path::Path>, max: usize) -> Result<Vec<u8>, String> {
     let reader: Box<dyn Read> = match path {
         None => Box::new(io::stdin().lock()),
         Some(p) if p.as_os_str() == "-" => Box::new(io::stdin().lock()),
@@ -119,10 +120,5 @@ fn read_input(
         .take(limit)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("reading the playlist: {e}"))?;
-    if bytes.len() > max {
-        return Ok(Err(format!(
-            "the playlist is over the limit of {max} bytes (--max-bytes)"
-        )));
-    }
-    Ok(Ok(bytes))
+    Ok(bytes)
 }

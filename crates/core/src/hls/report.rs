@@ -138,18 +138,6 @@ impl SkipReason {
             Self::BadUrl => "bad_url",
         }
     }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Empty => "empty URI",
-            Self::Data => "data: URI",
-            Self::Scheme => "not an http(s) URI",
-            Self::Variable => "contains a {$variable} reference",
-            Self::OtherOrigin => "absolute URL on another scheme, host or port",
-            Self::NoBaseUrl => "absolute URL, and no base URL to compare its host with",
-            Self::BadUrl => "absolute URL that does not parse",
-        }
-    }
 }
 
 impl Serialize for UriSource {
