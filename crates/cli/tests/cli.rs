@@ -362,17 +362,6 @@ fn usage_errors_exit_2() {
     let cases: Vec<Vec<&str>> = vec![
         vec!["verify", "--url", "x"],
         vec![
-            "sign",
-            "--url",
-            "https://d/a",
-            "--key-pair-id",
-            "K1",
-            "--private-key",
-            "/nonexistent.pem",
-            "--expires",
-            "1h",
-        ],
-        vec![
             "verify",
             "--url",
             "https://d/a",
@@ -385,6 +374,8 @@ fn usage_errors_exit_2() {
         let o = hlsgate(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
     }
+    let missing = sign_quick("/nonexistent.pem", "1h", &[]);
+    assert_eq!(missing.status.code(), Some(2));
     let pk = key("test-rsa2048-pkcs1.pem");
     let ms = sign_quick(&pk, "1893456000000", &[]);
     assert_eq!(ms.status.code(), Some(2));

@@ -66,6 +66,14 @@ pub fn at(now: u64) -> Context {
     }
 }
 
+/// A verification context with a viewer address.
+pub fn ctx_ip(now: u64, ip: &str) -> Context {
+    Context {
+        now,
+        viewer_ip: Some(ip.parse().unwrap()),
+    }
+}
+
 pub fn epoch(s: u64) -> Epoch {
     Epoch::new(s).unwrap()
 }

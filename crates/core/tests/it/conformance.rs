@@ -216,10 +216,7 @@ fn ecdsa_url(case: &Value, signature: &str) -> String {
 #[test]
 fn reference_ecdsa_signatures_verify() {
     let keys = key_group();
-    let ctx = Context {
-        now: NOW,
-        viewer_ip: Some("203.0.113.77".parse().unwrap()),
-    };
+    let ctx = ctx_ip(NOW, "203.0.113.77");
     for case in cases("ecdsa-p256.json") {
         let name = case["name"].as_str().unwrap();
         let url = ecdsa_url(&case, case["signature"].as_str().unwrap());
@@ -231,10 +228,7 @@ fn reference_ecdsa_signatures_verify() {
 #[test]
 fn our_ecdsa_signatures_verify_from_sec1_and_pkcs8_keys() {
     let keys = key_group();
-    let ctx = Context {
-        now: NOW,
-        viewer_ip: Some("203.0.113.77".parse().unwrap()),
-    };
+    let ctx = ctx_ip(NOW, "203.0.113.77");
     for key_file in [
         "conformance/keys/test-ecdsa-p256-sec1.pem",
         "conformance/keys/test-ecdsa-p256-pkcs8.pem",

@@ -30,13 +30,6 @@ fn folder() -> SignedParams {
         .unwrap()
 }
 
-fn ctx_ip(now: u64, ip: &str) -> Context {
-    Context {
-        now,
-        viewer_ip: Some(ip.parse().unwrap()),
-    }
-}
-
 fn err(url: &str, ctx: Context) -> VerifyError {
     verify_url(url, &key_group(), ctx).expect_err(url)
 }

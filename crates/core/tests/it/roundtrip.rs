@@ -36,10 +36,7 @@ fn group_for(signer: &Signer) -> KeyGroup {
 fn canned_custom_and_folder_signatures_verify_as_urls_and_cookies() {
     let master = format!("{CDN}/videos/abc123/master.m3u8?lang=en");
     let segment = format!("{CDN}/videos/abc123/720p/seg_00042.ts");
-    let ctx = Context {
-        now: NOW,
-        viewer_ip: Some("203.0.113.9".parse().unwrap()),
-    };
+    let ctx = ctx_ip(NOW, "203.0.113.9");
     for (name, signer) in signers() {
         let keys = group_for(&signer);
 

@@ -8,9 +8,9 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use hlsgate_core::hls::{QueryParams, Report, Rewriter, SkipReason, UriSource};
+use hlsgate_core::hls::{Report, Rewriter, SkipReason, UriSource};
 
-use super::{BASE, CHILD, MEDIA, insertions, rewriter};
+use super::{BASE, CHILD, MEDIA, insertions, rewriter, unbased};
 use crate::common::fixtures;
 
 fn golden_inputs() -> Vec<PathBuf> {
@@ -29,8 +29,7 @@ fn golden_inputs() -> Vec<PathBuf> {
 
 fn rewriter_for(name: &str) -> Rewriter {
     if name.starts_with("nobase-") {
-        Rewriter::new(QueryParams::parse(MEDIA).unwrap())
-            .child_params(QueryParams::parse(CHILD).unwrap())
+        unbased()
     } else {
         rewriter(BASE)
     }

@@ -21,11 +21,15 @@ pub const CHILD: &str = "Policy=eyJTdGF0ZW1lbnQiOlt7fV19&Signature=c2ln~bmF0_dXJ
 /// The playlist's own URL in the golden and corpus tests.
 pub const BASE: &str = "https://cdn.example.com/videos/v1/master.m3u8";
 
-pub fn rewriter(base: &str) -> Rewriter {
+/// The test rewriter (media and child sets) without a base URL.
+pub fn unbased() -> Rewriter {
     Rewriter::new(QueryParams::parse(MEDIA).unwrap())
         .child_params(QueryParams::parse(CHILD).unwrap())
-        .base_url(base)
-        .unwrap()
+}
+
+/// The test rewriter for a playlist at `base`.
+pub fn rewriter(base: &str) -> Rewriter {
+    unbased().base_url(base).unwrap()
 }
 
 /// Inputs the fuzzer once failed on: replayed with the fuzz target's checks.
