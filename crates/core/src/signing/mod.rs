@@ -22,6 +22,7 @@
 
 mod b64;
 mod crypto;
+pub mod forwarded;
 mod keys;
 pub mod params;
 mod policy;
@@ -35,6 +36,7 @@ use serde::Serialize;
 
 pub use b64::{decode as b64_decode, encode as b64_encode};
 pub use crypto::{CryptoError, KeyAlgorithm, PrivateKey, PublicKey};
+pub use forwarded::{Forwarded, ForwardedError};
 pub use keys::{
     KeyError, KeyPairId, KeySize, private_key_from_pem, private_key_to_pem, public_key_from_pem,
     public_key_to_pem,

@@ -1,0 +1,214 @@
+//! Typed configuration from environment variables, read once at cold start.
+//!
+//! Every problem is collected, so one failed start lists every missing or bad
+//! variable instead of the first.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Every problem found in the environment, one line each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = self.problems.len();
+        write!(
+            f,
+            "configuration: {n} problem{}",
+            if n == 1 { "" } else { "s" }
+        )?;
+        for p in &self.problems {
+            write!(f, "\n  - {p}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Reads variables and records what is wrong with them.
+pub struct Env {
+    vars: HashMap<String, String>,
+    problems: Vec<String>,
+}
+
+impl fmt::Debug for Env {
+    /// Names only: values may be secrets.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Env")
+            .field("vars", &self.vars.keys().collect::<Vec<_>>())
+            .field("problems", &self.problems)
+            .finish()
+    }
+}
+
+impl Env {
+    /// The process environment. Variables that are not UTF-8 are skipped,
+    /// as if unset.
+    pub fn from_process() -> Self {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            .collect();
+        Env {
+            vars,
+            problems: Vec::new(),
+        }
+    }
+
+    /// A fixed set of variables (tests, local runs).
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        Env {
+            vars: pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// Records a problem found while interpreting values.
+    pub fn problem(&mut self, message: impl Into<String>) {
+        self.problems.push(message.into());
+    }
+
+    /// The value, or `None` when unset or empty (an empty variable is how
+    /// templates say "not given").
+    pub fn optional(&self, name: &str) -> Option<&str> {
+        self.vars
+            .get(name)
+            .map(String::as_str)
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The value; a missing or empty variable is a problem.
+    pub fn required(&mut self, name: &str, what: &str) -> Option<String> {
+        let v = self.optional(name).map(str::to_string);
+        if v.is_none() {
+            self.problems.push(format!("{name} is required: {what}"));
+        }
+        v
+    }
+
+    /// Parses the value with `FromStr`, or takes `default` when unset.
+    pub fn parse_or<T>(&mut self, name: &str, default: T) -> T
+    where
+        T: FromStr,
+        T::Err: fmt::Display,
+    {
+        self.parse_with(name, default, |s| s.parse::<T>().map_err(|e| e.to_string()))
+    }
+
+    /// Like [`parse_or`](Self::parse_or) with a custom parser.
+    pub fn parse_with<T>(
+        &mut self,
+        name: &str,
+        default: T,
+        parse: impl FnOnce(&str) -> Result<T, String>,
+    ) -> T {
+        match self.optional(name).map(str::to_string) {
+            None => default,
+            Some(v) => match parse(v.trim()) {
+                Ok(t) => t,
+                Err(e) => {
+                    self.problems.push(format!("{name}={v:?}: {e}"));
+                    default
+                }
+            },
+        }
+    }
+
+    /// A whole number within `min..=max`.
+    pub fn int_in(&mut self, name: &str, default: u64, min: u64, max: u64) -> u64 {
+        self.parse_with(name, default, |s| {
+            let n: u64 = s
+                .parse()
+                .map_err(|_| "expected a whole number".to_string())?;
+            if (min..=max).contains(&n) {
+                Ok(n)
+            } else {
+                Err(format!("must be between {min} and {max}"))
+            }
+        })
+    }
+
+    /// Milliseconds within `min..=max`.
+    pub fn millis(&mut self, name: &str, default: Duration, min: u64, max: u64) -> Duration {
+        let ms = u64::try_from(default.as_millis()).unwrap_or(u64::MAX);
+        Duration::from_millis(self.int_in(name, ms, min, max))
+    }
+
+    /// `true`/`false` (also `1`/`0`, `yes`/`no`).
+    pub fn flag(&mut self, name: &str, default: bool) -> bool {
+        self.parse_with(name, default, |s| match s.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            _ => Err("expected true or false".to_string()),
+        })
+    }
+
+    /// A comma-separated list, items trimmed, empty items dropped.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.optional(name)
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Ends reading: every problem recorded, or nothing.
+    pub fn finish(self) -> Result<(), ConfigError> {
+        if self.problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError {
+                problems: self.problems,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collects_every_problem() {
+        let mut env = Env::from_pairs([("N", "x"), ("R", "7"), ("F", "maybe"), ("E", "")]);
+        assert_eq!(env.required("MISSING", "the bucket"), None);
+        assert_eq!(env.required("E", "empty counts as missing"), None);
+        assert_eq!(env.int_in("N", 5, 1, 10), 5);
+        assert_eq!(env.int_in("R", 5, 1, 6), 5);
+        assert!(env.flag("F", true));
+        let err = env.finish().unwrap_err();
+        assert_eq!(err.problems.len(), 5, "{err}");
+        let text = err.to_string();
+        assert!(text.starts_with("configuration: 5 problems\n  - MISSING is required: the bucket"));
+        assert!(text.contains(r#"R="7": must be between 1 and 6"#));
+        assert!(text.contains(r#"F="maybe": expected true or false"#));
+    }
+
+    #[test]
+    fn defaults_and_values() {
+        let mut env = Env::from_pairs([("L", " a, ,b "), ("M", "250"), ("T", "yes")]);
+        assert_eq!(env.list("L"), ["a", "b"]);
+        assert!(env.list("NONE").is_empty());
+        assert_eq!(
+            env.millis("M", Duration::from_secs(1), 1, 1000),
+            Duration::from_millis(250)
+        );
+        assert!(env.flag("T", false));
+        assert_eq!(env.parse_or("U", 3u8), 3);
+        assert!(env.finish().is_ok());
+    }
+}

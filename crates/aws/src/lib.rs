@@ -1,0 +1,13 @@
+//! Thin AWS adapters shared by the hlsgate Lambdas. Each capability is a
+//! small trait with an SDK-backed implementation and a fake for tests; the
+//! handlers never see the SDK.
+
+pub mod cache;
+pub mod env;
+pub mod objects;
+pub mod sdk;
+pub mod secret;
+pub mod telemetry;
+
+pub use env::{ConfigError, Env};
+pub use objects::{Fetched, MemoryObjects, Object, ObjectSource, S3Objects, SourceError};

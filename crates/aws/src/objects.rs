@@ -1,0 +1,262 @@
+//! Reading objects: a small trait, the S3 adapter behind it, and an in-memory
+//! one for tests, benchmarks and local runs.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::operation::RequestId;
+use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use bytes::{Bytes, BytesMut};
+
+/// An object's bytes and its entity tag.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Object {
+    pub body: Bytes,
+    pub etag: Option<String>,
+}
+
+/// The answer to a (possibly conditional) read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    Object(Object),
+    /// The `If-None-Match` entity tag still matches.
+    NotModified,
+}
+
+/// Why a read failed, sorted by what the caller should answer. Carries the
+/// store's request id for support, never the store's error text for viewers.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SourceError {
+    /// Missing, or not readable by us (S3 answers 403 for a missing key when
+    /// the role may not list the bucket): the viewer sees 404 either way.
+    #[error("not found")]
+    NotFound,
+    #[error("object is {size} bytes, over the {limit}-byte limit")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("throttled (request id {request_id:?})")]
+    Throttled { request_id: Option<String> },
+    #[error("timed out")]
+    Timeout,
+    #[error("store unavailable: {detail} (request id {request_id:?})")]
+    Unavailable {
+        detail: String,
+        request_id: Option<String>,
+    },
+}
+
+/// Reads one object by key.
+pub trait ObjectSource: Send + Sync {
+    /// Reads `key`, refusing more than `max_bytes` before reading the body.
+    /// With `if_none_match`, an unchanged object answers
+    /// [`Fetched::NotModified`].
+    fn get(
+        &self,
+        key: &str,
+        max_bytes: u64,
+        if_none_match: Option<&str>,
+    ) -> impl Future<Output = Result<Fetched, SourceError>> + Send;
+}
+
+/// Objects in one S3 bucket.
+#[derive(Debug, Clone)]
+pub struct S3Objects {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+}
+
+impl S3Objects {
+    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>) -> Self {
+        S3Objects {
+            client,
+            bucket: bucket.into(),
+        }
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+}
+
+impl ObjectSource for S3Objects {
+    async fn get(
+        &self,
+        key: &str,
+        max_bytes: u64,
+        if_none_match: Option<&str>,
+    ) -> Result<Fetched, SourceError> {
+        let out = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .set_if_none_match(if_none_match.map(str::to_string))
+            .send()
+            .await;
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => return classify(e),
+        };
+        if let Some(len) = out.content_length().and_then(|n| u64::try_from(n).ok())
+            && len > max_bytes
+        {
+            // Dropping the body closes the connection without reading it.
+            return Err(SourceError::TooLarge {
+                size: len,
+                limit: max_bytes,
+            });
+        }
+        let etag = out.e_tag().map(str::to_string);
+        let request_id = out.request_id().map(str::to_string);
+        let mut body = out.body;
+        let mut buf = BytesMut::new();
+        loop {
+            match body.try_next().await {
+                Ok(Some(chunk)) => {
+                    let size = (buf.len() + chunk.len()) as u64;
+                    if size > max_bytes {
+                        // The length header was absent or wrong.
+                        return Err(SourceError::TooLarge {
+                            size,
+                            limit: max_bytes,
+                        });
+                    }
+                    buf.extend_from_slice(&chunk);
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    return Err(SourceError::Unavailable {
+                        detail: format!("reading the body failed: {e}"),
+                        request_id,
+                    });
+                }
+            }
+        }
+        Ok(Fetched::Object(Object {
+            body: buf.freeze(),
+            etag,
+        }))
+    }
+}
+
+/// Sorts an SDK error into what the viewer should see.
+fn classify(err: SdkError<GetObjectError, HttpResponse>) -> Result<Fetched, SourceError> {
+    let request_id = err.request_id().map(str::to_string);
+    match &err {
+        SdkError::ServiceError(se) => {
+            let status = se.raw().status().as_u16();
+            let code = se.err().code().unwrap_or_default();
+            if status == 304 {
+                Ok(Fetched::NotModified)
+            } else if se.err().is_no_such_key()
+                || status == 404
+                || status == 403
+                || code == "AccessDenied"
+            {
+                Err(SourceError::NotFound)
+            } else if status == 429 || status == 503 || code == "SlowDown" {
+                Err(SourceError::Throttled { request_id })
+            } else {
+                Err(SourceError::Unavailable {
+                    detail: format!("HTTP {status} {code}"),
+                    request_id,
+                })
+            }
+        }
+        SdkError::TimeoutError(_) => Err(SourceError::Timeout),
+        SdkError::DispatchFailure(d) if d.is_timeout() => Err(SourceError::Timeout),
+        SdkError::DispatchFailure(d) => Err(SourceError::Unavailable {
+            detail: format!(
+                "could not reach the store ({})",
+                if d.is_io() {
+                    "I/O error"
+                } else {
+                    "dispatch failure"
+                }
+            ),
+            request_id,
+        }),
+        SdkError::ResponseError(r) => Err(SourceError::Unavailable {
+            detail: format!("unreadable response (HTTP {})", r.raw().status().as_u16()),
+            request_id,
+        }),
+        _ => Err(SourceError::Unavailable {
+            detail: "request could not be built".to_string(),
+            request_id,
+        }),
+    }
+}
+
+/// Objects held in memory, keyed by key; the entity tag is a counter bumped
+/// on every `put`.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryObjects {
+    inner: Arc<Mutex<MemoryInner>>,
+}
+
+#[derive(Debug, Default)]
+struct MemoryInner {
+    objects: HashMap<String, Object>,
+    version: u64,
+    reads: u64,
+}
+
+impl MemoryObjects {
+    pub fn new() -> Self {
+        MemoryObjects::default()
+    }
+
+    pub fn put(&self, key: impl Into<String>, body: impl Into<Bytes>) {
+        let mut inner = self.lock();
+        inner.version += 1;
+        let etag = format!("\"v{}\"", inner.version);
+        inner.objects.insert(
+            key.into(),
+            Object {
+                body: body.into(),
+                etag: Some(etag),
+            },
+        );
+    }
+
+    pub fn remove(&self, key: &str) {
+        self.lock().objects.remove(key);
+    }
+
+    /// Reads served so far (conditional ones included).
+    pub fn reads(&self) -> u64 {
+        self.lock().reads
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, MemoryInner> {
+        self.inner
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl ObjectSource for MemoryObjects {
+    async fn get(
+        &self,
+        key: &str,
+        max_bytes: u64,
+        if_none_match: Option<&str>,
+    ) -> Result<Fetched, SourceError> {
+        let mut inner = self.lock();
+        inner.reads += 1;
+        let obj = inner.objects.get(key).ok_or(SourceError::NotFound)?;
+        if if_none_match.is_some() && obj.etag.as_deref() == if_none_match {
+            return Ok(Fetched::NotModified);
+        }
+        let size = obj.body.len() as u64;
+        if size > max_bytes {
+            return Err(SourceError::TooLarge {
+                size,
+                limit: max_bytes,
+            });
+        }
+        Ok(Fetched::Object(obj.clone()))
+    }
+}
