@@ -1,0 +1,279 @@
+//! The function's configuration, read from the environment once at cold start.
+
+use std::time::Duration;
+
+use hlsgate_aws::cache::CacheLimits;
+use hlsgate_aws::env::{ConfigError, Env};
+use hlsgate_aws::sdk::Timeouts;
+use hlsgate_aws::secret::Refresh;
+use hlsgate_core::signing::forwarded::{DEFAULT_SUFFIX, check_suffix};
+use hlsgate_core::signing::{KeyGroup, KeyPairId, KeySize, public_key_from_pem};
+use http::HeaderName;
+
+/// How viewers prove they may watch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Signed URLs: every playlist request carries the forwarded copy.
+    Url,
+    /// Signed cookies: CloudFront checked them; a request without the copy
+    /// gets the playlist as stored.
+    Cookies,
+}
+
+/// Where the origin secret comes from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretConfig {
+    /// A Secrets Manager secret id or ARN (`ORIGIN_SECRET_ARN`).
+    SecretsManager(String),
+    /// A literal value (`ORIGIN_SECRET`), for local runs only.
+    Literal(String),
+}
+
+impl std::fmt::Debug for SecretConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretConfig::SecretsManager(id) => write!(f, "SecretsManager({id:?})"),
+            SecretConfig::Literal(_) => f.write_str("Literal([redacted])"),
+        }
+    }
+}
+
+/// Everything the handler needs besides its clients.
+#[derive(Debug)]
+pub struct Config {
+    /// The bucket holding the HLS output (`MEDIA_BUCKET`).
+    pub bucket: String,
+    /// Keys served, and public paths, start with this (`KEY_PREFIX`,
+    /// default `videos/`). The CDN path of an object is its key.
+    pub key_prefix: String,
+    /// `https://CDN_DOMAIN` (or the value itself when it has a scheme, for
+    /// local stacks): the origin of the public playlist URLs.
+    pub public_origin: String,
+    /// The header CloudFront adds (`ORIGIN_HEADER`, default `X-Origin-Verify`).
+    pub origin_header: HeaderName,
+    pub origin_secret: SecretConfig,
+    /// `ORIGIN_SECRET_TTL_SECONDS` (default 300).
+    pub secret_refresh: Refresh,
+    /// The key group's public keys (`PUBLIC_KEYS`).
+    pub key_group: KeyGroup,
+    /// Suffix of the forwarded copy (`PARAM_SUFFIX`, default `-PREFIX`).
+    pub suffix: String,
+    /// `AUTH_MODE`: `url` (default) or `cookies`.
+    pub mode: AuthMode,
+    /// Largest playlist read from S3 (`MAX_PLAYLIST_BYTES`, default 8 MiB).
+    pub max_playlist_bytes: u64,
+    /// Most URIs signed in one playlist (`MAX_URIS`, default 100,000).
+    pub max_uris: usize,
+    /// `CACHE_TTL_SECONDS` (default 10; 0 turns the cache off) and
+    /// `CACHE_MAX_BYTES` (default 32 MiB).
+    pub cache: CacheLimits,
+    /// Origins whose browsers may read the playlists (`CORS_ALLOWED_ORIGINS`,
+    /// comma-separated; `*` for any).
+    pub cors_origins: Vec<String>,
+    /// Bodies at least this large are compressed when the client accepts it
+    /// (`COMPRESS_MIN_BYTES`, default 4096).
+    pub compress_min_bytes: usize,
+    pub timeouts: Timeouts,
+    /// `S3_FORCE_PATH_STYLE`: for local S3 servers.
+    pub s3_path_style: bool,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from(Env::from_process())
+    }
+
+    /// Reads `env`; every problem is reported at once.
+    pub fn from(mut env: Env) -> Result<Config, ConfigError> {
+        let bucket = env
+            .required("MEDIA_BUCKET", "the S3 bucket holding the HLS output")
+            .unwrap_or_default();
+        let key_prefix = env.parse_with("KEY_PREFIX", "videos/".to_string(), |p| {
+            let ok = p.ends_with('/')
+                && !p.starts_with('/')
+                && !p.contains("//")
+                && !p.split('/').any(|s| s == "." || s == "..");
+            if ok {
+                Ok(p.to_string())
+            } else {
+                Err("must be like `videos/`: relative, ending in `/`, no `//`, `.` or `..`".into())
+            }
+        });
+        let public_origin = env
+            .required(
+                "CDN_DOMAIN",
+                "the CloudFront domain viewers use (d111111abcdef8.cloudfront.net)",
+            )
+            .and_then(|d| match public_origin(&d) {
+                Ok(o) => Some(o),
+                Err(e) => {
+                    env.problem(format!("CDN_DOMAIN={d:?}: {e}"));
+                    None
+                }
+            })
+            .unwrap_or_default();
+        let origin_header = env.parse_with(
+            "ORIGIN_HEADER",
+            HeaderName::from_static("x-origin-verify"),
+            |h| HeaderName::try_from(h).map_err(|_| "not a valid header name".to_string()),
+        );
+        let origin_secret = match (
+            env.optional("ORIGIN_SECRET_ARN").map(str::to_string),
+            env.optional("ORIGIN_SECRET").map(str::to_string),
+        ) {
+            (Some(arn), None) => SecretConfig::SecretsManager(arn),
+            (None, Some(v)) => SecretConfig::Literal(v),
+            (Some(_), Some(_)) => {
+                env.problem("set ORIGIN_SECRET_ARN or ORIGIN_SECRET, not both");
+                SecretConfig::Literal(String::new())
+            }
+            (None, None) => {
+                env.problem(
+                    "ORIGIN_SECRET_ARN is required: the Secrets Manager secret CloudFront \
+                     sends as the origin header (ORIGIN_SECRET=value for local runs)",
+                );
+                SecretConfig::Literal(String::new())
+            }
+        };
+        let secret_refresh = Refresh {
+            ttl: Duration::from_secs(env.int_in("ORIGIN_SECRET_TTL_SECONDS", 300, 1, 86_400)),
+            ..Refresh::DEFAULT
+        };
+        let key_group = match env.required(
+            "PUBLIC_KEYS",
+            r#"the key group's public keys, as JSON {"K2JCJMDEHXQW5F": "-----BEGIN PUBLIC KEY-----…"}"#,
+        ) {
+            Some(json) => parse_public_keys(&json).unwrap_or_else(|e| {
+                env.problem(format!("PUBLIC_KEYS: {e}"));
+                KeyGroup::new()
+            }),
+            None => KeyGroup::new(),
+        };
+        let suffix = env.parse_with("PARAM_SUFFIX", DEFAULT_SUFFIX.to_string(), |s| {
+            check_suffix(s)
+                .map(|()| s.to_string())
+                .map_err(|e| e.to_string())
+        });
+        let mode = env.parse_with("AUTH_MODE", AuthMode::Url, |m| match m {
+            "url" => Ok(AuthMode::Url),
+            "cookies" => Ok(AuthMode::Cookies),
+            _ => Err("expected url or cookies".into()),
+        });
+        let max_playlist_bytes = env.int_in("MAX_PLAYLIST_BYTES", 8 << 20, 1024, 64 << 20);
+        let max_uris = env.int_in("MAX_URIS", 100_000, 1, 1_000_000) as usize;
+        let cache = CacheLimits {
+            ttl: Duration::from_secs(env.int_in("CACHE_TTL_SECONDS", 10, 0, 3600)),
+            max_bytes: env.int_in("CACHE_MAX_BYTES", 32 << 20, 0, 1 << 30) as usize,
+            ..CacheLimits::DEFAULT
+        };
+        let cors_origins = env.list("CORS_ALLOWED_ORIGINS");
+        for o in &cors_origins {
+            if o != "*" && url_origin(o).as_deref() != Ok(o.as_str()) {
+                env.problem(format!(
+                    "CORS_ALLOWED_ORIGINS: {o:?} is not an origin like https://player.example.com"
+                ));
+            }
+        }
+        let compress_min_bytes = env.int_in("COMPRESS_MIN_BYTES", 4096, 0, 1 << 30) as usize;
+        let timeouts = Timeouts::from_env(&mut env);
+        let s3_path_style = env.flag("S3_FORCE_PATH_STYLE", false);
+        env.finish()?;
+        Ok(Config {
+            bucket,
+            key_prefix,
+            public_origin,
+            origin_header,
+            origin_secret,
+            secret_refresh,
+            key_group,
+            suffix,
+            mode,
+            max_playlist_bytes,
+            max_uris,
+            cache,
+            cors_origins,
+            compress_min_bytes,
+            timeouts,
+            s3_path_style,
+        })
+    }
+}
+
+/// `d111.cloudfront.net` → `https://d111.cloudfront.net`; a value with a
+/// scheme is kept (lowercased, no trailing `/`) when it is a bare origin.
+fn public_origin(domain: &str) -> Result<String, String> {
+    let with_scheme = if domain.contains("://") {
+        domain.to_string()
+    } else {
+        format!("https://{domain}")
+    };
+    let url = url_origin(&with_scheme)?;
+    Ok(url)
+}
+
+fn url_origin(s: &str) -> Result<String, String> {
+    let (scheme, rest) = s.split_once("://").ok_or("no scheme")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "https" && scheme != "http" {
+        return Err("scheme must be https (or http for local runs)".into());
+    }
+    let host = rest.strip_suffix('/').unwrap_or(rest);
+    let valid = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if !valid {
+        return Err("expected a host name (and port), no path".into());
+    }
+    Ok(format!("{scheme}://{}", host.to_ascii_lowercase()))
+}
+
+/// `{"KEYID": "PEM or base64 DER SPKI", …}`: a bare base64 body is accepted
+/// because templates cannot easily hold PEM's line breaks.
+pub fn parse_public_keys(json: &str) -> Result<KeyGroup, String> {
+    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
+        .map_err(|e| format!("not a JSON object of key id to public key: {e}"))?;
+    if map.is_empty() {
+        return Err("no keys".into());
+    }
+    let mut group = KeyGroup::new();
+    for (id, v) in map {
+        let key_id = KeyPairId::new(&id).map_err(|e| format!("key id {id:?}: {e}"))?;
+        let text = v
+            .as_str()
+            .ok_or_else(|| format!("key {id}: the value must be a string"))?;
+        let pem = if text.contains("-----BEGIN") {
+            text.replace("\\n", "\n")
+        } else {
+            format!(
+                "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+                text.split_whitespace().collect::<String>()
+            )
+        };
+        let key = public_key_from_pem(pem.as_bytes(), KeySize::CloudFront)
+            .map_err(|e| format!("key {id}: {e}"))?;
+        group.insert(key_id, key);
+    }
+    Ok(group)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            public_origin("D111.cloudfront.net").unwrap(),
+            "https://d111.cloudfront.net"
+        );
+        assert_eq!(
+            public_origin("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(public_origin("d111.cloudfront.net/videos").is_err());
+        assert!(public_origin("ftp://x").is_err());
+        assert!(public_origin("").is_err());
+    }
+}

@@ -1,0 +1,456 @@
+//! The manifest-rewriter Lambda: behind API Gateway `{proxy+}` (REST or HTTP
+//! API) or a Function URL, it serves HLS playlists from S3 with every URI
+//! signed.
+//!
+//! Order of checks, each answered before the next is tried:
+//! 1. the origin secret header (403, no detail);
+//! 2. the method (`OPTIONS` preflight, `GET`/`HEAD`, else 405);
+//! 3. the path (400 for tricks, 404 for non-playlists and other prefixes);
+//! 4. the forwarded signature copy (403 unless it verifies for this URL);
+//! 5. S3 (404 missing, 502/503 for store trouble, with a request id);
+//! 6. the rewrite, compression and Lambda's 6 MB limit (502 if over).
+//!
+//! `main.rs` only wires clients; everything here is tested directly.
+
+pub mod body;
+pub mod config;
+pub mod path;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use hlsgate_aws::cache::{CacheStatus, CachedObjects};
+use hlsgate_aws::secret::{Check, RotatingSecret, SecretSource};
+use hlsgate_aws::{ObjectSource, SourceError};
+use hlsgate_core::hls::{Limits, QueryParams, Rewriter};
+use hlsgate_core::signing::{Context, Forwarded, VerifyError};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+
+use crate::body::{BODY_BUDGET, Encoding, encoded_len, lambda_body, negotiate, render};
+pub use crate::config::{AuthMode, Config, SecretConfig};
+use crate::path::{PathError, object_key};
+
+/// The HLS media type (RFC 8216).
+pub const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
+
+/// Seconds since the epoch; replaced in tests.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    })
+}
+
+/// Everything a request needs, built once per cold start.
+pub struct App<S, O> {
+    pub config: Config,
+    pub objects: CachedObjects<S>,
+    pub secret: RotatingSecret<O>,
+    pub clock: Clock,
+}
+
+impl<S, O> std::fmt::Debug for App<S, O> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: ObjectSource, O: SecretSource> App<S, O> {
+    pub fn new(config: Config, objects: S, secret: O, clock: Clock) -> Self {
+        App {
+            objects: CachedObjects::new(objects, config.cache),
+            secret: RotatingSecret::new(secret, config.secret_refresh),
+            config,
+            clock,
+        }
+    }
+}
+
+/// A refusal: status, a stable code for the JSON body and logs, and the
+/// reason (logged only).
+#[derive(Debug)]
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    reason: String,
+    retry_after: bool,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: &'static str, reason: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            code,
+            reason: reason.into(),
+            retry_after: false,
+        }
+    }
+
+    /// Every 403 looks the same from outside: which check failed is for the
+    /// logs only.
+    fn forbidden(reason: impl Into<String>) -> Self {
+        Refusal::new(StatusCode::FORBIDDEN, "forbidden", reason)
+    }
+}
+
+/// What a request did, for its log line.
+#[derive(Debug, Default)]
+struct Outcome {
+    key: Option<String>,
+    cache: Option<CacheStatus>,
+    encoding: Option<Encoding>,
+    rewritten: Option<usize>,
+    skipped: Option<usize>,
+    input_bytes: Option<usize>,
+    body_bytes: usize,
+    verify: Option<&'static str>,
+}
+
+/// Handles one request. Never panics on input; every answer carries
+/// `Cache-Control: private, no-store` and CORS headers for allowed origins.
+pub async fn handle<S: ObjectSource, O: SecretSource>(
+    app: &App<S, O>,
+    req: Request,
+) -> Response<Body> {
+    let started = Instant::now();
+    let request_id = request_id(&req);
+    let mut outcome = Outcome::default();
+    let result = serve(app, &req, &mut outcome).await;
+    let cors = cors_origin(&app.config, req.headers());
+    let response = match result {
+        Ok(resp) => resp,
+        Err(r) => {
+            let level_warn = r.status.is_server_error();
+            if level_warn {
+                tracing::warn!(
+                    request_id = %request_id, status = r.status.as_u16(), code = r.code,
+                    reason = %r.reason, key = outcome.key.as_deref(),
+                    "refused"
+                );
+            } else {
+                tracing::info!(
+                    request_id = %request_id, status = r.status.as_u16(), code = r.code,
+                    reason = %r.reason, key = outcome.key.as_deref(),
+                    "refused"
+                );
+            }
+            error_response(&r, &request_id)
+        }
+    };
+    let mut response = response;
+    finish_headers(response.headers_mut(), cors.as_deref(), &request_id);
+    if req.method() == Method::HEAD {
+        *response.body_mut() = Body::Empty;
+    }
+    tracing::info!(
+        request_id = %request_id,
+        method = %req.method(),
+        key = outcome.key.as_deref(),
+        status = response.status().as_u16(),
+        cache = outcome.cache.map(CacheStatus::as_str),
+        encoding = outcome.encoding.map(Encoding::as_str),
+        input_bytes = outcome.input_bytes,
+        body_bytes = outcome.body_bytes,
+        uris_signed = outcome.rewritten,
+        uris_skipped = outcome.skipped,
+        verify = outcome.verify,
+        duration_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+async fn serve<S: ObjectSource, O: SecretSource>(
+    app: &App<S, O>,
+    req: &Request,
+    out: &mut Outcome,
+) -> Result<Response<Body>, Refusal> {
+    let cfg = &app.config;
+
+    // 1. Only CloudFront knows the origin secret.
+    let presented = req
+        .headers()
+        .get(&cfg.origin_header)
+        .map(HeaderValue::as_bytes)
+        .unwrap_or_default();
+    if presented.is_empty() {
+        return Err(Refusal::forbidden("origin header missing"));
+    }
+    match app.secret.check(presented).await {
+        Ok(Check::Accepted) => {}
+        Ok(Check::Refused) => return Err(Refusal::forbidden("origin header does not match")),
+        Err(e) => {
+            let mut r = Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "origin_secret_unavailable",
+                e.to_string(),
+            );
+            r.retry_after = true;
+            return Err(r);
+        }
+    }
+
+    // 2. Method.
+    match *req.method() {
+        Method::GET | Method::HEAD => {}
+        Method::OPTIONS => return Ok(preflight(cfg, req.headers())),
+        _ => {
+            return Err(Refusal::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("method {}", req.method()),
+            ));
+        }
+    }
+
+    // 3. Path → key.
+    let key = object_key(req, &cfg.key_prefix).map_err(|e| match e {
+        PathError::BadRequest(r) => Refusal::new(StatusCode::BAD_REQUEST, "bad_path", r),
+        PathError::NotFound(r) => Refusal::new(StatusCode::NOT_FOUND, "not_found", r),
+    })?;
+    out.key = Some(key.clone());
+    let public_url = format!("{}/{}", cfg.public_origin, key);
+
+    // 4. The forwarded signature copy.
+    let query = req.uri().query().unwrap_or("");
+    let forwarded = Forwarded::from_query(query, &cfg.suffix)
+        .map_err(|e| Refusal::forbidden(format!("forwarded parameters: {e}")))?;
+    let rewriter = match forwarded {
+        None if cfg.mode == AuthMode::Cookies => {
+            out.verify = Some("cookies");
+            None
+        }
+        None => {
+            return Err(Refusal::forbidden(format!(
+                "no {} parameters (URL mode)",
+                cfg.suffix
+            )));
+        }
+        Some(f) => {
+            let ctx = Context {
+                now: (app.clock)(),
+                viewer_ip: viewer_ip(req.headers()),
+            };
+            match f.verify(&public_url, &cfg.key_group, ctx) {
+                Ok(_) => out.verify = Some("valid"),
+                // CloudFront checked the address at the edge; without the
+                // viewer's address here we cannot check it again.
+                Err(VerifyError::IpUnknown { .. }) => out.verify = Some("valid_ip_unchecked"),
+                Err(e) => {
+                    out.verify = Some(e.code());
+                    return Err(Refusal::forbidden(format!("signature copy: {}", e.code())));
+                }
+            }
+            Some(rewriter_for(cfg, &f, &public_url)?)
+        }
+    };
+
+    // 5. The playlist.
+    let (raw, cache) = app
+        .objects
+        .get(&key, cfg.max_playlist_bytes)
+        .await
+        .map_err(source_refusal)?;
+    out.cache = Some(cache);
+    out.input_bytes = Some(raw.len());
+
+    // 6. Rewrite straight into the chosen coding.
+    let accept = req
+        .headers()
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok());
+    let encoding = if raw.len() >= cfg.compress_min_bytes {
+        negotiate(accept)
+    } else {
+        Encoding::Identity
+    };
+    let rendered = render(rewriter.as_ref(), &raw, encoding)
+        .map_err(|e| Refusal::new(StatusCode::BAD_GATEWAY, "bad_playlist", e.to_string()))?;
+    if let Some(report) = &rendered.report {
+        out.rewritten = Some(report.rewritten);
+        out.skipped = Some(report.skipped);
+    }
+    out.encoding = Some(encoding);
+    let body = lambda_body(rendered.bytes, encoding);
+    let size = encoded_len(&body);
+    out.body_bytes = size;
+    if size > BODY_BUDGET {
+        return Err(Refusal::new(
+            StatusCode::BAD_GATEWAY,
+            "response_too_large",
+            format!(
+                "the {} body is {size} bytes in the response, over Lambda's limit ({BODY_BUDGET}); \
+                 the client {} compression",
+                encoding.as_str(),
+                if encoding == Encoding::Identity {
+                    "did not accept"
+                } else {
+                    "accepted"
+                }
+            ),
+        ));
+    }
+    let mut resp = Response::new(body);
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PLAYLIST_TYPE),
+    );
+    if let Some(ce) = encoding.header() {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(ce));
+    }
+    h.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    Ok(resp)
+}
+
+/// Media URIs get the edge set; child playlists the edge set and the copy,
+/// so their own requests reach us with it.
+fn rewriter_for(cfg: &Config, f: &Forwarded, public_url: &str) -> Result<Rewriter, Refusal> {
+    let bad = |e: &dyn std::fmt::Display| Refusal::forbidden(format!("forwarded values: {e}"));
+    let edge = QueryParams::from_pairs(f.edge_pairs()).map_err(|e| bad(&e))?;
+    let child = QueryParams::from_pairs(f.with_copy(&cfg.suffix)).map_err(|e| bad(&e))?;
+    Rewriter::new(edge)
+        .child_params(child)
+        .limits(Limits {
+            max_input_bytes: usize::try_from(cfg.max_playlist_bytes).unwrap_or(usize::MAX),
+            max_uris: cfg.max_uris,
+        })
+        .base_url(public_url)
+        .map_err(|e| {
+            Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "config",
+                format!("public URL {public_url}: {e}"),
+            )
+        })
+}
+
+fn source_refusal(e: SourceError) -> Refusal {
+    match e {
+        SourceError::NotFound => Refusal::new(StatusCode::NOT_FOUND, "not_found", "no such object"),
+        SourceError::TooLarge { .. } => {
+            Refusal::new(StatusCode::BAD_GATEWAY, "playlist_too_large", e.to_string())
+        }
+        SourceError::Throttled { .. } | SourceError::Timeout => {
+            let mut r = Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_busy",
+                e.to_string(),
+            );
+            r.retry_after = true;
+            r
+        }
+        SourceError::Unavailable { .. } => {
+            Refusal::new(StatusCode::BAD_GATEWAY, "storage_error", e.to_string())
+        }
+    }
+}
+
+fn error_response(r: &Refusal, request_id: &str) -> Response<Body> {
+    let body = serde_json::json!({ "error": r.code, "request_id": request_id }).to_string();
+    let mut resp = Response::new(Body::Text(body));
+    *resp.status_mut() = r.status;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if r.status == StatusCode::METHOD_NOT_ALLOWED {
+        h.insert(
+            header::ALLOW,
+            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        );
+    }
+    if r.retry_after {
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    resp
+}
+
+/// CORS preflight: 204; the allow headers only for configured origins.
+fn preflight(cfg: &Config, headers: &HeaderMap) -> Response<Body> {
+    let mut resp = Response::new(Body::Empty);
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    if cors_origin(cfg, headers).is_some() {
+        let h = resp.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, HEAD, OPTIONS"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Range"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+    }
+    resp
+}
+
+/// The `Access-Control-Allow-Origin` value for this request, if any.
+fn cors_origin(cfg: &Config, headers: &HeaderMap) -> Option<String> {
+    let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
+    if cfg.cors_origins.iter().any(|o| o == "*") {
+        return Some("*".to_string());
+    }
+    cfg.cors_origins
+        .iter()
+        .find(|o| o.eq_ignore_ascii_case(origin))
+        .map(|_| origin.to_string())
+}
+
+fn finish_headers(h: &mut HeaderMap, cors: Option<&str>, request_id: &str) {
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    h.append(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(origin) = cors.and_then(|o| HeaderValue::from_str(o).ok()) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-request-id", v);
+    }
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+}
+
+/// The viewer's address, from CloudFront's `CloudFront-Viewer-Address`
+/// (`ip:port`), when the origin request policy forwards it.
+fn viewer_ip(headers: &HeaderMap) -> Option<IpAddr> {
+    let v = headers.get("cloudfront-viewer-address")?.to_str().ok()?;
+    let (ip, _port) = v.rsplit_once(':')?;
+    ip.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+/// Lambda's request id, else API Gateway's, else `-`.
+fn request_id(req: &Request) -> String {
+    if let Some(ctx) = req.lambda_context_ref()
+        && !ctx.request_id.is_empty()
+    {
+        return ctx.request_id.clone();
+    }
+    use lambda_http::request::RequestContext;
+    match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(c)) => c.request_id.clone(),
+        Some(RequestContext::ApiGatewayV2(c)) => c.request_id.clone(),
+        #[allow(unreachable_patterns)]
+        _ => None,
+    }
+    .unwrap_or_else(|| "-".to_string())
+}

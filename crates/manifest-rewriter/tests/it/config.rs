@@ -1,0 +1,61 @@
+//! Configuration errors are found at cold start, all at once.
+
+use hlsgate_aws::env::Env;
+use hlsgate_manifest_rewriter::{AuthMode, Config, SecretConfig};
+
+use crate::common::*;
+
+#[test]
+fn an_empty_environment_lists_every_required_variable() {
+    let err = Config::from(Env::from_pairs(Vec::<(String, String)>::new())).unwrap_err();
+    let text = err.to_string();
+    for name in [
+        "MEDIA_BUCKET",
+        "CDN_DOMAIN",
+        "ORIGIN_SECRET_ARN",
+        "PUBLIC_KEYS",
+    ] {
+        assert!(text.contains(name), "{name} missing from:\n{text}");
+    }
+    assert_eq!(err.problems.len(), 4, "{text}");
+}
+
+#[test]
+fn bad_values_are_each_reported() {
+    let err = Config::from(env(&[
+        ("KEY_PREFIX", "/videos"),
+        ("CDN_DOMAIN", "d1.cloudfront.net/path"),
+        ("PUBLIC_KEYS", r#"{"K1": "not a key"}"#),
+        ("PARAM_SUFFIX", "-P=X"),
+        ("AUTH_MODE", "token"),
+        ("MAX_URIS", "0"),
+        ("CORS_ALLOWED_ORIGINS", "player.example.com"),
+        ("ORIGIN_HEADER", "bad header"),
+        ("AWS_OPERATION_TIMEOUT_MS", "60000"),
+    ]))
+    .unwrap_err();
+    assert_eq!(err.problems.len(), 9, "{err}");
+}
+
+#[test]
+fn defaults() {
+    let c = config(&[]);
+    assert_eq!(c.key_prefix, "videos/");
+    assert_eq!(c.public_origin, CDN);
+    assert_eq!(c.origin_header.as_str(), "x-origin-verify");
+    assert_eq!(c.suffix, "-PREFIX");
+    assert_eq!(c.mode, AuthMode::Url);
+    assert_eq!(c.max_playlist_bytes, 8 << 20);
+    assert_eq!(c.key_group.ids(), [KEY_ID, ECDSA_KEY_ID]);
+    assert_eq!(c.origin_secret, SecretConfig::Literal(SECRET.into()));
+    assert!(!format!("{c:?}").contains(SECRET), "Debug hides the secret");
+    let arn = Config::from(env(&[
+        ("ORIGIN_SECRET", ""),
+        (
+            "ORIGIN_SECRET_ARN",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:origin-AbCdEf",
+        ),
+    ]))
+    .unwrap();
+    assert!(matches!(arn.origin_secret, SecretConfig::SecretsManager(_)));
+}

@@ -1,0 +1,406 @@
+//! The handler end to end over the in-memory store, in all three event shapes.
+
+use hlsgate_core::signing::*;
+
+use crate::common::*;
+
+#[tokio::test]
+async fn serves_the_master_signed_in_every_event_shape() {
+    let app = app(&[]);
+    for shape in SHAPES {
+        let r = call(
+            &app,
+            &Call::master().shape(shape).without("accept-encoding"),
+        )
+        .await;
+        assert_eq!(r.status(), 200, "{shape:?}: {:?}", body(&r));
+        assert_eq!(
+            header(&r, "content-type"),
+            Some("application/vnd.apple.mpegurl")
+        );
+        assert_eq!(header(&r, "cache-control"), Some("private, no-store"));
+        assert_eq!(
+            header(&r, "access-control-allow-origin"),
+            Some("https://player.example.com")
+        );
+        assert_eq!(header(&r, "content-encoding"), None);
+        let text = String::from_utf8(body(&r)).unwrap();
+        let children = check_signed(&text, &format!("{CDN}/videos/demo/master.m3u8"));
+        assert_eq!(
+            children.len(),
+            6,
+            "{shape:?}: 3 variants, 1 I-frame, audio, subs"
+        );
+    }
+}
+
+#[tokio::test]
+async fn follows_every_child_playlist() {
+    let app = app(&[]);
+    let r = call(&app, &Call::master()).await;
+    let mut todo = check_signed(
+        &String::from_utf8(body(&r)).unwrap(),
+        &format!("{CDN}/videos/demo/master.m3u8"),
+    );
+    let mut served = 0;
+    while let Some(url) = todo.pop() {
+        let u = url::Url::parse(&url).unwrap();
+        // What CloudFront forwards: the path and the suffixed copy only.
+        let q: Vec<String> = u
+            .query_pairs()
+            .filter(|(n, _)| n.ends_with(SUFFIX))
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        let r = call(&app, &Call::get(u.path(), &q.join("&"))).await;
+        assert_eq!(r.status(), 200, "{url}");
+        let children = check_signed(&String::from_utf8(body(&r)).unwrap(), &url);
+        assert!(
+            children.is_empty(),
+            "media playlists have no children: {url}"
+        );
+        served += 1;
+    }
+    assert_eq!(served, 6);
+}
+
+#[tokio::test]
+async fn media_playlist_bytes_are_kept_around_the_inserted_params() {
+    let app = app(&[]);
+    let r = call(
+        &app,
+        &Call::get("/videos/demo/subs/en/index.m3u8", &good_query()),
+    )
+    .await;
+    let out = String::from_utf8(body(&r)).unwrap();
+    let edge = QueryParams::from(&signed_folder("demo"));
+    let expected = String::from_utf8(read("hls/ladder/subs/en/index.m3u8"))
+        .unwrap()
+        .replace(".vtt\r\n", &format!(".vtt?{}\r\n", edge.as_str()));
+    assert_eq!(out, expected, "CRLF kept, only params inserted");
+}
+
+use hlsgate_core::hls::QueryParams;
+
+#[tokio::test]
+async fn origin_secret_current_and_previous_pass_anything_else_is_403() {
+    let app = app(&[]);
+    for ok in [SECRET, "test-only-previous-secret"] {
+        let r = call(&app, &Call::master().header("X-Origin-Verify", ok)).await;
+        assert_eq!(r.status(), 200, "{ok}");
+    }
+    for shape in SHAPES {
+        for bad in [
+            Call::master().shape(shape).without("X-Origin-Verify"),
+            Call::master()
+                .shape(shape)
+                .header("X-Origin-Verify", "test-only-origin-secreT"),
+            Call::master().shape(shape).header("X-Origin-Verify", ""),
+        ] {
+            let r = call(&app, &bad).await;
+            assert_eq!(r.status(), 403, "{shape:?}");
+            assert_eq!(json_body(&r)["error"], "forbidden");
+            assert_eq!(header(&r, "cache-control"), Some("private, no-store"));
+        }
+    }
+    // Even OPTIONS and odd methods need the secret first.
+    let r = call(
+        &app,
+        &Call::master().method("DELETE").without("x-origin-verify"),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
+async fn a_configured_header_name_is_the_one_checked() {
+    let app = app(&[("ORIGIN_HEADER", "X-Hlsgate-Origin")]);
+    let r = call(&app, &Call::master()).await;
+    assert_eq!(r.status(), 403);
+    let r = call(&app, &Call::master().header("X-Hlsgate-Origin", SECRET)).await;
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn methods() {
+    let app = app(&[]);
+    for m in ["POST", "PUT", "DELETE", "PATCH"] {
+        let r = call(&app, &Call::master().method(m)).await;
+        assert_eq!(r.status(), 405, "{m}");
+        assert_eq!(header(&r, "allow"), Some("GET, HEAD, OPTIONS"));
+        assert_eq!(json_body(&r)["error"], "method_not_allowed");
+    }
+    let head = call(&app, &Call::master().method("HEAD")).await;
+    assert_eq!(head.status(), 200);
+    assert!(body(&head).is_empty());
+    assert_eq!(
+        header(&head, "content-type"),
+        Some("application/vnd.apple.mpegurl")
+    );
+
+    let pre = call(&app, &Call::master().method("OPTIONS")).await;
+    assert_eq!(pre.status(), 204);
+    assert_eq!(
+        header(&pre, "access-control-allow-origin"),
+        Some("https://player.example.com")
+    );
+    assert_eq!(
+        header(&pre, "access-control-allow-methods"),
+        Some("GET, HEAD, OPTIONS")
+    );
+    let other = call(
+        &app,
+        &Call::master()
+            .method("OPTIONS")
+            .header("Origin", "https://evil.example"),
+    )
+    .await;
+    assert_eq!(other.status(), 204);
+    assert_eq!(header(&other, "access-control-allow-origin"), None);
+    assert_eq!(header(&other, "access-control-allow-methods"), None);
+}
+
+#[tokio::test]
+async fn bad_paths_are_400_and_non_playlists_404_in_every_shape() {
+    let app = app(&[]);
+    let q = good_query();
+    for shape in SHAPES {
+        for (path, status) in [
+            ("/videos/demo/../demo/master.m3u8", 400),
+            ("/videos/demo/%2e%2e/demo/master.m3u8", 400),
+            ("/videos/demo/%2E%2E%2Fsecret.m3u8", 400),
+            ("/videos/demo%5cmaster.m3u8", 400),
+            ("/videos/demo/master%00.m3u8", 400),
+            ("/videos//demo/master.m3u8", 400),
+            ("/videos/demo/%252e%252e/master.m3u8", 400),
+            ("/videos/demo/seg_0.m4s", 404),
+            ("/videos/demo/master.m3u8.txt", 404),
+            ("/private/demo/master.m3u8", 404),
+            ("/videos/demo/missing.m3u8", 404),
+        ] {
+            let r = call(&app, &Call::get(path, &q).shape(shape)).await;
+            assert_eq!(r.status(), status, "{shape:?} {path}: {:?}", json_body(&r));
+            let err = json_body(&r);
+            assert!(err["request_id"].as_str().is_some_and(|s| !s.is_empty()));
+            assert_eq!(
+                header(&r, "access-control-allow-origin"),
+                Some("https://player.example.com"),
+                "players see the real error"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn signature_copy_must_verify_for_this_playlist() {
+    let app = app(&[]);
+    let signer = rsa_signer(HashAlgorithm::Sha1);
+    let expired = signer
+        .sign_folder(
+            &format!("{CDN}/videos/demo/"),
+            Epoch::new(NOW - 1).unwrap(),
+            None,
+            None,
+        )
+        .unwrap();
+    let other_video = signed_folder("other");
+    let mut tampered = good_query();
+    tampered = tampered.replacen("Signature-PREFIX=", "Signature-PREFIX=AAAA", 1);
+    let stranger = Signer::new(
+        PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap(),
+        KeyPairId::new("KUNKNOWNKEY123").unwrap(),
+        HashAlgorithm::Sha256,
+    )
+    .sign_folder(
+        &format!("{CDN}/videos/demo/"),
+        Epoch::new(EXPIRES).unwrap(),
+        None,
+        None,
+    )
+    .unwrap();
+    let cases = [
+        ("none", String::new()),
+        ("edge names only", signed_folder("demo").query_string()),
+        ("expired", forwarded_query(&expired)),
+        ("other video", forwarded_query(&other_video)),
+        ("tampered", tampered),
+        ("unknown key", forwarded_query(&stranger)),
+        ("duplicate", format!("{}&Signature-PREFIX=x", good_query())),
+        (
+            "bad escape",
+            format!("{}&Key-Pair-Id-PREFIX=%FF", good_query()),
+        ),
+    ];
+    for (name, q) in cases {
+        let r = call(&app, &Call::get("/videos/demo/master.m3u8", &q)).await;
+        assert_eq!(r.status(), 403, "{name}");
+        assert_eq!(json_body(&r)["error"], "forbidden", "{name}: no detail");
+    }
+}
+
+#[tokio::test]
+async fn every_key_of_the_group_and_sha256_are_accepted() {
+    let app = app(&[]);
+    for signer in [rsa_signer(HashAlgorithm::Sha256), ecdsa_signer()] {
+        let signed = signer
+            .sign_folder(
+                &format!("{CDN}/videos/demo/"),
+                Epoch::new(EXPIRES).unwrap(),
+                None,
+                None,
+            )
+            .unwrap();
+        let r = call(
+            &app,
+            &Call::get("/videos/demo/master.m3u8", &forwarded_query(&signed)),
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+        let text = String::from_utf8(body(&r)).unwrap();
+        assert!(
+            text.contains("Hash-Algorithm=SHA256&Policy-PREFIX="),
+            "copy follows the edge set"
+        );
+        check_signed(&text, &format!("{CDN}/videos/demo/master.m3u8"));
+    }
+}
+
+#[tokio::test]
+async fn ip_bound_policies_use_cloudfronts_viewer_address() {
+    let app = app(&[]);
+    let bound = rsa_signer(HashAlgorithm::Sha1)
+        .sign_folder(
+            &format!("{CDN}/videos/demo/"),
+            Epoch::new(EXPIRES).unwrap(),
+            None,
+            Some(parse_source_ip("203.0.113.0/24").unwrap()),
+        )
+        .unwrap();
+    let q = forwarded_query(&bound);
+    let base = Call::get("/videos/demo/720p/index.m3u8", &q);
+    let inside = call(
+        &app,
+        &base
+            .clone()
+            .header("CloudFront-Viewer-Address", "203.0.113.10:443"),
+    )
+    .await;
+    assert_eq!(inside.status(), 200);
+    let outside = call(
+        &app,
+        &base
+            .clone()
+            .header("CloudFront-Viewer-Address", "198.51.100.7:443"),
+    )
+    .await;
+    assert_eq!(outside.status(), 403);
+    // No address forwarded: CloudFront checked it at the edge.
+    let unknown = call(&app, &base.without("CloudFront-Viewer-Address")).await;
+    assert_eq!(unknown.status(), 200);
+}
+
+#[tokio::test]
+async fn cookie_mode_passes_playlists_through_without_a_copy() {
+    let app = app(&[("AUTH_MODE", "cookies")]);
+    let r = call(
+        &app,
+        &Call::get("/videos/demo/master.m3u8", "").without("accept-encoding"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(body(&r), read("hls/ladder/master.m3u8"));
+    // A copy, when present, is still checked and applied.
+    let r = call(&app, &Call::master()).await;
+    assert_eq!(r.status(), 200);
+    check_signed(
+        &String::from_utf8(body(&r)).unwrap(),
+        &format!("{CDN}/videos/demo/master.m3u8"),
+    );
+    let bad = call(
+        &app,
+        &Call::get("/videos/demo/master.m3u8", "Signature-PREFIX=x"),
+    )
+    .await;
+    assert_eq!(bad.status(), 403);
+    // The origin secret still applies.
+    let r = call(
+        &app,
+        &Call::get("/videos/demo/master.m3u8", "").without("x-origin-verify"),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test]
+async fn a_custom_suffix_is_read_and_written() {
+    let app = app(&[("PARAM_SUFFIX", "-hg")]);
+    let q = good_query().replace("-PREFIX=", "-hg=");
+    let r = call(&app, &Call::get("/videos/demo/master.m3u8", &q)).await;
+    assert_eq!(r.status(), 200);
+    let text = String::from_utf8(body(&r)).unwrap();
+    assert!(text.contains("&Signature-hg="));
+    assert!(!text.contains("-PREFIX"));
+    let r = call(&app, &Call::master()).await;
+    assert_eq!(r.status(), 403, "the default suffix is not read any more");
+}
+
+#[tokio::test]
+async fn compresses_large_bodies_for_clients_that_accept_it() {
+    let app = app(&[("COMPRESS_MIN_BYTES", "100")]);
+    let plain = body(&call(&app, &Call::master().without("accept-encoding")).await);
+    for (accept, enc) in [
+        ("gzip, deflate, br", "br"),
+        ("gzip", "gzip"),
+        ("br;q=0, gzip", "gzip"),
+    ] {
+        let r = call(&app, &Call::master().header("Accept-Encoding", accept)).await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(header(&r, "content-encoding"), Some(enc), "{accept}");
+        assert!(
+            matches!(r.body(), lambda_http::Body::Binary(_)),
+            "base64 for API Gateway"
+        );
+        assert!(header(&r, "vary").is_some());
+        assert_eq!(body(&r), plain, "{accept}");
+    }
+    // Small bodies are not worth it.
+    let app = crate::common::app(&[]);
+    let r = call(
+        &app,
+        &Call::get("/videos/demo/720p/iframes.m3u8", &good_query()),
+    )
+    .await;
+    assert_eq!(header(&r, "content-encoding"), None);
+}
+
+#[tokio::test]
+async fn hot_playlists_skip_the_store() {
+    let app = app(&[]);
+    for _ in 0..3 {
+        assert_eq!(call(&app, &Call::master()).await.status(), 200);
+    }
+    assert_eq!(app.objects.source().reads(), 1);
+    let off = crate::common::app(&[("CACHE_TTL_SECONDS", "0")]);
+    for _ in 0..3 {
+        assert_eq!(call(&off, &Call::master()).await.status(), 200);
+    }
+    assert_eq!(off.objects.source().reads(), 3);
+}
+
+#[tokio::test]
+async fn broken_or_oversized_objects_are_502_not_passed_on() {
+    let app = app(&[("MAX_PLAYLIST_BYTES", "2048")]);
+    let store = app.objects.source();
+    store.put("videos/demo/html.m3u8", "<html>not a playlist</html>");
+    store.put(
+        "videos/demo/big.m3u8",
+        format!("#EXTM3U\n{}", "#EXTINF:6,\nseg.ts\n".repeat(200)),
+    );
+    for (path, code) in [
+        ("/videos/demo/html.m3u8", "bad_playlist"),
+        ("/videos/demo/big.m3u8", "playlist_too_large"),
+    ] {
+        let r = call(&app, &Call::get(path, &good_query())).await;
+        assert_eq!(r.status(), 502, "{path}");
+        assert_eq!(json_body(&r)["error"], code);
+    }
+}
