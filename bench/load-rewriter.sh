@@ -99,12 +99,7 @@ local limit = $REQUESTS
 response = function(status, headers, body)
   n = n + 1
   if status ~= 200 then io.stderr:write("status " .. status .. "\n") end
-  -- wrk runs for its whole -d otherwise: stop the thread, then wake wrk's
-  -- main loop (the shell os.execute starts is wrk's child).
-  if n == limit then
-    wrk.thread:stop()
-    os.execute("kill -INT $PPID")
-  end
+  if n == limit then wrk.thread:stop() end
 end
 done = function(summary, latency, requests)
   io.write(string.format("requests %d  errors %d  non-2xx %d\n", summary.requests,
@@ -116,8 +111,21 @@ end
 LUA
 bytes=$(curl -s "${accept_header[@]}" -H "X-Origin-Verify: $secret" -o /dev/null \
   -w '%{size_download}' "http://127.0.0.1:$PORT$path")
-wrk -t1 -c1 -d600s --timeout 5s -s "$work/count.lua" "${accept_header[@]}" \
-  -H "X-Origin-Verify: $secret" "http://127.0.0.1:$PORT$path" | tail -2 >"$work/wrk.out"
+wrk -t1 -c1 -d3600s --timeout 5s -s "$work/count.lua" "${accept_header[@]}" \
+  -H "X-Origin-Verify: $secret" "http://127.0.0.1:$PORT$path" >"$work/wrk.raw" &
+wrk_pid=$!
+# The script stops wrk's thread at REQUESTS, but wrk's main loop sleeps for
+# all of -d: once the harness has seen them all, wake it with SIGINT (as
+# Ctrl-C would), which prints the summary.
+while kill -0 "$wrk_pid" 2>/dev/null; do
+  sleep 0.5
+  seen=$(curl -s "http://127.0.0.1:$PORT/__harness/stats" | sed -E 's/.*"invocations":([0-9]+).*/\1/')
+  if [ "${seen:-0}" -gt "$REQUESTS" ]; then
+    kill -INT "$wrk_pid" 2>/dev/null || true
+  fi
+done
+wait "$wrk_pid" || true
+tail -2 "$work/wrk.raw" >"$work/wrk.out"
 stats=$(curl -s "http://127.0.0.1:$PORT/__harness/stats")
 
 machine

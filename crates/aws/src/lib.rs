@@ -4,10 +4,14 @@
 
 pub mod cache;
 pub mod env;
+#[cfg(feature = "local-s3")]
+pub mod local_s3;
 pub mod objects;
 pub mod sdk;
 pub mod secret;
 pub mod telemetry;
+#[cfg(feature = "test-util")]
+pub mod testing;
 
 pub use env::{ConfigError, Env};
 pub use objects::{Fetched, MemoryObjects, Object, ObjectSource, S3Objects, SourceError};

@@ -18,7 +18,6 @@
 
 use std::collections::HashMap;
 use std::convert::Infallible;
-use std::net::SocketAddr;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -27,6 +26,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use bytes::Bytes;
+use hlsgate_aws::local_s3::LocalS3;
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
@@ -259,29 +259,6 @@ where
     }
 }
 
-async fn s3(root: PathBuf) -> SocketAddr {
-    let fs = s3s_fs::FileSystem::new(root).unwrap();
-    let mut b = s3s::service::S3ServiceBuilder::new(fs);
-    b.set_auth(s3s::auth::SimpleAuth::from_single(
-        "harness",
-        "harness-secret",
-    ));
-    let service = b.build();
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((sock, _)) = listener.accept().await {
-            let svc = service.clone();
-            tokio::spawn(async move {
-                let _ = ConnBuilder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(sock), svc)
-                    .await;
-            });
-        }
-    });
-    addr
-}
-
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
@@ -307,7 +284,7 @@ async fn main() {
         eprintln!("--bin and --data are required");
         std::process::exit(2);
     };
-    let s3_addr = s3(PathBuf::from(data)).await;
+    let s3 = LocalS3::start(&PathBuf::from(data)).await.unwrap();
     let (tx, rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
         queue_tx: tx,
@@ -341,10 +318,10 @@ async fn main() {
         .env("AWS_LAMBDA_FUNCTION_NAME", "manifest-rewriter")
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
-        .env("AWS_REGION", "us-east-1")
-        .env("AWS_ACCESS_KEY_ID", "harness")
-        .env("AWS_SECRET_ACCESS_KEY", "harness-secret")
-        .env("AWS_ENDPOINT_URL", format!("http://{s3_addr}"))
+        .env("AWS_REGION", LocalS3::REGION)
+        .env("AWS_ACCESS_KEY_ID", LocalS3::ACCESS_KEY)
+        .env("AWS_SECRET_ACCESS_KEY", LocalS3::SECRET_KEY)
+        .env("AWS_ENDPOINT_URL", s3.endpoint())
         .env("S3_FORCE_PATH_STYLE", "true")
         // The function's JSON logs go to our stderr; stdout is for results.
         .stdout(std::process::Stdio::from(

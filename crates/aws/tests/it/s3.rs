@@ -5,10 +5,9 @@ use aws_sdk_s3::operation::get_object::{GetObjectError, GetObjectOutput};
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::types::error::NoSuchKey;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::http::StatusCode;
 use aws_smithy_types::body::SdkBody;
 use hlsgate_aws::sdk::Timeouts;
+use hlsgate_aws::testing::{FAST_TIMEOUTS, response, s3_client, s3_error, silent_endpoint};
 use hlsgate_aws::{Fetched, Object, ObjectSource, S3Objects, SourceError};
 
 fn ok(body: &'static [u8]) -> GetObjectOutput {
@@ -17,16 +16,6 @@ fn ok(body: &'static [u8]) -> GetObjectOutput {
         .content_length(body.len() as i64)
         .e_tag("\"abc\"")
         .build()
-}
-
-fn s3_error(status: u16, code: &str) -> HttpResponse {
-    let body = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code>\
-         <Message>the store's own words</Message><RequestId>REQ123</RequestId></Error>"
-    );
-    let mut r = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body));
-    r.headers_mut().insert("x-amz-request-id", "REQ123");
-    r
 }
 
 /// A client with our production retry policy.
@@ -111,7 +100,7 @@ async fn server_errors_are_unavailable_without_the_store_text() {
         }
         other => panic!("{other:?}"),
     }
-    assert!(!err.to_string().contains("own words"));
+    assert!(!err.to_string().contains("S3 words"));
 }
 
 #[tokio::test]
@@ -135,9 +124,7 @@ async fn missing_and_forbidden_are_not_found_without_retries() {
 async fn not_modified_answers_a_conditional_read() {
     let rule = mock!(Client::get_object)
         .match_requests(|r| r.if_none_match() == Some("\"abc\""))
-        .then_http_response(|| {
-            HttpResponse::new(StatusCode::try_from(304).unwrap(), SdkBody::empty())
-        });
+        .then_http_response(|| response(304, SdkBody::empty()));
     let got = objects(client!(&rule))
         .get("k.m3u8", 100, Some("\"abc\""))
         .await;
@@ -174,33 +161,9 @@ async fn refuses_large_objects_by_length_before_reading() {
 /// every try and the read ends as a timeout well inside the operation budget.
 #[tokio::test]
 async fn a_silent_store_times_out() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let _server = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((sock, _)) = listener.accept().await {
-            held.push(sock);
-        }
-    });
-    let timeouts = Timeouts {
-        connect: Duration::from_millis(200),
-        attempt: Duration::from_millis(150),
-        operation: Duration::from_millis(600),
-        max_attempts: 2,
-    };
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::for_tests())
-        .endpoint_url(format!("http://{addr}"))
-        .force_path_style(true)
-        .timeout_config(timeouts.timeout_config())
-        .retry_config(timeouts.retry_config())
-        .build();
+    let client = s3_client(&silent_endpoint().await, FAST_TIMEOUTS);
     let started = std::time::Instant::now();
-    let got = objects(Client::from_conf(conf))
-        .get("k.m3u8", 100, None)
-        .await;
+    let got = objects(client).get("k.m3u8", 100, None).await;
     assert_eq!(got, Err(SourceError::Timeout));
     assert!(started.elapsed() < Duration::from_secs(5));
 }

@@ -400,3 +400,31 @@ pub fn check_signed(playlist: &str, url: &str) -> Vec<String> {
     }
     children
 }
+
+/// Requests every child playlist of `master` (served at `url`) as CloudFront
+/// would forward it (path and the suffixed copy only) and checks each
+/// answer's URIs; returns how many were served.
+pub async fn follow_children<S: ObjectSource>(
+    app: &App<S, StaticSecret>,
+    master: &str,
+    url: &str,
+) -> usize {
+    let mut served = 0;
+    for child in check_signed(master, url) {
+        let u = url::Url::parse(&child).unwrap();
+        let q: Vec<String> = u
+            .query_pairs()
+            .filter(|(n, _)| n.ends_with(SUFFIX))
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect();
+        let r = call(app, &Call::get(u.path(), &q.join("&"))).await;
+        assert_eq!(r.status(), 200, "{child}");
+        let grandchildren = check_signed(&String::from_utf8(body(&r)).unwrap(), &child);
+        assert!(
+            grandchildren.is_empty(),
+            "media playlists have no children: {child}"
+        );
+        served += 1;
+    }
+    served
+}

@@ -38,28 +38,8 @@ async fn serves_the_master_signed_in_every_event_shape() {
 async fn follows_every_child_playlist() {
     let app = app(&[]);
     let r = call(&app, &Call::master()).await;
-    let mut todo = check_signed(
-        &String::from_utf8(body(&r)).unwrap(),
-        &format!("{CDN}/videos/demo/master.m3u8"),
-    );
-    let mut served = 0;
-    while let Some(url) = todo.pop() {
-        let u = url::Url::parse(&url).unwrap();
-        // What CloudFront forwards: the path and the suffixed copy only.
-        let q: Vec<String> = u
-            .query_pairs()
-            .filter(|(n, _)| n.ends_with(SUFFIX))
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect();
-        let r = call(&app, &Call::get(u.path(), &q.join("&"))).await;
-        assert_eq!(r.status(), 200, "{url}");
-        let children = check_signed(&String::from_utf8(body(&r)).unwrap(), &url);
-        assert!(
-            children.is_empty(),
-            "media playlists have no children: {url}"
-        );
-        served += 1;
-    }
+    let master = format!("{CDN}/videos/demo/master.m3u8");
+    let served = follow_children(&app, &String::from_utf8(body(&r)).unwrap(), &master).await;
     assert_eq!(served, 6);
 }
 
@@ -277,22 +257,14 @@ async fn ip_bound_policies_use_cloudfronts_viewer_address() {
         .unwrap();
     let q = forwarded_query(&bound);
     let base = Call::get("/videos/demo/720p/index.m3u8", &q);
-    let inside = call(
-        &app,
-        &base
-            .clone()
-            .header("CloudFront-Viewer-Address", "203.0.113.10:443"),
-    )
-    .await;
-    assert_eq!(inside.status(), 200);
-    let outside = call(
-        &app,
-        &base
-            .clone()
-            .header("CloudFront-Viewer-Address", "198.51.100.7:443"),
-    )
-    .await;
-    assert_eq!(outside.status(), 403);
+    for (address, status) in [
+        ("203.0.113.10:443", 200),
+        ("198.51.100.7:443", 403),
+        ("[2001:db8::1]:443", 403),
+    ] {
+        let c = base.clone().header("CloudFront-Viewer-Address", address);
+        assert_eq!(call(&app, &c).await.status(), status, "{address}");
+    }
     // No address forwarded: CloudFront checked it at the edge.
     let unknown = call(&app, &base.without("CloudFront-Viewer-Address")).await;
     assert_eq!(unknown.status(), 200);
@@ -403,4 +375,27 @@ async fn broken_or_oversized_objects_are_502_not_passed_on() {
         assert_eq!(r.status(), 502, "{path}");
         assert_eq!(json_body(&r)["error"], code);
     }
+}
+
+/// Secrets Manager down before the first read: nothing can be checked, so
+/// every request is a 503 to retry, never a pass.
+#[tokio::test]
+async fn an_unreadable_origin_secret_is_503() {
+    use hlsgate_aws::secret::{SecretError, SecretSource, Versions};
+
+    struct Down;
+    impl SecretSource for Down {
+        async fn fetch(&self) -> Result<Versions, SecretError> {
+            Err(SecretError::Unavailable("throttled".into()))
+        }
+    }
+    let objects = hlsgate_aws::MemoryObjects::new();
+    for (k, v) in ladder_files() {
+        objects.put(k, v);
+    }
+    let app = hlsgate_manifest_rewriter::App::new(config(&[]), objects, Down, clock());
+    let r = hlsgate_manifest_rewriter::handle(&app, Call::master().request()).await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(json_body(&r)["error"], "origin_secret_unavailable");
+    assert_eq!(header(&r, "retry-after"), Some("1"));
 }

@@ -5,23 +5,11 @@ use aws_sdk_s3::Client;
 use aws_sdk_s3::operation::get_object::GetObjectOutput;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::http::StatusCode;
-use aws_smithy_types::body::SdkBody;
 use hlsgate_aws::S3Objects;
 use hlsgate_aws::sdk::Timeouts;
+use hlsgate_aws::testing::{FAST_TIMEOUTS, s3_client, s3_error, silent_endpoint};
 
 use crate::common::*;
-
-fn s3_error(status: u16, code: &str) -> HttpResponse {
-    let body = format!(
-        "<Error><Code>{code}</Code><Message>internal S3 words</Message>\
-         <RequestId>S3REQ</RequestId></Error>"
-    );
-    let mut r = HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body));
-    r.headers_mut().insert("x-amz-request-id", "S3REQ");
-    r
-}
 
 fn master_output() -> GetObjectOutput {
     let bytes = read("hls/ladder/master.m3u8");
@@ -77,4 +65,18 @@ async fn store_trouble_maps_to_status_with_request_id() {
         );
         assert_eq!(header(&r, "retry-after").is_some(), retry_after, "{status}");
     }
+}
+
+/// A store that accepts connections and never answers: each attempt times
+/// out, and the viewer gets a 503 to retry, well inside API Gateway's 29 s.
+#[tokio::test]
+async fn a_silent_store_is_a_503_within_the_time_budget() {
+    let client = s3_client(&silent_endpoint().await, FAST_TIMEOUTS);
+    let app = app_with(&[], S3Objects::new(client, "media"));
+    let started = std::time::Instant::now();
+    let r = call(&app, &Call::master()).await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(json_body(&r)["error"], "storage_busy");
+    assert_eq!(header(&r, "retry-after"), Some("1"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }

@@ -1,53 +1,15 @@
 //! Against a real S3 protocol server (s3s-fs) on loopback, through the real
 //! SDK client: upload the ladder, request the master, follow every child.
 
-use aws_sdk_s3::config::{Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
+use hlsgate_aws::local_s3::LocalS3;
 use hlsgate_aws::{Fetched, ObjectSource, S3Objects};
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use s3s::auth::SimpleAuth;
-use s3s::service::S3ServiceBuilder;
 
 use crate::common::*;
 
-/// Starts s3s-fs over `root` on 127.0.0.1 and returns a client for it.
-async fn s3_server(root: &std::path::Path) -> aws_sdk_s3::Client {
-    let creds = Credentials::for_tests();
-    let fs = s3s_fs::FileSystem::new(root).unwrap();
-    let service = {
-        let mut b = S3ServiceBuilder::new(fs);
-        b.set_auth(SimpleAuth::from_single(
-            creds.access_key_id(),
-            creds.secret_access_key(),
-        ));
-        b.build()
-    };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        while let Ok((sock, _)) = listener.accept().await {
-            let svc = service.clone();
-            tokio::spawn(async move {
-                let _ = ConnBuilder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(sock), svc)
-                    .await;
-            });
-        }
-    });
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version_latest()
-        .region(Region::new("us-east-1"))
-        .credentials_provider(creds)
-        .endpoint_url(format!("http://{addr}"))
-        .force_path_style(true)
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
-}
-
 async fn uploaded() -> (tempfile::TempDir, aws_sdk_s3::Client) {
     let dir = tempfile::tempdir().unwrap();
-    let client = s3_server(dir.path()).await;
+    let client = LocalS3::start(dir.path()).await.unwrap().client();
     client.create_bucket().bucket("media").send().await.unwrap();
     for (key, bytes) in ladder_files() {
         client
@@ -70,20 +32,7 @@ async fn serves_the_uploaded_ladder_with_every_uri_signed() {
     let master_url = format!("{CDN}/videos/demo/master.m3u8");
     let r = call(&app, &Call::master().shape(Shape::Rest)).await;
     assert_eq!(r.status(), 200, "{:?}", body(&r));
-    let mut todo = check_signed(&String::from_utf8(body(&r)).unwrap(), &master_url);
-    let mut seen = 0;
-    while let Some(url) = todo.pop() {
-        let u = url::Url::parse(&url).unwrap();
-        let q: Vec<String> = u
-            .query_pairs()
-            .filter(|(n, _)| n.ends_with(SUFFIX))
-            .map(|(n, v)| format!("{n}={v}"))
-            .collect();
-        let r = call(&app, &Call::get(u.path(), &q.join("&"))).await;
-        assert_eq!(r.status(), 200, "{url}");
-        check_signed(&String::from_utf8(body(&r)).unwrap(), &url);
-        seen += 1;
-    }
+    let seen = follow_children(&app, &String::from_utf8(body(&r)).unwrap(), &master_url).await;
     assert_eq!(seen, 6);
 
     let missing = call(

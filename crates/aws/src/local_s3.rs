@@ -1,0 +1,76 @@
+//! An S3 protocol server over a local folder (s3s-fs), for tests, benchmarks
+//! and the local stack. Objects are plain files under `root/bucket/key`; it
+//! serves path-style requests signed with [`LocalS3::ACCESS_KEY`].
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use aws_sdk_s3::config::{Credentials, Region};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::auth::SimpleAuth;
+use s3s::service::S3ServiceBuilder;
+
+/// A running server; it stops with the Tokio runtime that started it.
+#[derive(Debug, Clone)]
+pub struct LocalS3 {
+    addr: SocketAddr,
+}
+
+impl LocalS3 {
+    pub const ACCESS_KEY: &'static str = "hlsgate-local";
+    pub const SECRET_KEY: &'static str = "hlsgate-local-secret";
+    pub const REGION: &'static str = "us-east-1";
+
+    /// Serves `root` on 127.0.0.1 (a free port).
+    pub async fn start(root: &Path) -> std::io::Result<LocalS3> {
+        let fs =
+            s3s_fs::FileSystem::new(root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+        let service = {
+            let mut b = S3ServiceBuilder::new(fs);
+            b.set_auth(SimpleAuth::from_single(Self::ACCESS_KEY, Self::SECRET_KEY));
+            b.build()
+        };
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        tokio::spawn(async move {
+            while let Ok((sock, _)) = listener.accept().await {
+                let svc = service.clone();
+                tokio::spawn(async move {
+                    let _ = ConnBuilder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(sock), svc)
+                        .await;
+                });
+            }
+        });
+        Ok(LocalS3 { addr })
+    }
+
+    /// `http://127.0.0.1:PORT`, for `AWS_ENDPOINT_URL`.
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The credentials it accepts.
+    pub fn credentials() -> Credentials {
+        Credentials::new(
+            Self::ACCESS_KEY,
+            Self::SECRET_KEY,
+            None,
+            None,
+            "hlsgate-local",
+        )
+    }
+
+    /// A real SDK client pointed at it (path-style).
+    pub fn client(&self) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::Config::builder()
+            .behavior_version_latest()
+            .region(Region::new(Self::REGION))
+            .credentials_provider(Self::credentials())
+            .endpoint_url(self.endpoint())
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+}

@@ -1,0 +1,64 @@
+//! Helpers for tests that replay or starve the SDK (feature `test-util`).
+
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::http::StatusCode;
+use aws_smithy_types::body::SdkBody;
+
+use crate::sdk::Timeouts;
+
+/// An S3 error response as S3 sends it, with request id `REQ123` and a
+/// message that must never reach a viewer.
+pub fn s3_error(status: u16, code: &str) -> HttpResponse {
+    let body = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code>\
+         <Message>internal S3 words</Message><RequestId>REQ123</RequestId></Error>"
+    );
+    let mut r = response(status, SdkBody::from(body));
+    r.headers_mut().insert("x-amz-request-id", "REQ123");
+    r
+}
+
+/// A bare response: `status` (100–999) and `body`.
+pub fn response(status: u16, body: SdkBody) -> HttpResponse {
+    let status = StatusCode::try_from(status).unwrap_or_else(|e| panic!("status {status}: {e}"));
+    HttpResponse::new(status, body)
+}
+
+/// An endpoint that accepts connections and never answers.
+pub async fn silent_endpoint() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap_or_else(|e| panic!("bind: {e}"));
+    let addr = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("addr: {e}"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((sock, _)) = listener.accept().await {
+            held.push(sock);
+        }
+    });
+    format!("http://{addr}")
+}
+
+/// Tight limits for timeout tests: 100 ms an attempt, 2 attempts, 400 ms in all.
+pub const FAST_TIMEOUTS: Timeouts = Timeouts {
+    connect: std::time::Duration::from_millis(200),
+    attempt: std::time::Duration::from_millis(100),
+    operation: std::time::Duration::from_millis(400),
+    max_attempts: 2,
+};
+
+/// An S3 client for `endpoint` with `timeouts` and our retry policy.
+pub fn s3_client(endpoint: &str, timeouts: Timeouts) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version_latest()
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::for_tests())
+        .endpoint_url(endpoint)
+        .force_path_style(true)
+        .timeout_config(timeouts.timeout_config())
+        .retry_config(timeouts.retry_config())
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
