@@ -414,7 +414,13 @@ fn finish_headers(h: &mut HeaderMap, cors: Option<&str>, request_id: &str) {
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-store"),
     );
-    h.append(header::VARY, HeaderValue::from_static("Origin"));
+    // One Vary header: payload format 2.0 carries one value per name.
+    let vary = if h.contains_key(header::VARY) {
+        "Origin, Accept-Encoding"
+    } else {
+        "Origin"
+    };
+    h.insert(header::VARY, HeaderValue::from_static(vary));
     if let Some(origin) = cors.and_then(|o| HeaderValue::from_str(o).ok()) {
         h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
     }
