@@ -341,7 +341,9 @@ async fn main() {
             json!({ "cold_start_ms": cold.as_secs_f64() * 1000.0, "first_status": v["statusCode"] })
         );
         let _ = child.kill().await;
-        return;
+        // Exit now: tearing the runtime down under open connections can
+        // panic in a server task, which aborts under panic=abort.
+        std::process::exit(0);
     }
     let front_listener = TcpListener::bind(("127.0.0.1", port))
         .await
