@@ -115,16 +115,6 @@ impl<S: ObjectSource> CachedObjects<S> {
         max_bytes: u64,
         now: Instant,
     ) -> Result<(Bytes, CacheStatus), SourceError> {
-        if !self.limits.enabled() {
-            return match self.source.get(key, max_bytes, None).await? {
-                Fetched::Object(o) => Ok((o.body, CacheStatus::Miss)),
-                // We sent no entity tag; a 304 here is the store's bug.
-                Fetched::NotModified => Err(SourceError::Unavailable {
-                    detail: "unexpected 304 to an unconditional read".into(),
-                    request_id: None,
-                }),
-            };
-        }
         let cached = {
             let mut st = self.lock();
             st.entries
@@ -147,7 +137,7 @@ impl<S: ObjectSource> CachedObjects<S> {
             None => None,
         };
         let mut fetched = self.source.get(key, max_bytes, etag.as_deref()).await;
-        if fetched == Ok(Fetched::NotModified) {
+        if etag.is_some() && fetched == Ok(Fetched::NotModified) {
             if let Some(body) = self.touch(key, now) {
                 return Ok((body, CacheStatus::Revalidated));
             }
@@ -158,11 +148,13 @@ impl<S: ObjectSource> CachedObjects<S> {
         match fetched {
             Ok(Fetched::Object(o)) => {
                 Self::forget(&mut st, key);
-                if let Some(etag) = o.etag.filter(|_| o.body.len() <= self.limits.max_bytes / 4) {
+                let keep = self.limits.enabled() && o.body.len() <= self.limits.max_bytes / 4;
+                if let Some(etag) = o.etag.filter(|_| keep) {
                     self.insert(&mut st, key, o.body.clone(), etag, now);
                 }
                 Ok((o.body, CacheStatus::Miss))
             }
+            // We sent no entity tag; a 304 here is the store's bug.
             Ok(Fetched::NotModified) => Err(SourceError::Unavailable {
                 detail: "unexpected 304 to an unconditional read".into(),
                 request_id: None,

@@ -208,8 +208,7 @@ fn public_origin(domain: &str) -> Result<String, String> {
     } else {
         format!("https://{domain}")
     };
-    let url = url_origin(&with_scheme)?;
-    Ok(url)
+    url_origin(&with_scheme)
 }
 
 fn url_origin(s: &str) -> Result<String, String> {

@@ -125,27 +125,27 @@ pub async fn handle<S: ObjectSource, O: SecretSource>(
     let mut outcome = Outcome::default();
     let result = serve(app, &req, &mut outcome).await;
     let cors = cors_origin(&app.config, req.headers());
-    let response = match result {
+    let mut response = match result {
         Ok(resp) => resp,
         Err(r) => {
-            let level_warn = r.status.is_server_error();
-            if level_warn {
-                tracing::warn!(
-                    request_id = %request_id, status = r.status.as_u16(), code = r.code,
-                    reason = %r.reason, key = outcome.key.as_deref(),
-                    "refused"
-                );
+            // 5xx is our side's trouble (warn); 4xx is the caller's (info).
+            macro_rules! refused {
+                ($level:ident) => {
+                    tracing::$level!(
+                        request_id = %request_id, status = r.status.as_u16(), code = r.code,
+                        reason = %r.reason, key = outcome.key.as_deref(),
+                        "refused"
+                    )
+                };
+            }
+            if r.status.is_server_error() {
+                refused!(warn);
             } else {
-                tracing::info!(
-                    request_id = %request_id, status = r.status.as_u16(), code = r.code,
-                    reason = %r.reason, key = outcome.key.as_deref(),
-                    "refused"
-                );
+                refused!(info);
             }
             error_response(&r, &request_id)
         }
     };
-    let mut response = response;
     finish_headers(response.headers_mut(), cors.as_deref(), &request_id);
     if req.method() == Method::HEAD {
         *response.body_mut() = Body::Empty;

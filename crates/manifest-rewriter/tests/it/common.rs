@@ -144,16 +144,22 @@ pub fn forwarded_query(signed: &SignedParams) -> String {
         .join("&")
 }
 
-/// A folder policy for `videos/ID/*`, valid until EXPIRES.
-pub fn signed_folder(id: &str) -> SignedParams {
-    rsa_signer(HashAlgorithm::Sha1)
+/// A folder policy for `videos/ID/*` by `signer`, valid until `expires`,
+/// bound to the `ip` range (CIDR) when given.
+pub fn sign_folder(signer: &Signer, id: &str, expires: u64, ip: Option<&str>) -> SignedParams {
+    signer
         .sign_folder(
             &format!("{CDN}/videos/{id}/"),
-            Epoch::new(EXPIRES).unwrap(),
+            Epoch::new(expires).unwrap(),
             None,
-            None,
+            ip.map(|r| parse_source_ip(r).unwrap()),
         )
         .unwrap()
+}
+
+/// The usual folder policy: RSA, SHA1, valid until EXPIRES.
+pub fn signed_folder(id: &str) -> SignedParams {
+    sign_folder(&rsa_signer(HashAlgorithm::Sha1), id, EXPIRES, None)
 }
 
 pub fn good_query() -> String {

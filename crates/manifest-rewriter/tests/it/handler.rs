@@ -174,29 +174,15 @@ async fn bad_paths_are_400_and_non_playlists_404_in_every_shape() {
 async fn signature_copy_must_verify_for_this_playlist() {
     let app = app(&[]);
     let signer = rsa_signer(HashAlgorithm::Sha1);
-    let expired = signer
-        .sign_folder(
-            &format!("{CDN}/videos/demo/"),
-            Epoch::new(NOW - 1).unwrap(),
-            None,
-            None,
-        )
-        .unwrap();
+    let expired = sign_folder(&signer, "demo", NOW - 1, None);
     let other_video = signed_folder("other");
-    let mut tampered = good_query();
-    tampered = tampered.replacen("Signature-PREFIX=", "Signature-PREFIX=AAAA", 1);
+    let tampered = good_query().replacen("Signature-PREFIX=", "Signature-PREFIX=AAAA", 1);
     let stranger = Signer::new(
         PrivateKey::generate(KeyAlgorithm::EcdsaP256).unwrap(),
         KeyPairId::new("KUNKNOWNKEY123").unwrap(),
         HashAlgorithm::Sha256,
-    )
-    .sign_folder(
-        &format!("{CDN}/videos/demo/"),
-        Epoch::new(EXPIRES).unwrap(),
-        None,
-        None,
-    )
-    .unwrap();
+    );
+    let stranger = sign_folder(&stranger, "demo", EXPIRES, None);
     let cases = [
         ("none", String::new()),
         ("edge names only", signed_folder("demo").query_string()),
@@ -221,14 +207,7 @@ async fn signature_copy_must_verify_for_this_playlist() {
 async fn every_key_of_the_group_and_sha256_are_accepted() {
     let app = app(&[]);
     for signer in [rsa_signer(HashAlgorithm::Sha256), ecdsa_signer()] {
-        let signed = signer
-            .sign_folder(
-                &format!("{CDN}/videos/demo/"),
-                Epoch::new(EXPIRES).unwrap(),
-                None,
-                None,
-            )
-            .unwrap();
+        let signed = sign_folder(&signer, "demo", EXPIRES, None);
         let r = call(
             &app,
             &Call::get("/videos/demo/master.m3u8", &forwarded_query(&signed)),
@@ -247,14 +226,12 @@ async fn every_key_of_the_group_and_sha256_are_accepted() {
 #[tokio::test]
 async fn ip_bound_policies_use_cloudfronts_viewer_address() {
     let app = app(&[]);
-    let bound = rsa_signer(HashAlgorithm::Sha1)
-        .sign_folder(
-            &format!("{CDN}/videos/demo/"),
-            Epoch::new(EXPIRES).unwrap(),
-            None,
-            Some(parse_source_ip("203.0.113.0/24").unwrap()),
-        )
-        .unwrap();
+    let bound = sign_folder(
+        &rsa_signer(HashAlgorithm::Sha1),
+        "demo",
+        EXPIRES,
+        Some("203.0.113.0/24"),
+    );
     let q = forwarded_query(&bound);
     let base = Call::get("/videos/demo/720p/index.m3u8", &q);
     for (address, status) in [
