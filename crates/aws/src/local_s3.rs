@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use aws_sdk_s3::config::{Credentials, Region};
+use aws_sdk_s3::config::Credentials;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use s3s::auth::SimpleAuth;
@@ -20,7 +20,8 @@ pub struct LocalS3 {
 impl LocalS3 {
     pub const ACCESS_KEY: &'static str = "hlsgate-local";
     pub const SECRET_KEY: &'static str = "hlsgate-local-secret";
-    pub const REGION: &'static str = "us-east-1";
+    /// The region its clients use.
+    pub const REGION: &'static str = crate::sdk::LOCAL_REGION;
 
     /// Serves `root` on 127.0.0.1 (a free port).
     pub async fn start(root: &Path) -> std::io::Result<LocalS3> {
@@ -64,13 +65,6 @@ impl LocalS3 {
 
     /// A real SDK client pointed at it (path-style).
     pub fn client(&self) -> aws_sdk_s3::Client {
-        let conf = aws_sdk_s3::Config::builder()
-            .behavior_version_latest()
-            .region(Region::new(Self::REGION))
-            .credentials_provider(Self::credentials())
-            .endpoint_url(self.endpoint())
-            .force_path_style(true)
-            .build();
-        aws_sdk_s3::Client::from_conf(conf)
+        crate::sdk::endpoint_s3_client(&self.endpoint(), Self::credentials(), None)
     }
 }

@@ -103,3 +103,28 @@ pub fn s3_client(sdk: &SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
         .build();
     aws_sdk_s3::Client::from_conf(conf)
 }
+
+/// The region clients of a local S3 server use (any would do; it is signed).
+pub const LOCAL_REGION: &str = "us-east-1";
+
+/// An S3 client for a server that is not AWS (a local S3 on loopback):
+/// path-style, fixed credentials, [`LOCAL_REGION`]; `timeouts` when given, else
+/// the SDK's defaults.
+pub fn endpoint_s3_client(
+    endpoint: &str,
+    credentials: aws_sdk_s3::config::Credentials,
+    timeouts: Option<Timeouts>,
+) -> aws_sdk_s3::Client {
+    let mut conf = aws_sdk_s3::Config::builder()
+        .behavior_version_latest()
+        .region(aws_config::Region::new(LOCAL_REGION))
+        .credentials_provider(credentials)
+        .endpoint_url(endpoint)
+        .force_path_style(true);
+    if let Some(t) = timeouts {
+        conf = conf
+            .timeout_config(t.timeout_config())
+            .retry_config(t.retry_config());
+    }
+    aws_sdk_s3::Client::from_conf(conf.build())
+}

@@ -51,14 +51,6 @@ pub const FAST_TIMEOUTS: Timeouts = Timeouts {
 
 /// An S3 client for `endpoint` with `timeouts` and our retry policy.
 pub fn s3_client(endpoint: &str, timeouts: Timeouts) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version_latest()
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(aws_sdk_s3::config::Credentials::for_tests())
-        .endpoint_url(endpoint)
-        .force_path_style(true)
-        .timeout_config(timeouts.timeout_config())
-        .retry_config(timeouts.retry_config())
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+    let creds = aws_sdk_s3::config::Credentials::new("test", "test", None, None, "test");
+    crate::sdk::endpoint_s3_client(endpoint, creds, Some(timeouts))
 }
