@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::operation::get_object::GetObjectError;
+use aws_sdk_s3::operation::head_object::HeadObjectError;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use bytes::{Bytes, BytesMut};
 
@@ -58,6 +59,9 @@ pub trait ObjectSource: Send + Sync {
         max_bytes: u64,
         if_none_match: Option<&str>,
     ) -> impl Future<Output = Result<Fetched, SourceError>> + Send;
+
+    /// True when `key` exists (a `HEAD`: nothing is read).
+    fn exists(&self, key: &str) -> impl Future<Output = Result<bool, SourceError>> + Send;
 }
 
 /// Objects in one S3 bucket.
@@ -97,7 +101,7 @@ impl ObjectSource for S3Objects {
             .await;
         let out = match out {
             Ok(out) => out,
-            Err(e) => return classify(e),
+            Err(e) => return classify(e, GetObjectError::is_no_such_key),
         };
         if let Some(len) = out.content_length().and_then(|n| u64::try_from(n).ok())
             && len > max_bytes
@@ -139,10 +143,32 @@ impl ObjectSource for S3Objects {
             etag,
         }))
     }
+
+    async fn exists(&self, key: &str) -> Result<bool, SourceError> {
+        let out = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
+        match out {
+            Ok(_) => Ok(true),
+            Err(e) => match classify(e, HeadObjectError::is_not_found) {
+                Err(SourceError::NotFound) => Ok(false),
+                Err(e) => Err(e),
+                // A HEAD without If-None-Match is never answered 304.
+                Ok(_) => Ok(true),
+            },
+        }
+    }
 }
 
 /// Sorts an SDK error into what the viewer should see.
-fn classify(err: SdkError<GetObjectError, HttpResponse>) -> Result<Fetched, SourceError> {
+fn classify<E: ProvideErrorMetadata>(
+    err: SdkError<E, HttpResponse>,
+    is_missing: fn(&E) -> bool,
+) -> Result<Fetched, SourceError> {
     let request_id = err.request_id().map(str::to_string);
     match &err {
         SdkError::ServiceError(se) => {
@@ -150,7 +176,7 @@ fn classify(err: SdkError<GetObjectError, HttpResponse>) -> Result<Fetched, Sour
             let code = se.err().code().unwrap_or_default();
             if status == 304 {
                 Ok(Fetched::NotModified)
-            } else if se.err().is_no_such_key()
+            } else if is_missing(se.err())
                 || status == 404
                 || status == 403
                 || code == "AccessDenied"
@@ -258,5 +284,11 @@ impl ObjectSource for MemoryObjects {
             });
         }
         Ok(Fetched::Object(obj.clone()))
+    }
+
+    async fn exists(&self, key: &str) -> Result<bool, SourceError> {
+        let mut inner = self.lock();
+        inner.reads += 1;
+        Ok(inner.objects.contains_key(key))
     }
 }

@@ -136,12 +136,18 @@ fn describe(
     }
 }
 
+impl SecretsManagerSecret {
+    /// The `AWSCURRENT` value alone.
+    pub async fn current(&self) -> Result<SecretString, SecretError> {
+        self.stage("AWSCURRENT")
+            .await?
+            .ok_or_else(|| SecretError::NotFound(self.secret_id.clone()))
+    }
+}
+
 impl SecretSource for SecretsManagerSecret {
     async fn fetch(&self) -> Result<Versions, SecretError> {
-        let current = self
-            .stage("AWSCURRENT")
-            .await?
-            .ok_or_else(|| SecretError::NotFound(self.secret_id.clone()))?;
+        let current = self.current().await?;
         // No previous version before the first rotation: that is fine.
         let previous = self.stage("AWSPREVIOUS").await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "origin secret: previous version unreadable; accepting the current one only");
@@ -174,23 +180,34 @@ pub enum Check {
     Refused,
 }
 
-/// A [`SecretSource`] behind a TTL cache.
+/// A value fetched from somewhere slow and kept for a TTL. A failed refresh
+/// keeps the last value and is not retried for `min_refresh`; only a value
+/// never fetched is an error.
 #[derive(Debug)]
-pub struct RotatingSecret<S> {
-    source: S,
+pub struct Refreshing<T> {
     refresh: Refresh,
-    state: Mutex<Option<Cached>>,
+    state: Mutex<Option<Cached<T>>>,
 }
 
-#[derive(Debug, Clone)]
-struct Cached {
-    versions: Arc<Versions>,
+#[derive(Debug)]
+struct Cached<T> {
+    value: Arc<T>,
     fetched: Instant,
     /// Last fetch attempt, successful or not.
     attempted: Instant,
 }
 
-impl Cached {
+impl<T> Clone for Cached<T> {
+    fn clone(&self) -> Self {
+        Cached {
+            value: Arc::clone(&self.value),
+            fetched: self.fetched,
+            attempted: self.attempted,
+        }
+    }
+}
+
+impl<T> Cached<T> {
     fn fresh(&self, refresh: &Refresh, now: Instant) -> bool {
         now.saturating_duration_since(self.fetched) < refresh.ttl
             || self.recently_tried(refresh, now)
@@ -201,12 +218,103 @@ impl Cached {
     }
 }
 
+impl<T> Refreshing<T> {
+    pub fn new(refresh: Refresh) -> Self {
+        Refreshing {
+            refresh,
+            state: Mutex::new(None),
+        }
+    }
+
+    /// The cached value while fresh; else `fetch`'s, or the stale one (with a
+    /// warning naming `what`) when `fetch` fails.
+    pub async fn get_at<E, F>(&self, now: Instant, what: &str, fetch: F) -> Result<Arc<T>, E>
+    where
+        E: std::fmt::Display,
+        F: Future<Output = Result<T, E>>,
+    {
+        let cached = self.lock().clone();
+        match cached {
+            Some(c) if c.fresh(&self.refresh, now) => Ok(c.value),
+            stale => self.reload(stale, now, what, fetch).await,
+        }
+    }
+
+    /// Fetches again unless a fetch was tried within `min_refresh`: for a
+    /// caller that has reason to think the value changed. `None` when it was
+    /// too soon.
+    pub async fn refresh_early<E, F>(
+        &self,
+        now: Instant,
+        what: &str,
+        fetch: F,
+    ) -> Option<Result<Arc<T>, E>>
+    where
+        E: std::fmt::Display,
+        F: Future<Output = Result<T, E>>,
+    {
+        let cached = self.lock().clone();
+        if cached
+            .as_ref()
+            .is_some_and(|c| c.recently_tried(&self.refresh, now))
+        {
+            return None;
+        }
+        Some(self.reload(cached, now, what, fetch).await)
+    }
+
+    async fn reload<E, F>(
+        &self,
+        stale: Option<Cached<T>>,
+        now: Instant,
+        what: &str,
+        fetch: F,
+    ) -> Result<Arc<T>, E>
+    where
+        E: std::fmt::Display,
+        F: Future<Output = Result<T, E>>,
+    {
+        match fetch.await {
+            Ok(v) => {
+                let value = Arc::new(v);
+                *self.lock() = Some(Cached {
+                    value: Arc::clone(&value),
+                    fetched: now,
+                    attempted: now,
+                });
+                Ok(value)
+            }
+            Err(e) => match stale {
+                Some(mut c) => {
+                    tracing::warn!(error = %e, "{what}: refresh failed; keeping the cached value");
+                    // Try again after min_refresh, not on every request.
+                    c.attempted = now;
+                    let value = Arc::clone(&c.value);
+                    *self.lock() = Some(c);
+                    Ok(value)
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Cached<T>>> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// A [`SecretSource`] behind a TTL cache.
+#[derive(Debug)]
+pub struct RotatingSecret<S> {
+    source: S,
+    cache: Refreshing<Versions>,
+}
+
 impl<S: SecretSource> RotatingSecret<S> {
     pub fn new(source: S, refresh: Refresh) -> Self {
         RotatingSecret {
             source,
-            refresh,
-            state: Mutex::new(None),
+            cache: Refreshing::new(refresh),
         }
     }
 
@@ -218,51 +326,23 @@ impl<S: SecretSource> RotatingSecret<S> {
 
     /// [`check`](Self::check) at a given instant (tests move time forward).
     pub async fn check_at(&self, presented: &[u8], now: Instant) -> Result<Check, SecretError> {
-        let cached = self.lock().clone();
-        let cached = match cached {
-            Some(c) if c.fresh(&self.refresh, now) => c,
-            stale => self.reload(stale, now).await?,
-        };
-        if cached.versions.accepts(presented) {
+        const WHAT: &str = "origin secret";
+        let versions = self.cache.get_at(now, WHAT, self.source.fetch()).await?;
+        if versions.accepts(presented) {
             return Ok(Check::Accepted);
         }
-        if cached.recently_tried(&self.refresh, now) {
+        let Some(fresh) = self
+            .cache
+            .refresh_early(now, WHAT, self.source.fetch())
+            .await
+        else {
             return Ok(Check::Refused);
-        }
-        let fresh = self.reload(Some(cached), now).await?;
-        Ok(if fresh.versions.accepts(presented) {
+        };
+        Ok(if fresh?.accepts(presented) {
             Check::Accepted
         } else {
             Check::Refused
         })
-    }
-
-    async fn reload(&self, stale: Option<Cached>, now: Instant) -> Result<Cached, SecretError> {
-        match self.source.fetch().await {
-            Ok(v) => {
-                let c = Cached {
-                    versions: Arc::new(v),
-                    fetched: now,
-                    attempted: now,
-                };
-                *self.lock() = Some(c.clone());
-                Ok(c)
-            }
-            Err(e) => match stale {
-                Some(mut c) => {
-                    tracing::warn!(error = %e, "origin secret: refresh failed; keeping the cached value");
-                    // Try again after min_refresh, not on every request.
-                    c.attempted = now;
-                    *self.lock() = Some(c.clone());
-                    Ok(c)
-                }
-                None => Err(e),
-            },
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Option<Cached>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 

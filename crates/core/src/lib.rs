@@ -6,3 +6,4 @@
 
 pub mod hls;
 pub mod signing;
+pub mod video;

@@ -167,3 +167,34 @@ async fn a_silent_store_times_out() {
     assert_eq!(got, Err(SourceError::Timeout));
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test]
+async fn exists_is_a_head_that_maps_404_to_false_and_keeps_other_errors() {
+    use aws_sdk_s3::operation::head_object::HeadObjectOutput;
+    let found = mock!(Client::head_object)
+        .match_requests(|r| r.bucket() == Some("media") && r.key() == Some("videos/a/master.m3u8"))
+        .then_output(|| HeadObjectOutput::builder().content_length(8).build());
+    let o = objects(client!(&found));
+    assert_eq!(o.exists("videos/a/master.m3u8").await, Ok(true));
+
+    // HEAD answers carry no body: the SDK sees a bare 404 or 403.
+    for status in [404, 403] {
+        let missing = mock!(Client::head_object)
+            .then_http_response(move || response(status, SdkBody::empty()));
+        let o = objects(client!(&missing));
+        assert_eq!(
+            o.exists("videos/b/master.m3u8").await,
+            Ok(false),
+            "{status}"
+        );
+        assert_eq!(missing.num_calls(), 1, "not retried");
+    }
+
+    let busy = mock!(Client::head_object).then_http_response(|| response(503, SdkBody::empty()));
+    let o = objects(client!(&busy));
+    assert!(matches!(
+        o.exists("videos/c/master.m3u8").await,
+        Err(SourceError::Throttled { .. })
+    ));
+    assert_eq!(busy.num_calls(), 3, "retried like a GET");
+}

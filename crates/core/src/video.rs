@@ -1,0 +1,218 @@
+//! Video ids and the `playback.json` sidecar: the contract between the jobs
+//! Lambda (which writes the sidecar when a ladder is complete) and the issuer
+//! (which reads it to know that a video is ready and how long it plays).
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Longest video id.
+pub const MAX_VIDEO_ID_BYTES: usize = 128;
+
+/// The sidecar's name, next to the master playlist.
+pub const SIDECAR_NAME: &str = "playback.json";
+
+/// The master playlist's name when the sidecar does not say otherwise.
+pub const DEFAULT_MASTER_NAME: &str = "master.m3u8";
+
+/// A video id: 1 to 128 characters of `A-Z a-z 0-9 _ -`, so it is the same
+/// in a path segment, an S3 key, a policy resource and a log line, with no
+/// escaping anywhere.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(transparent)]
+pub struct VideoId(String);
+
+/// Why a string is not a video id. The message never repeats the input.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VideoIdError {
+    #[error("a video id is 1 to {MAX_VIDEO_ID_BYTES} characters; this one has {0}")]
+    Length(usize),
+    #[error("a video id holds only A-Z, a-z, 0-9, `_` and `-`")]
+    Character,
+}
+
+impl VideoId {
+    pub fn parse(s: &str) -> Result<VideoId, VideoIdError> {
+        if s.is_empty() || s.len() > MAX_VIDEO_ID_BYTES {
+            return Err(VideoIdError::Length(s.chars().count()));
+        }
+        if !s
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(VideoIdError::Character);
+        }
+        Ok(VideoId(s.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for VideoId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for VideoId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        VideoId::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+/// One rendition of the ladder, as MediaConvert reported it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rendition {
+    pub width: u32,
+    pub height: u32,
+    /// Average bits per second.
+    pub bitrate: u64,
+}
+
+/// `PREFIX/videoId/playback.json`: written when the ladder is complete.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Playback {
+    pub video_id: VideoId,
+    /// S3 key of the master playlist.
+    pub master_key: String,
+    /// Path of the master playlist on the CDN (`/videos/abc/master.m3u8`).
+    pub public_path: String,
+    /// Running time; absent when the job did not report it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<f64>,
+    #[serde(default)]
+    pub renditions: Vec<Rendition>,
+}
+
+/// Why a sidecar was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlaybackError {
+    #[error("playback.json is not valid: {0}")]
+    Json(String),
+    #[error("playback.json is for video {found}, not {expected}")]
+    OtherVideo { expected: String, found: String },
+    #[error("playback.json names master {0:?}, which is not a playlist in the video's folder")]
+    Master(String),
+    #[error("playback.json has a duration that is not a finite number of seconds ≥ 0")]
+    Duration,
+}
+
+impl Playback {
+    /// Reads a sidecar stored at `folder` (`videos/abc/`) for `id`, checking
+    /// that it describes that video and a master inside its folder.
+    pub fn from_json(json: &[u8], id: &VideoId, folder: &str) -> Result<Playback, PlaybackError> {
+        let p: Playback =
+            serde_json::from_slice(json).map_err(|e| PlaybackError::Json(e.to_string()))?;
+        if &p.video_id != id {
+            return Err(PlaybackError::OtherVideo {
+                expected: id.to_string(),
+                found: p.video_id.to_string(),
+            });
+        }
+        if !p
+            .master_name(folder)
+            .is_some_and(|name| name.ends_with(".m3u8"))
+        {
+            return Err(PlaybackError::Master(p.master_key.clone()));
+        }
+        if p.duration_seconds
+            .is_some_and(|d| !d.is_finite() || d < 0.0)
+        {
+            return Err(PlaybackError::Duration);
+        }
+        Ok(p)
+    }
+
+    /// The master's path inside `folder` (`master.m3u8`), when it is a plain
+    /// relative path with no `..`, `.`, empty segments, or characters that
+    /// would need escaping in a URL.
+    pub fn master_name(&self, folder: &str) -> Option<&str> {
+        let name = self.master_key.strip_prefix(folder)?;
+        let clean = name.split('/').all(|s| {
+            !s.is_empty()
+                && s != "."
+                && s != ".."
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        });
+        clean.then_some(name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn video_ids() {
+        for ok in ["a", "Abc_123-x", &"x".repeat(128)] {
+            assert_eq!(VideoId::parse(ok).unwrap().as_str(), ok);
+        }
+        assert_eq!(VideoId::parse(""), Err(VideoIdError::Length(0)));
+        assert_eq!(
+            VideoId::parse(&"x".repeat(129)),
+            Err(VideoIdError::Length(129))
+        );
+        for bad in ["a b", "a/b", "..", "a.b", "é", "a%2F", "a\0"] {
+            assert_eq!(VideoId::parse(bad), Err(VideoIdError::Character), "{bad}");
+        }
+        assert!(serde_json::from_str::<VideoId>(r#""a/b""#).is_err());
+    }
+
+    fn sidecar(id: &str, master: &str, extra: &str) -> String {
+        format!(r#"{{"video_id":"{id}","master_key":"{master}","public_path":"/{master}"{extra}}}"#)
+    }
+
+    #[test]
+    fn sidecars() {
+        let id = VideoId::parse("abc").unwrap();
+        let p = Playback::from_json(
+            sidecar(
+                "abc",
+                "videos/abc/master.m3u8",
+                r#","duration_seconds":5400.5,"renditions":[{"width":1920,"height":1080,"bitrate":6000000}]"#,
+            )
+            .as_bytes(),
+            &id,
+            "videos/abc/",
+        )
+        .unwrap();
+        assert_eq!(p.duration_seconds, Some(5400.5));
+        assert_eq!(p.master_name("videos/abc/"), Some("master.m3u8"));
+        assert_eq!(p.renditions[0].height, 1080);
+
+        let bad = |json: String| Playback::from_json(json.as_bytes(), &id, "videos/abc/");
+        assert!(matches!(
+            bad(sidecar("abd", "videos/abd/master.m3u8", "")),
+            Err(PlaybackError::OtherVideo { .. })
+        ));
+        for master in [
+            "videos/abc/../x/master.m3u8",
+            "videos/abc/master.mp4",
+            "videos/other/abc/master.m3u8",
+            "videos/abc//master.m3u8",
+            "videos/abc/",
+            "videos/abc/a b.m3u8",
+        ] {
+            assert!(
+                matches!(
+                    bad(sidecar("abc", master, "")),
+                    Err(PlaybackError::Master(_))
+                ),
+                "{master}"
+            );
+        }
+        assert_eq!(
+            bad(sidecar(
+                "abc",
+                "videos/abc/master.m3u8",
+                r#","duration_seconds":-1"#
+            )),
+            Err(PlaybackError::Duration)
+        );
+        assert!(matches!(bad("{".into()), Err(PlaybackError::Json(_))));
+    }
+}
