@@ -166,6 +166,54 @@ impl Env {
             .unwrap_or_default()
     }
 
+    /// A key prefix like `videos/`: relative, ending in `/`, with no `//`,
+    /// `.` or `..` segment.
+    pub fn key_prefix(&mut self, name: &str, default: &str) -> String {
+        self.parse_with(name, default.to_string(), |p| {
+            let ok = p.ends_with('/')
+                && !p.starts_with('/')
+                && !p.contains("//")
+                && !p.split('/').any(|s| s == "." || s == "..");
+            if ok {
+                Ok(p.to_string())
+            } else {
+                Err("must be like `videos/`: relative, ending in `/`, no `//`, `.` or `..`".into())
+            }
+        })
+    }
+
+    /// A required CDN domain as an origin: `d111.cloudfront.net` →
+    /// `https://d111.cloudfront.net`; a value with a scheme is kept
+    /// (lowercased, no trailing `/`) for local stacks.
+    pub fn cdn_origin(&mut self, name: &str, what: &str) -> String {
+        let Some(domain) = self.required(name, what) else {
+            return String::new();
+        };
+        let with_scheme = if domain.contains("://") {
+            domain.clone()
+        } else {
+            format!("https://{domain}")
+        };
+        url_origin(&with_scheme).unwrap_or_else(|e| {
+            self.problem(format!("{name}={domain:?}: {e}"));
+            String::new()
+        })
+    }
+
+    /// A comma-separated list of browser origins (`https://player.example.com`)
+    /// or `*`.
+    pub fn origins(&mut self, name: &str) -> Vec<String> {
+        let list = self.list(name);
+        for o in &list {
+            if o != "*" && url_origin(o).as_deref() != Ok(o.as_str()) {
+                self.problem(format!(
+                    "{name}: {o:?} is not an origin like https://player.example.com"
+                ));
+            }
+        }
+        list
+    }
+
     /// Ends reading: every problem recorded, or nothing.
     pub fn finish(self) -> Result<(), ConfigError> {
         if self.problems.is_empty() {
@@ -176,6 +224,24 @@ impl Env {
             })
         }
     }
+}
+
+/// `scheme://host[:port]` in canonical form, or why not.
+fn url_origin(s: &str) -> Result<String, String> {
+    let (scheme, rest) = s.split_once("://").ok_or("no scheme")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if scheme != "https" && scheme != "http" {
+        return Err("scheme must be https (or http for local runs)".into());
+    }
+    let host = rest.strip_suffix('/').unwrap_or(rest);
+    let valid = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
+    if !valid {
+        return Err("expected a host name (and port), no path".into());
+    }
+    Ok(format!("{scheme}://{}", host.to_ascii_lowercase()))
 }
 
 #[cfg(test)]
@@ -210,5 +276,30 @@ mod tests {
         assert!(env.flag("T", false));
         assert_eq!(env.parse_or("U", 3u8), 3);
         assert!(env.finish().is_ok());
+    }
+
+    #[test]
+    fn origins_and_prefixes() {
+        let mut env = Env::from_pairs([
+            ("A", "D111.cloudfront.net"),
+            ("B", "http://127.0.0.1:8080/"),
+            ("C", "d111.cloudfront.net/videos"),
+            ("D", "ftp://x"),
+            ("O", "https://player.example.com, *"),
+            ("BADO", "https://player.example.com/app"),
+            ("P", "/videos"),
+        ]);
+        assert_eq!(env.cdn_origin("A", ""), "https://d111.cloudfront.net");
+        assert_eq!(env.cdn_origin("B", ""), "http://127.0.0.1:8080");
+        assert_eq!(env.origins("O"), ["https://player.example.com", "*"]);
+        assert_eq!(env.key_prefix("NONE", "videos/"), "videos/");
+        assert_eq!(env.problems.len(), 0);
+        env.cdn_origin("C", "");
+        env.cdn_origin("D", "");
+        env.cdn_origin("MISSING", "the CDN");
+        env.origins("BADO");
+        env.key_prefix("P", "videos/");
+        let err = env.finish().unwrap_err();
+        assert_eq!(err.problems.len(), 5, "{err}");
     }
 }

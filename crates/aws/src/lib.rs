@@ -12,6 +12,7 @@ pub mod secret;
 pub mod telemetry;
 #[cfg(feature = "test-util")]
 pub mod testing;
+pub mod web;
 
 pub use env::{ConfigError, Env};
 pub use objects::{Fetched, MemoryObjects, Object, ObjectSource, S3Objects, SourceError};

@@ -89,30 +89,11 @@ impl Config {
         let bucket = env
             .required("MEDIA_BUCKET", "the S3 bucket holding the HLS output")
             .unwrap_or_default();
-        let key_prefix = env.parse_with("KEY_PREFIX", "videos/".to_string(), |p| {
-            let ok = p.ends_with('/')
-                && !p.starts_with('/')
-                && !p.contains("//")
-                && !p.split('/').any(|s| s == "." || s == "..");
-            if ok {
-                Ok(p.to_string())
-            } else {
-                Err("must be like `videos/`: relative, ending in `/`, no `//`, `.` or `..`".into())
-            }
-        });
-        let public_origin = env
-            .required(
-                "CDN_DOMAIN",
-                "the CloudFront domain viewers use (d111111abcdef8.cloudfront.net)",
-            )
-            .and_then(|d| match public_origin(&d) {
-                Ok(o) => Some(o),
-                Err(e) => {
-                    env.problem(format!("CDN_DOMAIN={d:?}: {e}"));
-                    None
-                }
-            })
-            .unwrap_or_default();
+        let key_prefix = env.key_prefix("KEY_PREFIX", "videos/");
+        let public_origin = env.cdn_origin(
+            "CDN_DOMAIN",
+            "the CloudFront domain viewers use (d111111abcdef8.cloudfront.net)",
+        );
         let origin_header = env.parse_with(
             "ORIGIN_HEADER",
             HeaderName::from_static("x-origin-verify"),
@@ -167,14 +148,7 @@ impl Config {
             max_bytes: env.int_in("CACHE_MAX_BYTES", 32 << 20, 0, 1 << 30) as usize,
             ..CacheLimits::DEFAULT
         };
-        let cors_origins = env.list("CORS_ALLOWED_ORIGINS");
-        for o in &cors_origins {
-            if o != "*" && url_origin(o).as_deref() != Ok(o.as_str()) {
-                env.problem(format!(
-                    "CORS_ALLOWED_ORIGINS: {o:?} is not an origin like https://player.example.com"
-                ));
-            }
-        }
+        let cors_origins = env.origins("CORS_ALLOWED_ORIGINS");
         let compress_min_bytes = env.int_in("COMPRESS_MIN_BYTES", 4096, 0, 1 << 30) as usize;
         let timeouts = Timeouts::from_env(&mut env);
         let s3_path_style = env.flag("S3_FORCE_PATH_STYLE", false);
@@ -198,34 +172,6 @@ impl Config {
             s3_path_style,
         })
     }
-}
-
-/// `d111.cloudfront.net` → `https://d111.cloudfront.net`; a value with a
-/// scheme is kept (lowercased, no trailing `/`) when it is a bare origin.
-fn public_origin(domain: &str) -> Result<String, String> {
-    let with_scheme = if domain.contains("://") {
-        domain.to_string()
-    } else {
-        format!("https://{domain}")
-    };
-    url_origin(&with_scheme)
-}
-
-fn url_origin(s: &str) -> Result<String, String> {
-    let (scheme, rest) = s.split_once("://").ok_or("no scheme")?;
-    let scheme = scheme.to_ascii_lowercase();
-    if scheme != "https" && scheme != "http" {
-        return Err("scheme must be https (or http for local runs)".into());
-    }
-    let host = rest.strip_suffix('/').unwrap_or(rest);
-    let valid = !host.is_empty()
-        && host
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'[' | b']'));
-    if !valid {
-        return Err("expected a host name (and port), no path".into());
-    }
-    Ok(format!("{scheme}://{}", host.to_ascii_lowercase()))
 }
 
 /// `{"KEYID": "PEM or base64 DER SPKI", …}`: a bare base64 body is accepted
@@ -255,24 +201,4 @@ pub fn parse_public_keys(json: &str) -> Result<KeyGroup, String> {
         group.insert(key_id, key);
     }
     Ok(group)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn origins() {
-        assert_eq!(
-            public_origin("D111.cloudfront.net").unwrap(),
-            "https://d111.cloudfront.net"
-        );
-        assert_eq!(
-            public_origin("http://127.0.0.1:8080/").unwrap(),
-            "http://127.0.0.1:8080"
-        );
-        assert!(public_origin("d111.cloudfront.net/videos").is_err());
-        assert!(public_origin("ftp://x").is_err());
-        assert!(public_origin("").is_err());
-    }
 }

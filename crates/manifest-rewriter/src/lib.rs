@@ -22,11 +22,12 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use hlsgate_aws::cache::{CacheStatus, CachedObjects};
 use hlsgate_aws::secret::{Check, RotatingSecret, SecretSource};
+use hlsgate_aws::web::{allowed_origin, error_json, request_id};
 use hlsgate_aws::{ObjectSource, SourceError};
 use hlsgate_core::hls::{Limits, QueryParams, Rewriter};
 use hlsgate_core::signing::{Context, Forwarded, VerifyError};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use lambda_http::{Body, Request, RequestExt, Response};
+use lambda_http::{Body, Request, Response};
 
 use crate::body::{BODY_BUDGET, Encoding, encoded_len, lambda_body, negotiate, render};
 pub use crate::config::{AuthMode, Config, SecretConfig};
@@ -355,8 +356,7 @@ fn source_refusal(e: SourceError) -> Refusal {
 }
 
 fn error_response(r: &Refusal, request_id: &str) -> Response<Body> {
-    let body = serde_json::json!({ "error": r.code, "request_id": request_id }).to_string();
-    let mut resp = Response::new(Body::Text(body));
+    let mut resp = Response::new(Body::Text(error_json(r.code, request_id)));
     *resp.status_mut() = r.status;
     let h = resp.headers_mut();
     h.insert(
@@ -399,14 +399,7 @@ fn preflight(cfg: &Config, headers: &HeaderMap) -> Response<Body> {
 
 /// The `Access-Control-Allow-Origin` value for this request, if any.
 fn cors_origin(cfg: &Config, headers: &HeaderMap) -> Option<String> {
-    let origin = headers.get(header::ORIGIN)?.to_str().ok()?;
-    if cfg.cors_origins.iter().any(|o| o == "*") {
-        return Some("*".to_string());
-    }
-    cfg.cors_origins
-        .iter()
-        .find(|o| o.eq_ignore_ascii_case(origin))
-        .map(|_| origin.to_string())
+    allowed_origin(&cfg.cors_origins, headers)
 }
 
 fn finish_headers(h: &mut HeaderMap, cors: Option<&str>, request_id: &str) {
@@ -442,21 +435,4 @@ fn viewer_ip(headers: &HeaderMap) -> Option<IpAddr> {
         .trim_end_matches(']')
         .parse()
         .ok()
-}
-
-/// Lambda's request id, else API Gateway's, else `-`.
-fn request_id(req: &Request) -> String {
-    if let Some(ctx) = req.lambda_context_ref()
-        && !ctx.request_id.is_empty()
-    {
-        return ctx.request_id.clone();
-    }
-    use lambda_http::request::RequestContext;
-    match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(c)) => c.request_id.clone(),
-        Some(RequestContext::ApiGatewayV2(c)) => c.request_id.clone(),
-        #[allow(unreachable_patterns)]
-        _ => None,
-    }
-    .unwrap_or_else(|| "-".to_string())
 }
