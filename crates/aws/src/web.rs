@@ -1,9 +1,24 @@
 //! Small pieces every HTTP-facing Lambda needs the same way: the request id
 //! for logs and error bodies, and which browser origins may read an answer.
 
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use http::{HeaderMap, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
+
+/// Seconds since the epoch; replaced in tests.
+pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
+
+/// The system clock.
+pub fn system_clock() -> Clock {
+    Arc::new(|| {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs())
+    })
+}
 
 /// Lambda's request id, else API Gateway's, else `-`.
 pub fn request_id(req: &Request) -> String {

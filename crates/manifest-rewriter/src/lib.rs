@@ -17,11 +17,11 @@ pub mod config;
 pub mod path;
 
 use std::net::IpAddr;
-use std::sync::Arc;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::Instant;
 
 use hlsgate_aws::cache::{CacheStatus, CachedObjects};
 use hlsgate_aws::secret::{Check, RotatingSecret, SecretSource};
+pub use hlsgate_aws::web::{Clock, system_clock};
 use hlsgate_aws::web::{allowed_origin, error_json, request_id};
 use hlsgate_aws::{ObjectSource, SourceError};
 use hlsgate_core::hls::{Limits, QueryParams, Rewriter};
@@ -35,18 +35,6 @@ use crate::path::{PathError, object_key};
 
 /// The HLS media type (RFC 8216).
 pub const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
-
-/// Seconds since the epoch; replaced in tests.
-pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
-
-/// The system clock.
-pub fn system_clock() -> Clock {
-    Arc::new(|| {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs())
-    })
-}
 
 /// Everything a request needs, built once per cold start.
 pub struct App<S, O> {

@@ -1,0 +1,86 @@
+//! Is the video ready, where is its master, how long does it play?
+//!
+//! The jobs Lambda writes `PREFIX/videoId/playback.json` when MediaConvert
+//! reports the ladder complete; that sidecar is the answer. A folder with a
+//! master playlist but no sidecar (a ladder made elsewhere and copied in) is
+//! served too, with the master's default name and an unknown duration, which
+//! gets the longest signature the configuration allows.
+
+use hlsgate_aws::cache::CachedObjects;
+use hlsgate_aws::{ObjectSource, SourceError};
+use hlsgate_core::video::{DEFAULT_MASTER_NAME, Playback, PlaybackError, SIDECAR_NAME, VideoId};
+
+/// Largest sidecar read: a few hundred bytes per rendition.
+pub const MAX_SIDECAR_BYTES: u64 = 64 * 1024;
+
+/// A video that can be played.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ready {
+    /// The master's path inside the video folder (`master.m3u8`).
+    pub master_name: String,
+    pub duration_seconds: Option<f64>,
+    /// Whether a sidecar said so (else the master's existence did).
+    pub from_sidecar: bool,
+}
+
+/// Why the catalog could not answer.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum CatalogError {
+    #[error(transparent)]
+    Store(#[from] SourceError),
+    #[error("{0}")]
+    BadSidecar(#[from] PlaybackError),
+}
+
+/// Looks videos up in the media bucket.
+#[derive(Debug)]
+pub struct Catalog<S> {
+    objects: CachedObjects<S>,
+    key_prefix: String,
+}
+
+impl<S: ObjectSource> Catalog<S> {
+    pub fn new(objects: CachedObjects<S>, key_prefix: impl Into<String>) -> Self {
+        Catalog {
+            objects,
+            key_prefix: key_prefix.into(),
+        }
+    }
+
+    pub fn objects(&self) -> &CachedObjects<S> {
+        &self.objects
+    }
+
+    /// `Ok(None)` when the video does not exist or is not ready yet.
+    pub async fn find(&self, id: &VideoId) -> Result<Option<Ready>, CatalogError> {
+        let folder = format!("{}{id}/", self.key_prefix);
+        match self
+            .objects
+            .get(&format!("{folder}{SIDECAR_NAME}"), MAX_SIDECAR_BYTES)
+            .await
+        {
+            Ok((json, _)) => {
+                let p = Playback::from_json(&json, id, &folder)?;
+                let master_name = p
+                    .master_name(&folder)
+                    .unwrap_or(DEFAULT_MASTER_NAME)
+                    .to_string();
+                Ok(Some(Ready {
+                    master_name,
+                    duration_seconds: p.duration_seconds,
+                    from_sidecar: true,
+                }))
+            }
+            Err(SourceError::NotFound) => {
+                let master = format!("{folder}{DEFAULT_MASTER_NAME}");
+                let exists = self.objects.source().exists(&master).await?;
+                Ok(exists.then(|| Ready {
+                    master_name: DEFAULT_MASTER_NAME.to_string(),
+                    duration_seconds: None,
+                    from_sidecar: false,
+                }))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}

@@ -1,0 +1,350 @@
+//! The function's configuration, read from the environment once at cold start.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use hlsgate_aws::cache::CacheLimits;
+use hlsgate_aws::env::{ConfigError, Env};
+use hlsgate_aws::sdk::Timeouts;
+use hlsgate_aws::secret::Refresh;
+use hlsgate_core::signing::forwarded::{DEFAULT_SUFFIX, check_suffix};
+use hlsgate_core::signing::{HashAlgorithm, SameSite};
+use secrecy::SecretString;
+
+use crate::entitlement::ClaimsEntitlement;
+
+/// What the viewer gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// A signed manifest URL (edge parameters plus the forwarded copy).
+    Url,
+    /// `Set-Cookie` for the video's folder, and the unsigned manifest URL.
+    Cookies,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "url" => Some(Mode::Url),
+            "cookies" => Some(Mode::Cookies),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Url => "url",
+            Mode::Cookies => "cookies",
+        }
+    }
+}
+
+/// Where the signing keys come from.
+#[derive(Clone, PartialEq, Eq)]
+pub enum KeysConfig {
+    /// A Secrets Manager secret id or ARN (`SIGNING_KEYS_SECRET_ARN`).
+    SecretsManager(String),
+    /// A JSON file (`SIGNING_KEYS_FILE`), for local runs.
+    File(PathBuf),
+    /// The JSON itself (`SIGNING_KEYS`), for local runs.
+    Literal(String),
+}
+
+impl std::fmt::Debug for KeysConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeysConfig::SecretsManager(id) => write!(f, "SecretsManager({id:?})"),
+            KeysConfig::File(p) => write!(f, "File({p:?})"),
+            KeysConfig::Literal(_) => f.write_str("Literal([redacted])"),
+        }
+    }
+}
+
+/// Signed-cookie attributes (cookie mode is available only when
+/// `COOKIE_DOMAIN` is set: cookies set on the API's own host would never
+/// reach the CDN).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CookieConfig {
+    /// `COOKIE_DOMAIN`: a parent domain of both the API and the CDN
+    /// (`example.com` for `api.example.com` and `cdn.example.com`).
+    pub domain: String,
+    /// `COOKIE_SAMESITE`: `lax` (default), `strict` or `none`.
+    pub same_site: SameSite,
+}
+
+/// How long a signature lives: `clamp(duration × factor + margin, min, max)`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TtlPolicy {
+    /// `TTL_DURATION_FACTOR` (default 1.5): room to pause and seek back.
+    pub factor: f64,
+    /// `TTL_MARGIN_SECONDS` (default 300): start-up, buffering, clock skew.
+    pub margin: u64,
+    /// `TTL_MIN_SECONDS` (default 900): a short clip can still be replayed.
+    pub min: u64,
+    /// `TTL_MAX_SECONDS` (default 21,600, 6 h): the most a leaked URL is
+    /// worth; also used when the duration is unknown.
+    pub max: u64,
+}
+
+impl TtlPolicy {
+    pub const DEFAULT: TtlPolicy = TtlPolicy {
+        factor: 1.5,
+        margin: 300,
+        min: 900,
+        max: 21_600,
+    };
+
+    /// Seconds a signature for a video of `duration` seconds lives.
+    pub fn seconds(&self, duration: Option<f64>) -> u64 {
+        let Some(d) = duration.filter(|d| d.is_finite() && *d >= 0.0) else {
+            return self.max;
+        };
+        let want = (d * self.factor).ceil() + self.margin as f64;
+        // `as` saturates: a huge duration becomes u64::MAX, then max.
+        (want as u64).clamp(self.min, self.max)
+    }
+}
+
+/// Everything the handler needs besides its clients.
+#[derive(Debug)]
+pub struct Config {
+    /// The bucket holding the HLS output (`MEDIA_BUCKET`).
+    pub bucket: String,
+    /// Video folders are `KEY_PREFIX` + id + `/` (default `videos/`), in
+    /// the bucket and on the CDN alike.
+    pub key_prefix: String,
+    /// `https://CDN_DOMAIN`.
+    pub public_origin: String,
+    pub keys: KeysConfig,
+    /// `SIGNING_KEYS_TTL_SECONDS` (default 300): how soon a rotation in
+    /// Secrets Manager is picked up.
+    pub keys_refresh: Refresh,
+    /// `SIGNING_HASH`: `SHA256` (default) or `SHA1`.
+    pub hash: HashAlgorithm,
+    /// Suffix of the forwarded copy (`PARAM_SUFFIX`, default `-PREFIX`);
+    /// must match the rewriter's.
+    pub suffix: String,
+    /// `DEFAULT_MODE`: `url` (default) or `cookies`; `?mode=` overrides.
+    pub default_mode: Mode,
+    pub cookies: Option<CookieConfig>,
+    pub ttl: TtlPolicy,
+    /// `BIND_VIEWER_IP`: bind signatures to the viewer's IPv4 address.
+    pub bind_ip: bool,
+    pub entitlement: ClaimsEntitlement,
+    /// `SUBJECT_CLAIM` (default `sub`): the claim naming the viewer.
+    pub subject_claim: String,
+    /// `LOG_HASH_KEY`: key of the HMAC that pseudonymises subjects in logs.
+    pub log_hash_key: Option<SecretString>,
+    /// `CORS_ALLOWED_ORIGINS`: comma-separated origins, or `*` (URL mode only).
+    pub cors_origins: Vec<String>,
+    /// `CACHE_TTL_SECONDS` (default 10): how long a `playback.json` is reused.
+    pub cache: CacheLimits,
+    pub timeouts: Timeouts,
+    /// `S3_FORCE_PATH_STYLE`: for local S3 servers.
+    pub s3_path_style: bool,
+}
+
+impl Config {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from(Env::from_process())
+    }
+
+    /// Reads `env`; every problem is reported at once.
+    pub fn from(mut env: Env) -> Result<Config, ConfigError> {
+        let bucket = env
+            .required("MEDIA_BUCKET", "the S3 bucket holding the HLS output")
+            .unwrap_or_default();
+        let key_prefix = env.key_prefix("KEY_PREFIX", "videos/");
+        let public_origin = env.cdn_origin(
+            "CDN_DOMAIN",
+            "the CloudFront domain viewers use (d111111abcdef8.cloudfront.net)",
+        );
+        let keys = keys_config(&mut env);
+        let keys_refresh = Refresh {
+            ttl: Duration::from_secs(env.int_in("SIGNING_KEYS_TTL_SECONDS", 300, 1, 86_400)),
+            ..Refresh::DEFAULT
+        };
+        let hash = env.parse_with("SIGNING_HASH", HashAlgorithm::Sha256, |h| {
+            HashAlgorithm::from_param(&h.to_ascii_uppercase())
+                .ok_or_else(|| "expected SHA256 or SHA1".to_string())
+        });
+        let suffix = env.parse_with("PARAM_SUFFIX", DEFAULT_SUFFIX.to_string(), |s| {
+            check_suffix(s)
+                .map(|()| s.to_string())
+                .map_err(|e| e.to_string())
+        });
+        let default_mode = env.parse_with("DEFAULT_MODE", Mode::Url, |m| {
+            Mode::parse(m).ok_or_else(|| "expected url or cookies".to_string())
+        });
+        let same_site = env.parse_with("COOKIE_SAMESITE", SameSite::Lax, |s| {
+            match s.to_ascii_lowercase().as_str() {
+                "lax" => Ok(SameSite::Lax),
+                "strict" => Ok(SameSite::Strict),
+                "none" => Ok(SameSite::None),
+                _ => Err("expected lax, strict or none".to_string()),
+            }
+        });
+        let cookies = env
+            .optional("COOKIE_DOMAIN")
+            .map(str::to_string)
+            .and_then(|d| {
+                let d = d.trim_start_matches('.').to_ascii_lowercase();
+                let ok = d.contains('.')
+                    && d.split('.').all(|l| {
+                        !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    });
+                if ok {
+                    Some(CookieConfig {
+                        domain: d,
+                        same_site,
+                    })
+                } else {
+                    env.problem(format!(
+                        "COOKIE_DOMAIN={d:?}: expected a domain like example.com"
+                    ));
+                    None
+                }
+            });
+        if let Some(c) = &cookies {
+            let authority = public_origin.split_once("://").map_or("", |(_, a)| a);
+            let host = authority.split(':').next().unwrap_or(authority);
+            if !public_origin.is_empty()
+                && host != c.domain
+                && !host.ends_with(&format!(".{}", c.domain))
+            {
+                env.problem(format!(
+                    "COOKIE_DOMAIN={:?} does not cover the CDN host {host:?}: browsers would never \
+                     send the cookies to CloudFront (use an alternate domain name on the \
+                     distribution, like cdn.example.com with COOKIE_DOMAIN=example.com)",
+                    c.domain
+                ));
+            }
+        }
+        if default_mode == Mode::Cookies && cookies.is_none() {
+            env.problem(
+                "DEFAULT_MODE=cookies needs COOKIE_DOMAIN: a parent domain of the API and the CDN",
+            );
+        }
+        let ttl = ttl_policy(&mut env);
+        let bind_ip = env.flag("BIND_VIEWER_IP", false);
+        let entitlement = ClaimsEntitlement::from_env(&mut env);
+        let subject_claim = env.optional("SUBJECT_CLAIM").unwrap_or("sub").to_string();
+        let log_hash_key = env
+            .optional("LOG_HASH_KEY")
+            .map(|k| SecretString::from(k.to_string()));
+        let cors_origins = env.origins("CORS_ALLOWED_ORIGINS");
+        if cookies.is_some() && cors_origins.iter().any(|o| o == "*") {
+            env.problem(
+                "CORS_ALLOWED_ORIGINS=* cannot be used with COOKIE_DOMAIN: browsers refuse \
+                 credentials for any origin; list the player's origins",
+            );
+        }
+        let cache = CacheLimits {
+            ttl: Duration::from_secs(env.int_in("CACHE_TTL_SECONDS", 10, 0, 3600)),
+            ..CacheLimits::DEFAULT
+        };
+        let timeouts = Timeouts::from_env(&mut env);
+        let s3_path_style = env.flag("S3_FORCE_PATH_STYLE", false);
+        env.finish()?;
+        Ok(Config {
+            bucket,
+            key_prefix,
+            public_origin,
+            keys,
+            keys_refresh,
+            hash,
+            suffix,
+            default_mode,
+            cookies,
+            ttl,
+            bind_ip,
+            entitlement,
+            subject_claim,
+            log_hash_key,
+            cors_origins,
+            cache,
+            timeouts,
+            s3_path_style,
+        })
+    }
+
+    /// `videos/abc/`: the video's folder in the bucket.
+    pub fn folder_key(&self, id: &str) -> String {
+        format!("{}{id}/", self.key_prefix)
+    }
+
+    /// `https://cdn/videos/abc/`: the video's folder on the CDN.
+    pub fn folder_url(&self, id: &str) -> String {
+        format!("{}/{}{id}/", self.public_origin, self.key_prefix)
+    }
+}
+
+fn keys_config(env: &mut Env) -> KeysConfig {
+    let arn = env.optional("SIGNING_KEYS_SECRET_ARN").map(str::to_string);
+    let file = env.optional("SIGNING_KEYS_FILE").map(PathBuf::from);
+    let literal = env.optional("SIGNING_KEYS").map(str::to_string);
+    match (arn, file, literal) {
+        (Some(a), None, None) => KeysConfig::SecretsManager(a),
+        (None, Some(f), None) => KeysConfig::File(f),
+        (None, None, Some(l)) => KeysConfig::Literal(l),
+        (None, None, None) => {
+            env.problem(
+                r#"SIGNING_KEYS_SECRET_ARN is required: the Secrets Manager secret holding {"keys":[{"id","private_key","active"}]} (SIGNING_KEYS_FILE or SIGNING_KEYS for local runs)"#,
+            );
+            KeysConfig::Literal(String::new())
+        }
+        _ => {
+            env.problem("set one of SIGNING_KEYS_SECRET_ARN, SIGNING_KEYS_FILE, SIGNING_KEYS");
+            KeysConfig::Literal(String::new())
+        }
+    }
+}
+
+fn ttl_policy(env: &mut Env) -> TtlPolicy {
+    let d = TtlPolicy::DEFAULT;
+    let factor = env.parse_with("TTL_DURATION_FACTOR", d.factor, |s| {
+        s.parse::<f64>()
+            .ok()
+            .filter(|f| (1.0..=10.0).contains(f))
+            .ok_or_else(|| "expected a number from 1 to 10".to_string())
+    });
+    // CloudFront accepts any expiry, but a signature for more than a week is
+    // a leaked URL's best friend.
+    let week = 7 * 86_400;
+    let margin = env.int_in("TTL_MARGIN_SECONDS", d.margin, 0, week);
+    let min = env.int_in("TTL_MIN_SECONDS", d.min, 60, week);
+    let max = env.int_in("TTL_MAX_SECONDS", d.max, 60, week);
+    if min > max {
+        env.problem(format!(
+            "TTL_MIN_SECONDS ({min}) is greater than TTL_MAX_SECONDS ({max})"
+        ));
+    }
+    TtlPolicy {
+        factor,
+        margin,
+        min,
+        max,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ttl_is_clamped_and_unknown_durations_get_the_max() {
+        let p = TtlPolicy::DEFAULT;
+        // A 2 h film: 2 h × 1.5 + 5 min.
+        assert_eq!(p.seconds(Some(7200.0)), 11_100);
+        // A 30 s clip gets the minimum.
+        assert_eq!(p.seconds(Some(30.0)), 900);
+        // A 5 h recording is capped.
+        assert_eq!(p.seconds(Some(18_000.0)), 21_600);
+        assert_eq!(p.seconds(None), 21_600);
+        assert_eq!(p.seconds(Some(f64::NAN)), 21_600);
+        assert_eq!(p.seconds(Some(1e300)), 21_600);
+        // Fractions round up, never cutting the last second.
+        assert_eq!(p.seconds(Some(1000.1)), 1801);
+    }
+}

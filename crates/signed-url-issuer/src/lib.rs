@@ -1,0 +1,487 @@
+//! The signed-url-issuer Lambda: `GET /playback/{videoId}` behind API
+//! Gateway with a JWT (HTTP API) or Cognito (REST API) authorizer. It decides
+//! who may watch, and for how long, and hands out exactly one signature per
+//! playback: a custom policy on the video's folder.
+//!
+//! Order of checks, each answered before the next is tried:
+//! 1. the method (`OPTIONS` preflight, `GET`, else 405);
+//! 2. the principal from the authorizer's context (401 without one);
+//! 3. the video id and `?mode=` (400);
+//! 4. entitlement (403; 503 when the store cannot answer);
+//! 5. the catalog: `playback.json`, else the master (404 when not ready);
+//! 6. the signing keys (503 when none could ever be read);
+//! 7. the signature: a URL, or cookies.
+//!
+//! `main.rs` only wires clients; everything here is tested directly.
+
+pub mod catalog;
+pub mod config;
+pub mod entitlement;
+pub mod keys;
+pub mod viewer;
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use hlsgate_aws::ObjectSource;
+use hlsgate_aws::SourceError;
+use hlsgate_aws::cache::CachedObjects;
+pub use hlsgate_aws::web::{Clock, system_clock};
+use hlsgate_aws::web::{allowed_origin, error_json, request_id};
+use hlsgate_core::signing::{CookieOptions, Epoch, Forwarded};
+use hlsgate_core::video::VideoId;
+use hmac::{KeyInit, Mac};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use secrecy::ExposeSecret;
+
+use crate::catalog::{Catalog, CatalogError};
+pub use crate::config::{Config, Mode};
+use crate::entitlement::{Decision, Entitlement};
+use crate::keys::{KeyRing, KeySource};
+use crate::viewer::Viewer;
+
+/// Everything a request needs, built once per cold start.
+pub struct App<S, K, E> {
+    pub config: Config,
+    pub catalog: Catalog<S>,
+    pub keys: KeyRing<K>,
+    pub entitlement: E,
+    pub clock: Clock,
+}
+
+impl<S, K, E> std::fmt::Debug for App<S, K, E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: ObjectSource, K: KeySource, E: Entitlement> App<S, K, E> {
+    pub fn new(config: Config, objects: S, keys: K, entitlement: E, clock: Clock) -> Self {
+        App {
+            catalog: Catalog::new(
+                CachedObjects::new(objects, config.cache),
+                config.key_prefix.clone(),
+            ),
+            keys: KeyRing::new(keys, config.hash, config.keys_refresh),
+            entitlement,
+            config,
+            clock,
+        }
+    }
+}
+
+/// A refusal: status, a stable code for the JSON body and logs, and the
+/// reason (logged only).
+#[derive(Debug)]
+struct Refusal {
+    status: StatusCode,
+    code: &'static str,
+    reason: String,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, code: &'static str, reason: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            code,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// What a request did, for its log line.
+#[derive(Debug, Default)]
+struct Outcome {
+    subject: Option<String>,
+    video_id: Option<String>,
+    mode: Option<Mode>,
+    expires: Option<u64>,
+    ttl: Option<u64>,
+    key_id: Option<String>,
+    ip_bound: bool,
+    sidecar: Option<bool>,
+}
+
+/// Handles one request. Never panics on input; every answer carries
+/// `Cache-Control: private, no-store`, and CORS headers for allowed origins.
+pub async fn handle<S: ObjectSource, K: KeySource, E: Entitlement>(
+    app: &App<S, K, E>,
+    req: Request,
+) -> Response<Body> {
+    let started = Instant::now();
+    let request_id = request_id(&req);
+    let mut out = Outcome::default();
+    let result = serve(app, &req, &mut out).await;
+    let mut response = match result {
+        Ok(resp) => resp,
+        Err(r) => {
+            // 5xx is our side's trouble (warn); 4xx is the caller's (info).
+            macro_rules! refused {
+                ($level:ident) => {
+                    tracing::$level!(
+                        request_id = %request_id, status = r.status.as_u16(), code = r.code,
+                        reason = %r.reason, subject = out.subject.as_deref(),
+                        video_id = out.video_id.as_deref(), "refused"
+                    )
+                };
+            }
+            if r.status.is_server_error() {
+                refused!(warn);
+            } else {
+                refused!(info);
+            }
+            error_response(&r, &request_id)
+        }
+    };
+    finish_headers(
+        &app.config,
+        response.headers_mut(),
+        req.headers(),
+        &request_id,
+    );
+    tracing::info!(
+        request_id = %request_id,
+        method = %req.method(),
+        status = response.status().as_u16(),
+        subject = out.subject.as_deref(),
+        video_id = out.video_id.as_deref(),
+        mode = out.mode.map(Mode::as_str),
+        expires = out.expires,
+        ttl_seconds = out.ttl,
+        key_id = out.key_id.as_deref(),
+        ip_bound = out.ip_bound,
+        sidecar = out.sidecar,
+        duration_us = started.elapsed().as_micros() as u64,
+        "request"
+    );
+    response
+}
+
+async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
+    app: &App<S, K, E>,
+    req: &Request,
+    out: &mut Outcome,
+) -> Result<Response<Body>, Refusal> {
+    let cfg = &app.config;
+
+    // 1. Method.
+    match *req.method() {
+        Method::GET => {}
+        Method::OPTIONS => return Ok(preflight(cfg, req.headers())),
+        _ => {
+            return Err(Refusal::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("method {}", req.method()),
+            ));
+        }
+    }
+
+    // 2. Who.
+    let viewer = Viewer::from_request(req, &cfg.subject_claim).ok_or_else(|| {
+        Refusal::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            format!(
+                "no authorizer context with a {:?} claim: is the route behind the JWT authorizer?",
+                cfg.subject_claim
+            ),
+        )
+    })?;
+    out.subject = Some(subject_hash(cfg, &viewer.subject));
+
+    // 3. What.
+    let id = video_id(req)
+        .map_err(|reason| Refusal::new(StatusCode::BAD_REQUEST, "bad_video_id", reason))?;
+    out.video_id = Some(id.to_string());
+    let mode = requested_mode(cfg, req)?;
+    out.mode = Some(mode);
+
+    // 4. May they?
+    match app.entitlement.check(&viewer, &id).await {
+        Ok(Decision::Allowed) => {}
+        Ok(Decision::Denied(reason)) => {
+            return Err(Refusal::new(StatusCode::FORBIDDEN, "not_entitled", reason));
+        }
+        Err(e) => {
+            return Err(Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "entitlement_unavailable",
+                e.to_string(),
+            ));
+        }
+    }
+
+    // 5. Is it ready, and how long does it play?
+    let ready = app
+        .catalog
+        .find(&id)
+        .await
+        .map_err(catalog_refusal)?
+        .ok_or_else(|| {
+            Refusal::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no playback.json and no master playlist",
+            )
+        })?;
+    out.sidecar = Some(ready.from_sidecar);
+
+    // 6. Keys.
+    let keys = app.keys.current().await.map_err(|e| {
+        Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "keys_unavailable",
+            e.to_string(),
+        )
+    })?;
+    let signer = keys.signer();
+    out.key_id = Some(signer.key_pair_id().to_string());
+
+    // 7. Sign the folder, once.
+    let now = (app.clock)();
+    let ttl = cfg.ttl.seconds(ready.duration_seconds);
+    let expires = now.saturating_add(ttl);
+    out.ttl = Some(ttl);
+    out.expires = Some(expires);
+    let ip = if cfg.bind_ip {
+        bind_address(viewer.source_ip)
+    } else {
+        None
+    };
+    out.ip_bound = ip.is_some();
+    let folder = cfg.folder_url(id.as_str());
+    let internal = |e: &dyn std::fmt::Display| {
+        Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "signing_failed",
+            e.to_string(),
+        )
+    };
+    let expires_epoch = Epoch::new(expires).map_err(|e| internal(&e))?;
+    let signed = signer
+        .sign_folder(&folder, expires_epoch, None, ip)
+        .map_err(|e| internal(&e))?;
+    let manifest = format!("{folder}{}", ready.master_name);
+    let expires_at = rfc3339(expires).map_err(|e| internal(&e))?;
+
+    let (manifest_url, cookies) = match mode {
+        Mode::Url => {
+            let query: Vec<String> = Forwarded::from_signed(&signed)
+                .with_copy(&cfg.suffix)
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect();
+            (format!("{manifest}?{}", query.join("&")), Vec::new())
+        }
+        Mode::Cookies => {
+            let Some(c) = &cfg.cookies else {
+                return Err(internal(&"cookie mode without cookie settings"));
+            };
+            let opts = CookieOptions {
+                domain: Some(c.domain.clone()),
+                path: Some(format!("/{}{id}/", cfg.key_prefix)),
+                same_site: c.same_site,
+                expires: true,
+            };
+            let cookies = signed.set_cookie_headers(&opts).map_err(|e| internal(&e))?;
+            (manifest, cookies)
+        }
+    };
+    let body = serde_json::json!({
+        "manifest_url": manifest_url,
+        "expires_at": expires_at,
+        "mode": mode.as_str(),
+    });
+    let mut resp = Response::new(Body::Text(body.to_string()));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for c in cookies {
+        let v = HeaderValue::try_from(c).map_err(|e| internal(&e))?;
+        h.append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
+
+/// The `{videoId}` path parameter, else the segment after `/playback/`.
+fn video_id(req: &Request) -> Result<VideoId, String> {
+    let params = req.path_parameters_ref();
+    let raw = match params.and_then(|p| p.first("videoId")) {
+        Some(v) => v.to_string(),
+        None => {
+            let path = req.uri().path();
+            let (_, rest) = path
+                .split_once("/playback/")
+                .ok_or_else(|| format!("path {path:?} is not /playback/{{videoId}}"))?;
+            rest.to_string()
+        }
+    };
+    VideoId::parse(&raw).map_err(|e| e.to_string())
+}
+
+fn requested_mode(cfg: &Config, req: &Request) -> Result<Mode, Refusal> {
+    let params = req.query_string_parameters_ref();
+    let Some(asked) = params.and_then(|p| p.first("mode")) else {
+        return Ok(cfg.default_mode);
+    };
+    let mode = Mode::parse(asked).ok_or_else(|| {
+        Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "bad_mode",
+            "mode must be url or cookies",
+        )
+    })?;
+    if mode == Mode::Cookies && cfg.cookies.is_none() {
+        return Err(Refusal::new(
+            StatusCode::BAD_REQUEST,
+            "cookies_unavailable",
+            "mode=cookies asked but COOKIE_DOMAIN is not configured",
+        ));
+    }
+    Ok(mode)
+}
+
+/// The policy's `IpAddress` for a viewer: their IPv4 address as a /32.
+/// CloudFront policies hold IPv4 ranges only; an IPv6 viewer gets an
+/// unbound signature rather than none.
+fn bind_address(ip: Option<IpAddr>) -> Option<ipnet::Ipv4Net> {
+    let v4 = match ip {
+        Some(IpAddr::V4(v4)) => v4,
+        Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4,
+            None => {
+                tracing::info!(
+                    "IPv6 viewer: CloudFront cannot bind a signature to an IPv6 address; issuing it unbound"
+                );
+                return None;
+            }
+        },
+        None => {
+            tracing::warn!(
+                "no source address in the request context; issuing an unbound signature"
+            );
+            return None;
+        }
+    };
+    ipnet::Ipv4Net::new(v4, 32).ok()
+}
+
+fn catalog_refusal(e: CatalogError) -> Refusal {
+    match e {
+        CatalogError::Store(SourceError::Throttled { .. } | SourceError::Timeout) => Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_busy",
+            e.to_string(),
+        ),
+        CatalogError::Store(_) => {
+            Refusal::new(StatusCode::BAD_GATEWAY, "storage_error", e.to_string())
+        }
+        CatalogError::BadSidecar(_) => {
+            Refusal::new(StatusCode::BAD_GATEWAY, "bad_sidecar", e.to_string())
+        }
+    }
+}
+
+fn rfc3339(epoch: u64) -> Result<String, String> {
+    let t = i64::try_from(epoch)
+        .ok()
+        .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())
+        .ok_or_else(|| format!("expiry {epoch} is out of range"))?;
+    t.format(&time::format_description::well_known::Rfc3339)
+        .map_err(|e| e.to_string())
+}
+
+/// A pseudonym for the viewer in logs: HMAC-SHA256 of the subject under
+/// `LOG_HASH_KEY` (a fixed label when unset), first 16 bytes in hex. Stable,
+/// so one viewer's requests can be followed; not reversible without the key.
+pub fn subject_hash(cfg: &Config, subject: &str) -> String {
+    let key: &[u8] = match &cfg.log_hash_key {
+        Some(k) => k.expose_secret().as_bytes(),
+        None => b"hlsgate-subject",
+    };
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(key) else {
+        return "-".to_string();
+    };
+    mac.update(subject.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn error_response(r: &Refusal, request_id: &str) -> Response<Body> {
+    let mut resp = Response::new(Body::Text(error_json(r.code, request_id)));
+    *resp.status_mut() = r.status;
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    match r.status {
+        StatusCode::METHOD_NOT_ALLOWED => {
+            h.insert(header::ALLOW, HeaderValue::from_static("GET, OPTIONS"));
+        }
+        StatusCode::UNAUTHORIZED => {
+            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        StatusCode::SERVICE_UNAVAILABLE => {
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        _ => {}
+    }
+    resp
+}
+
+/// CORS preflight: 204; the allow headers only for configured origins.
+fn preflight(cfg: &Config, headers: &HeaderMap) -> Response<Body> {
+    let mut resp = Response::new(Body::Empty);
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    if allowed_origin(&cfg.cors_origins, headers).is_some() {
+        let h = resp.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static("GET, OPTIONS"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static("Authorization"),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+    }
+    resp
+}
+
+fn finish_headers(cfg: &Config, h: &mut HeaderMap, request: &HeaderMap, request_id: &str) {
+    // A signature is for one viewer and must never be stored by a cache.
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Origin"));
+    if let Some(origin) =
+        allowed_origin(&cfg.cors_origins, request).and_then(|o| HeaderValue::from_str(&o).ok())
+    {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+        // Cookie mode: the browser must send credentials so it keeps the
+        // cookies; config refuses `*` with cookies, so this never meets `*`.
+        if cfg.cookies.is_some() {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-request-id", v);
+    }
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+}

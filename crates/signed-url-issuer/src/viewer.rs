@@ -1,0 +1,149 @@
+//! Who is asking: the principal API Gateway's authorizer vouched for.
+//!
+//! API Gateway validates the token before the function runs; the function
+//! only reads what the authorizer put in the request context:
+//! - HTTP API (payload 2.0), JWT authorizer: `requestContext.authorizer.jwt`
+//!   with `claims` (every value a string; arrays arrive as `"[a b]"`) and
+//!   `scopes`;
+//! - REST API, Cognito user pool authorizer: `requestContext.authorizer.claims`
+//!   (every value a string; `cognito:groups` arrives as `"a,b"`).
+//!
+//! No context, or no subject claim, means no principal: the route was
+//! deployed without an authorizer, and the answer is 401, never a signature.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+
+use lambda_http::request::RequestContext;
+use lambda_http::{Request, RequestExt};
+use serde_json::Value;
+
+/// The authenticated viewer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Viewer {
+    /// The subject claim's value.
+    pub subject: String,
+    claims: HashMap<String, Value>,
+    /// OAuth scopes from the JWT authorizer (HTTP APIs).
+    scopes: Vec<String>,
+    /// The address API Gateway saw.
+    pub source_ip: Option<IpAddr>,
+}
+
+impl Viewer {
+    /// A viewer from explicit parts (tests, local runs, other front doors).
+    pub fn new(subject: impl Into<String>, claims: HashMap<String, Value>) -> Self {
+        Viewer {
+            subject: subject.into(),
+            claims,
+            scopes: Vec::new(),
+            source_ip: None,
+        }
+    }
+
+    /// The principal of a request, if its authorizer named one.
+    pub fn from_request(req: &Request, subject_claim: &str) -> Option<Viewer> {
+        let (claims, scopes, source_ip) = match req.request_context_ref()? {
+            RequestContext::ApiGatewayV2(c) => {
+                let jwt = c.authorizer.as_ref()?.jwt.as_ref()?;
+                let claims: HashMap<String, Value> = jwt
+                    .claims
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect();
+                let ip = c.http.source_ip.as_deref().and_then(|s| s.parse().ok());
+                (claims, jwt.scopes.clone().unwrap_or_default(), ip)
+            }
+            RequestContext::ApiGatewayV1(c) => {
+                let claims = match c.authorizer.fields.get("claims")? {
+                    Value::Object(m) => m.clone().into_iter().collect(),
+                    // Some integrations hand the claims over as a JSON string.
+                    Value::String(s) => serde_json::from_str(s).ok()?,
+                    _ => return None,
+                };
+                let ip = c.identity.source_ip.as_deref().and_then(|s| s.parse().ok());
+                (claims, Vec::new(), ip)
+            }
+            #[allow(unreachable_patterns)]
+            _ => return None,
+        };
+        let subject = match claims.get(subject_claim)? {
+            Value::String(s) if !s.trim().is_empty() => s.clone(),
+            _ => return None,
+        };
+        Some(Viewer {
+            subject,
+            claims,
+            scopes,
+            source_ip,
+        })
+    }
+
+    /// The values of a claim, however the authorizer flattened them: a JSON
+    /// array, `"[a b]"` (HTTP API), `"a,b"` (REST Cognito groups) or
+    /// `"a b"` (OAuth `scope`). For `scope`, the JWT authorizer's scopes too.
+    pub fn claim_values(&self, name: &str) -> Vec<String> {
+        let mut out: Vec<String> = match self.claims.get(name) {
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(|v| match v {
+                    Value::String(s) => Some(s.clone()),
+                    Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                })
+                .collect(),
+            Some(Value::String(s)) => {
+                let s = s.trim();
+                let inner = s
+                    .strip_prefix('[')
+                    .and_then(|r| r.strip_suffix(']'))
+                    .unwrap_or(s);
+                inner
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|v| !v.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            }
+            Some(Value::Number(n)) => vec![n.to_string()],
+            Some(Value::Bool(b)) => vec![b.to_string()],
+            _ => Vec::new(),
+        };
+        if name == "scope" {
+            out.extend(self.scopes.iter().cloned());
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn claim_values_in_every_shape() {
+        let claims: HashMap<String, Value> = [
+            ("http", json!("[subscribers staff]")),
+            ("rest", json!("subscribers,staff")),
+            ("scope", json!("openid videos/read")),
+            ("array", json!(["subscribers", 7])),
+            ("one", json!("subscribers")),
+            ("empty", json!("")),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+        let mut v = Viewer::new("user-1", claims);
+        v.scopes = vec!["videos/watch".into()];
+        assert_eq!(v.claim_values("http"), ["subscribers", "staff"]);
+        assert_eq!(v.claim_values("rest"), ["subscribers", "staff"]);
+        assert_eq!(v.claim_values("array"), ["subscribers", "7"]);
+        assert_eq!(v.claim_values("one"), ["subscribers"]);
+        assert!(v.claim_values("empty").is_empty());
+        assert!(v.claim_values("missing").is_empty());
+        assert_eq!(
+            v.claim_values("scope"),
+            ["openid", "videos/read", "videos/watch"]
+        );
+    }
+}

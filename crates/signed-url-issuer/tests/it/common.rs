@@ -1,0 +1,320 @@
+//! Shared setup: keys, config, events and checks for the issuer.
+
+use std::collections::HashMap;
+
+use hlsgate_aws::env::Env;
+use hlsgate_aws::{MemoryObjects, ObjectSource};
+use hlsgate_core::signing::*;
+use hlsgate_signed_url_issuer::entitlement::{ClaimsEntitlement, Entitlement};
+use hlsgate_signed_url_issuer::keys::{KeySource, StaticKeys};
+use hlsgate_signed_url_issuer::{App, Config, handle};
+use lambda_http::{Body, Request, Response};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+pub use crate::rw::{CDN, ECDSA_KEY_ID, KEY_ID, NOW, ecdsa_key, header, read, rsa_key};
+
+pub const SUB: &str = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
+pub const VIEWER_IP: &str = "203.0.113.10";
+
+pub fn pem(key: &PrivateKey) -> String {
+    private_key_to_pem(key).unwrap()
+}
+
+/// The signing-keys secret: RSA and ECDSA keys, `active` naming one.
+pub fn keys_json(active: &str) -> String {
+    json!({"keys": [
+        {"id": KEY_ID, "private_key": pem(&rsa_key()), "active": active == KEY_ID},
+        {"id": ECDSA_KEY_ID, "private_key": pem(&ecdsa_key()), "active": active == ECDSA_KEY_ID},
+    ]})
+    .to_string()
+}
+
+pub fn env(extra: &[(&str, &str)]) -> Env {
+    let keys = keys_json(KEY_ID);
+    let mut vars: Vec<(String, String)> = vec![
+        ("MEDIA_BUCKET".into(), "media".into()),
+        ("CDN_DOMAIN".into(), "d111111abcdef8.cloudfront.net".into()),
+        ("SIGNING_KEYS".into(), keys),
+        ("ENTITLEMENT_CLAIM".into(), "cognito:groups".into()),
+        ("ENTITLEMENT_VALUES".into(), "subscribers".into()),
+        (
+            "CORS_ALLOWED_ORIGINS".into(),
+            "https://player.example.com".into(),
+        ),
+    ];
+    for (k, v) in extra {
+        vars.retain(|(n, _)| n != k);
+        if !v.is_empty() {
+            vars.push((k.to_string(), v.to_string()));
+        }
+    }
+    Env::from_pairs(vars)
+}
+
+/// Settings for signed cookies: the CDN under the cookie domain.
+pub const COOKIES: &[(&str, &str)] = &[
+    ("CDN_DOMAIN", "cdn.example.com"),
+    ("COOKIE_DOMAIN", "example.com"),
+    ("COOKIE_SAMESITE", "none"),
+];
+
+pub fn config(extra: &[(&str, &str)]) -> Config {
+    Config::from(env(extra)).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The ladder under `videos/demo/`, and a sidecar saying it plays 2 h.
+pub fn store() -> MemoryObjects {
+    let objects = MemoryObjects::new();
+    for (k, v) in crate::rw::ladder_files() {
+        objects.put(k, v);
+    }
+    objects.put("videos/demo/playback.json", sidecar("demo", 7200.0));
+    objects
+}
+
+pub fn sidecar(id: &str, duration: f64) -> String {
+    json!({
+        "video_id": id,
+        "master_key": format!("videos/{id}/master.m3u8"),
+        "public_path": format!("/videos/{id}/master.m3u8"),
+        "duration_seconds": duration,
+        "renditions": [{"width": 1920, "height": 1080, "bitrate": 6_000_000}],
+    })
+    .to_string()
+}
+
+pub type TestApp<S = MemoryObjects, K = StaticKeys, E = ClaimsEntitlement> = App<S, K, E>;
+
+pub fn app_parts<S: ObjectSource, K: KeySource, E: Entitlement>(
+    extra: &[(&str, &str)],
+    objects: S,
+    keys: K,
+    entitlement: E,
+) -> App<S, K, E> {
+    App::new(
+        config(extra),
+        objects,
+        keys,
+        entitlement,
+        std::sync::Arc::new(|| NOW),
+    )
+}
+
+/// An app over [`store`] with the keys and rules of `extra`'s config.
+pub fn app(extra: &[(&str, &str)]) -> TestApp {
+    app_with(extra, store())
+}
+
+pub fn app_with<S: ObjectSource>(extra: &[(&str, &str)], objects: S) -> TestApp<S> {
+    let cfg = config(extra);
+    let keys = match &cfg.keys {
+        hlsgate_signed_url_issuer::config::KeysConfig::Literal(j) => {
+            StaticKeys(SecretString::from(j.clone()))
+        }
+        other => panic!("tests use literal keys, not {other:?}"),
+    };
+    let rules = cfg.entitlement.clone();
+    app_parts(extra, objects, keys, rules)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    Rest,
+    Http,
+}
+
+pub const SHAPES: [Shape; 2] = [Shape::Rest, Shape::Http];
+
+/// A playback request as API Gateway delivers it.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub shape: Shape,
+    pub anonymous: bool,
+    pub method: String,
+    pub video_id: String,
+    pub query: Vec<(String, String)>,
+    /// Claims replacing or adding to the fixture's; `None` removes one.
+    pub claims: Vec<(String, Option<String>)>,
+    pub headers: Vec<(String, String)>,
+    pub source_ip: Option<String>,
+}
+
+impl Call {
+    pub fn new(shape: Shape) -> Call {
+        Call {
+            shape,
+            anonymous: false,
+            method: "GET".into(),
+            video_id: "demo".into(),
+            query: Vec::new(),
+            claims: Vec::new(),
+            headers: Vec::new(),
+            source_ip: None,
+        }
+    }
+
+    pub fn anonymous(mut self) -> Call {
+        self.anonymous = true;
+        self
+    }
+
+    pub fn video(mut self, id: &str) -> Call {
+        self.video_id = id.into();
+        self
+    }
+
+    pub fn method(mut self, m: &str) -> Call {
+        self.method = m.into();
+        self
+    }
+
+    pub fn mode(mut self, m: &str) -> Call {
+        self.query.push(("mode".into(), m.into()));
+        self
+    }
+
+    pub fn claim(mut self, name: &str, value: Option<&str>) -> Call {
+        self.claims.push((name.into(), value.map(str::to_string)));
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Call {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn with_source_ip(mut self, ip: &str) -> Call {
+        self.source_ip = Some(ip.into());
+        self
+    }
+
+    pub fn fixture(&self) -> &'static str {
+        match (self.shape, self.anonymous) {
+            (Shape::Rest, false) => "events/apigw-rest-playback.json",
+            (Shape::Rest, true) => "events/apigw-rest-playback-anonymous.json",
+            (Shape::Http, false) => "events/apigw-http-playback.json",
+            (Shape::Http, true) => "events/apigw-http-playback-anonymous.json",
+        }
+    }
+
+    pub fn event(&self) -> Value {
+        let mut ev: Value = serde_json::from_slice(&read(self.fixture())).unwrap();
+        let path = format!("/playback/{}", self.video_id);
+        let query: serde_json::Map<String, Value> = self
+            .query
+            .iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        let raw_query: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        match self.shape {
+            Shape::Rest => {
+                ev["path"] = json!(path);
+                ev["httpMethod"] = json!(self.method);
+                ev["requestContext"]["httpMethod"] = json!(self.method);
+                ev["requestContext"]["path"] = json!(format!("/prod{path}"));
+                ev["pathParameters"] = json!({ "videoId": self.video_id });
+                if !query.is_empty() {
+                    let multi: serde_json::Map<String, Value> = self
+                        .query
+                        .iter()
+                        .map(|(k, v)| (k.clone(), json!([v])))
+                        .collect();
+                    ev["queryStringParameters"] = Value::Object(query);
+                    ev["multiValueQueryStringParameters"] = Value::Object(multi);
+                }
+                for (k, v) in &self.headers {
+                    ev["headers"][k] = json!(v);
+                    ev["multiValueHeaders"][k] = json!([v]);
+                }
+                if let Some(ip) = &self.source_ip {
+                    ev["requestContext"]["identity"]["sourceIp"] = json!(ip);
+                }
+                edit_claims(
+                    &mut ev["requestContext"]["authorizer"]["claims"],
+                    &self.claims,
+                );
+            }
+            Shape::Http => {
+                ev["rawPath"] = json!(path);
+                ev["rawQueryString"] = json!(raw_query.join("&"));
+                if !query.is_empty() {
+                    ev["queryStringParameters"] = Value::Object(query);
+                }
+                ev["requestContext"]["http"]["method"] = json!(self.method);
+                ev["requestContext"]["http"]["path"] = json!(path);
+                ev["pathParameters"] = json!({ "videoId": self.video_id });
+                for (k, v) in &self.headers {
+                    ev["headers"][k.to_ascii_lowercase()] = json!(v);
+                }
+                if let Some(ip) = &self.source_ip {
+                    ev["requestContext"]["http"]["sourceIp"] = json!(ip);
+                }
+                edit_claims(
+                    &mut ev["requestContext"]["authorizer"]["jwt"]["claims"],
+                    &self.claims,
+                );
+            }
+        }
+        ev
+    }
+
+    pub fn request(&self) -> Request {
+        lambda_http::request::from_str(&self.event().to_string()).unwrap()
+    }
+}
+
+fn edit_claims(claims: &mut Value, edits: &[(String, Option<String>)]) {
+    if edits.is_empty() {
+        return;
+    }
+    let map = claims.as_object_mut().expect("claims in the fixture");
+    for (k, v) in edits {
+        match v {
+            Some(v) => {
+                map.insert(k.clone(), json!(v));
+            }
+            None => {
+                map.remove(k);
+            }
+        }
+    }
+}
+
+pub async fn call<S: ObjectSource, K: KeySource, E: Entitlement>(
+    app: &App<S, K, E>,
+    c: &Call,
+) -> Response<Body> {
+    handle(app, c.request()).await
+}
+
+pub fn json_body(r: &Response<Body>) -> Value {
+    match r.body() {
+        Body::Text(s) => serde_json::from_str(s).unwrap(),
+        other => panic!("expected a JSON text body, got {other:?}"),
+    }
+}
+
+pub fn set_cookies(r: &Response<Body>) -> Vec<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .collect()
+}
+
+/// Name → value of `Set-Cookie` headers, as a browser would send them back.
+pub fn cookie_jar(r: &Response<Body>) -> HashMap<String, String> {
+    set_cookies(r)
+        .iter()
+        .map(|c| {
+            let first = c.split(';').next().unwrap();
+            let (n, v) = first.split_once('=').unwrap();
+            (n.to_string(), v.to_string())
+        })
+        .collect()
+}
+
+pub fn key_group() -> KeyGroup {
+    crate::rw::key_group()
+}

@@ -1,0 +1,424 @@
+//! Every status the issuer answers, from REST and HTTP API events, and the
+//! signatures it issues checked with the core verifier.
+
+use std::net::IpAddr;
+
+use aws_sdk_s3::Client;
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use hlsgate_aws::S3Objects;
+use hlsgate_aws::testing::s3_error;
+use hlsgate_core::signing::*;
+use hlsgate_core::video::VideoId;
+use hlsgate_signed_url_issuer::entitlement::{Decision, Entitlement, EntitlementError};
+use hlsgate_signed_url_issuer::keys::{KeySource, KeysError, StaticKeys};
+use hlsgate_signed_url_issuer::viewer::Viewer;
+use secrecy::SecretString;
+
+use crate::common::*;
+
+const MASTER: &str = "https://d111111abcdef8.cloudfront.net/videos/demo/master.m3u8";
+
+fn ctx(now: u64) -> Context {
+    Context {
+        now,
+        viewer_ip: None,
+    }
+}
+
+/// Checks the common headers of every answer.
+fn check_headers(r: &lambda_http::Response<lambda_http::Body>) {
+    assert_eq!(header(r, "cache-control"), Some("private, no-store"));
+    assert_eq!(header(r, "content-type"), Some("application/json"));
+    assert!(header(r, "x-request-id").is_some());
+}
+
+#[tokio::test]
+async fn issues_a_signed_url_from_rest_and_http_api_events() {
+    let app = app(&[]);
+    for shape in SHAPES {
+        let r = call(&app, &Call::new(shape)).await;
+        assert_eq!(r.status(), 200, "{shape:?}: {:?}", r.body());
+        check_headers(&r);
+        assert_eq!(
+            header(&r, "access-control-allow-origin"),
+            Some("https://player.example.com")
+        );
+        assert_eq!(header(&r, "access-control-allow-credentials"), None);
+        assert!(set_cookies(&r).is_empty());
+        let body = json_body(&r);
+        assert_eq!(body["mode"], "url");
+        // A 2 h film: 2 h × 1.5 + 5 min.
+        let expires = NOW + 11_100;
+        assert_eq!(body["expires_at"], "2026-11-21T13:20:30Z");
+        let url = body["manifest_url"].as_str().unwrap();
+        assert!(url.starts_with(&format!("{MASTER}?Policy=")), "{url}");
+
+        // CloudFront would accept it, for the master and anything in the
+        // folder, until the expiry and not a second after.
+        let keys = key_group();
+        let v = verify_url(url, &keys, ctx(NOW)).unwrap();
+        assert_eq!(v.key_pair_id, KEY_ID);
+        assert_eq!(v.expires.seconds(), expires);
+        assert_eq!(v.hash_algorithm, HashAlgorithm::Sha256);
+        assert_eq!(
+            v.resource,
+            "https://d111111abcdef8.cloudfront.net/videos/demo/*"
+        );
+        assert_eq!(v.source_ip, None);
+        let query = url.split_once('?').unwrap().1;
+        let segment = format!("{CDN}/videos/demo/1080p/seg_00001.ts?{query}");
+        assert!(verify_url(&segment, &keys, ctx(expires - 1)).is_ok());
+        assert!(matches!(
+            verify_url(&segment, &keys, ctx(expires + 1)),
+            Err(VerifyError::Expired { .. })
+        ));
+        let other = format!("{CDN}/videos/other/master.m3u8?{query}");
+        assert!(verify_url(&other, &keys, ctx(NOW)).is_err());
+
+        // The forwarded copy carries the same values under suffixed names.
+        let copy = Forwarded::from_query(query, "-PREFIX").unwrap().unwrap();
+        copy.verify(MASTER, &keys, ctx(NOW)).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn no_principal_is_401_for_both_shapes() {
+    let app = app(&[]);
+    for shape in SHAPES {
+        for c in [
+            Call::new(shape).anonymous(),
+            Call::new(shape).claim("sub", None),
+            Call::new(shape).claim("sub", Some("  ")),
+        ] {
+            let r = call(&app, &c).await;
+            assert_eq!(r.status(), 401, "{c:?}");
+            check_headers(&r);
+            assert_eq!(header(&r, "www-authenticate"), Some("Bearer"));
+            let body = json_body(&r);
+            assert_eq!(body["error"], "unauthenticated");
+            assert!(body["request_id"].as_str().unwrap().len() > 5);
+            assert_eq!(body.as_object().unwrap().len(), 2);
+        }
+    }
+}
+
+#[tokio::test]
+async fn bad_video_ids_are_400() {
+    let app = app(&[]);
+    let long = "x".repeat(129);
+    for shape in SHAPES {
+        for id in ["a.b", "a b", "..", "é", long.as_str(), "demo%2Fx", "demo;x"] {
+            let r = call(&app, &Call::new(shape).video(id)).await;
+            assert_eq!(r.status(), 400, "{shape:?} {id:?}");
+            assert_eq!(json_body(&r)["error"], "bad_video_id");
+        }
+        let ok = "x".repeat(128);
+        let r = call(&app, &Call::new(shape).video(&ok)).await;
+        assert_eq!(r.status(), 404, "a valid id that does not exist");
+    }
+}
+
+#[tokio::test]
+async fn viewers_without_the_group_are_403() {
+    let app = app(&[]);
+    for shape in SHAPES {
+        for groups in [None, Some("free"), Some("[free trial]"), Some("")] {
+            let r = call(&app, &Call::new(shape).claim("cognito:groups", groups)).await;
+            assert_eq!(r.status(), 403, "{shape:?} {groups:?}");
+            assert_eq!(json_body(&r)["error"], "not_entitled");
+        }
+        let r = call(
+            &app,
+            &Call::new(shape).claim("cognito:groups", Some("[free subscribers]")),
+        )
+        .await;
+        assert_eq!(r.status(), 200);
+    }
+}
+
+#[tokio::test]
+async fn a_video_list_claim_limits_which_videos() {
+    let app = app(&[
+        ("ENTITLEMENT_CLAIM", ""),
+        ("ENTITLEMENT_VALUES", ""),
+        ("ENTITLEMENT_VIDEOS_CLAIM", "custom:videos"),
+    ]);
+    let shape = Shape::Http;
+    let r = call(
+        &app,
+        &Call::new(shape).claim("custom:videos", Some("intro,de*")),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let r = call(
+        &app,
+        &Call::new(shape).claim("custom:videos", Some("intro")),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    let r = call(&app, &Call::new(shape)).await;
+    assert_eq!(r.status(), 403, "no claim, no videos");
+}
+
+struct Down;
+
+impl Entitlement for Down {
+    async fn check(&self, _: &Viewer, _: &VideoId) -> Result<Decision, EntitlementError> {
+        Err(EntitlementError::Unavailable("table throttled".into()))
+    }
+}
+
+#[tokio::test]
+async fn an_entitlement_store_that_cannot_answer_is_503() {
+    let keys = StaticKeys(SecretString::from(keys_json(KEY_ID)));
+    let app = app_parts(&[], store(), keys, Down);
+    let r = call(&app, &Call::new(Shape::Rest)).await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(header(&r, "retry-after"), Some("1"));
+    assert_eq!(json_body(&r)["error"], "entitlement_unavailable");
+}
+
+#[tokio::test]
+async fn videos_that_are_not_ready_are_404_and_the_sidecar_sets_the_ttl() {
+    let objects = store();
+    let app = app_with(&[], objects.clone());
+    let ok = |r: &lambda_http::Response<lambda_http::Body>| {
+        assert_eq!(r.status(), 200, "{:?}", r.body());
+        let url = json_body(r)["manifest_url"].as_str().unwrap().to_string();
+        verify_url(&url, &key_group(), ctx(NOW))
+            .unwrap()
+            .expires
+            .seconds()
+            - NOW
+    };
+
+    // No sidecar and no master: not there (or not ready).
+    let r = call(&app, &Call::new(Shape::Http).video("missing")).await;
+    assert_eq!(r.status(), 404);
+    assert_eq!(json_body(&r)["error"], "not_found");
+
+    // A 30 s clip gets the minimum; a sidecar's master name is used.
+    objects.put("videos/clip/playback.json", {
+        let mut s: serde_json::Value = serde_json::from_str(&sidecar("clip", 30.0)).unwrap();
+        s["master_key"] = "videos/clip/index.m3u8".into();
+        s.to_string()
+    });
+    let r = call(&app, &Call::new(Shape::Http).video("clip")).await;
+    assert_eq!(ok(&r), 900);
+    let url = json_body(&r)["manifest_url"].as_str().unwrap().to_string();
+    assert!(
+        url.starts_with(&format!("{CDN}/videos/clip/index.m3u8?")),
+        "{url}"
+    );
+
+    // A master without a sidecar: served, with the longest TTL.
+    objects.put("videos/copied/master.m3u8", "#EXTM3U\n");
+    let r = call(&app, &Call::new(Shape::Http).video("copied")).await;
+    assert_eq!(ok(&r), 21_600);
+
+    // A broken sidecar, or one for another video, is our fault: 502.
+    objects.put("videos/broken/playback.json", "{");
+    objects.put("videos/swapped/playback.json", sidecar("demo", 10.0));
+    for id in ["broken", "swapped"] {
+        let r = call(&app, &Call::new(Shape::Http).video(id)).await;
+        assert_eq!(r.status(), 502, "{id}");
+        assert_eq!(json_body(&r)["error"], "bad_sidecar");
+    }
+}
+
+#[tokio::test]
+async fn storage_trouble_is_503_when_retryable_and_502_otherwise() {
+    for (status, code, want, error) in [
+        (503, "SlowDown", 503, "storage_busy"),
+        (500, "InternalError", 502, "storage_error"),
+    ] {
+        let rule = mock!(Client::get_object).then_http_response(move || s3_error(status, code));
+        let client = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&rule]);
+        let app = app_with(&[], S3Objects::new(client, "media"));
+        let r = call(&app, &Call::new(Shape::Rest)).await;
+        assert_eq!(r.status(), want, "{status}");
+        let body = json_body(&r);
+        assert_eq!(body["error"], error);
+        assert!(
+            !body.to_string().contains("REQ123"),
+            "S3's ids stay in logs"
+        );
+    }
+}
+
+struct NoKeys;
+
+impl KeySource for NoKeys {
+    async fn fetch(&self) -> Result<SecretString, KeysError> {
+        Err(KeysError::Source("secret not found".into()))
+    }
+}
+
+#[tokio::test]
+async fn no_readable_keys_is_503() {
+    let cfg = config(&[]);
+    let app = app_parts(&[], store(), NoKeys, cfg.entitlement.clone());
+    let r = call(&app, &Call::new(Shape::Http)).await;
+    assert_eq!(r.status(), 503);
+    assert_eq!(json_body(&r)["error"], "keys_unavailable");
+}
+
+#[tokio::test]
+async fn methods_preflight_and_modes() {
+    let app = app(&[]);
+    let r = call(&app, &Call::new(Shape::Http).method("POST")).await;
+    assert_eq!(r.status(), 405);
+    assert_eq!(header(&r, "allow"), Some("GET, OPTIONS"));
+
+    let r = call(
+        &app,
+        &Call::new(Shape::Http)
+            .anonymous()
+            .method("OPTIONS")
+            .header("Access-Control-Request-Method", "GET"),
+    )
+    .await;
+    assert_eq!(r.status(), 204, "a preflight needs no token");
+    assert_eq!(
+        header(&r, "access-control-allow-headers"),
+        Some("Authorization")
+    );
+    assert_eq!(
+        header(&r, "access-control-allow-origin"),
+        Some("https://player.example.com")
+    );
+    let r = call(
+        &app,
+        &Call::new(Shape::Http)
+            .method("OPTIONS")
+            .header("Origin", "https://evil.example"),
+    )
+    .await;
+    assert_eq!(r.status(), 204);
+    assert_eq!(header(&r, "access-control-allow-origin"), None);
+    assert_eq!(header(&r, "access-control-allow-headers"), None);
+
+    for (mode, error) in [("bogus", "bad_mode"), ("cookies", "cookies_unavailable")] {
+        let r = call(&app, &Call::new(Shape::Rest).mode(mode)).await;
+        assert_eq!(r.status(), 400, "{mode}");
+        assert_eq!(json_body(&r)["error"], error);
+    }
+    let r = call(&app, &Call::new(Shape::Rest).mode("url")).await;
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn cookies_are_scoped_to_the_video_and_verify() {
+    let app = app(COOKIES);
+    for shape in SHAPES {
+        let r = call(&app, &Call::new(shape).mode("cookies")).await;
+        assert_eq!(r.status(), 200, "{:?}", r.body());
+        check_headers(&r);
+        assert_eq!(header(&r, "access-control-allow-credentials"), Some("true"));
+        let body = json_body(&r);
+        assert_eq!(body["mode"], "cookies");
+        let master = "https://cdn.example.com/videos/demo/master.m3u8";
+        assert_eq!(body["manifest_url"], master, "unsigned");
+
+        let set = set_cookies(&r);
+        assert_eq!(set.len(), 4, "{set:?}");
+        for c in &set {
+            for attr in [
+                "Domain=example.com",
+                "Path=/videos/demo/",
+                "Secure",
+                "HttpOnly",
+                "SameSite=None",
+                "Expires=Sat, 21 Nov 2026 13:20:30 GMT",
+            ] {
+                assert!(c.contains(attr), "{attr} missing in {c}");
+            }
+        }
+        let jar = cookie_jar(&r);
+        assert_eq!(jar["CloudFront-Key-Pair-Id"], KEY_ID);
+        assert_eq!(jar["CloudFront-Hash-Algorithm"], "SHA256");
+        let header_value: String = jar
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let keys = key_group();
+        for url in [
+            master.to_string(),
+            "https://cdn.example.com/videos/demo/720p/seg_00002.ts".to_string(),
+        ] {
+            let v = verify_cookies(&url, &header_value, &keys, ctx(NOW)).unwrap();
+            assert_eq!(v.expires.seconds(), NOW + 11_100);
+        }
+        assert!(
+            verify_cookies(
+                "https://cdn.example.com/videos/other/master.m3u8",
+                &header_value,
+                &keys,
+                ctx(NOW)
+            )
+            .is_err()
+        );
+    }
+    // DEFAULT_MODE=cookies needs no parameter; ?mode=url still works.
+    let mut extra = COOKIES.to_vec();
+    extra.push(("DEFAULT_MODE", "cookies"));
+    let cookie_app = crate::common::app(&extra);
+    let r = call(&cookie_app, &Call::new(Shape::Http)).await;
+    assert_eq!(set_cookies(&r).len(), 4);
+    let r = call(&cookie_app, &Call::new(Shape::Http).mode("url")).await;
+    assert!(set_cookies(&r).is_empty());
+    assert!(
+        json_body(&r)["manifest_url"]
+            .as_str()
+            .unwrap()
+            .contains("Signature-PREFIX=")
+    );
+}
+
+#[tokio::test]
+async fn ipv4_viewers_are_bound_and_ipv6_viewers_are_not() {
+    let app = app(&[("BIND_VIEWER_IP", "true")]);
+    for shape in SHAPES {
+        let r = call(&app, &Call::new(shape)).await;
+        let url = json_body(&r)["manifest_url"].as_str().unwrap().to_string();
+        let keys = key_group();
+        let at = |ip: &str| Context {
+            now: NOW,
+            viewer_ip: Some(ip.parse::<IpAddr>().unwrap()),
+        };
+        let v = verify_url(&url, &keys, at(VIEWER_IP)).unwrap();
+        assert_eq!(v.source_ip.as_deref(), Some("203.0.113.10/32"));
+        assert!(matches!(
+            verify_url(&url, &keys, at("198.51.100.7")),
+            Err(VerifyError::IpOutside { .. })
+        ));
+
+        let r = call(&app, &Call::new(shape).with_source_ip("2001:db8::7")).await;
+        assert_eq!(r.status(), 200);
+        let url = json_body(&r)["manifest_url"].as_str().unwrap().to_string();
+        let v = verify_url(&url, &keys, at("2001:db8::7")).unwrap();
+        assert_eq!(v.source_ip, None);
+    }
+}
+
+#[tokio::test]
+async fn the_active_key_and_hash_decide_the_signature() {
+    let ecdsa = keys_json(ECDSA_KEY_ID);
+    let ecdsa_app = app(&[("SIGNING_KEYS", &ecdsa)]);
+    let r = call(&ecdsa_app, &Call::new(Shape::Http)).await;
+    let url = json_body(&r)["manifest_url"].as_str().unwrap().to_string();
+    let v = verify_url(&url, &key_group(), ctx(NOW)).unwrap();
+    assert_eq!(v.key_pair_id, ECDSA_KEY_ID);
+    assert_eq!(v.hash_algorithm, HashAlgorithm::Sha256);
+
+    let sha1_app = app(&[("SIGNING_HASH", "SHA1")]);
+    let r = call(&sha1_app, &Call::new(Shape::Http)).await;
+    let url = json_body(&r)["manifest_url"].as_str().unwrap().to_string();
+    assert!(
+        !url.contains("Hash-Algorithm"),
+        "SHA1 is CloudFront's default"
+    );
+    let v = verify_url(&url, &key_group(), ctx(NOW)).unwrap();
+    assert_eq!(v.hash_algorithm, HashAlgorithm::Sha1);
+}
