@@ -31,6 +31,18 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+impl ConfigError {
+    /// Logs every problem and prints them on stderr: what a `main` does
+    /// before it stops, so the first failed start says it all.
+    pub fn report(&self) {
+        tracing::error!(problems = ?self.problems, "{self}");
+        #[allow(clippy::print_stderr)]
+        {
+            eprintln!("{self}");
+        }
+    }
+}
+
 /// Reads variables and records what is wrong with them.
 pub struct Env {
     vars: HashMap<String, String>,

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use http::{HeaderMap, header};
+use http::{HeaderMap, HeaderValue, StatusCode, header};
 use lambda_http::request::RequestContext;
-use lambda_http::{Request, RequestExt};
+use lambda_http::{Body, Request, RequestExt, Response};
 
 /// Seconds since the epoch; replaced in tests.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -55,6 +55,46 @@ pub fn error_json(code: &str, request_id: &str) -> String {
     serde_json::json!({ "error": code, "request_id": request_id }).to_string()
 }
 
+/// A JSON error answer with [`error_json`]'s body.
+pub fn error_response(status: StatusCode, code: &str, request_id: &str) -> Response<Body> {
+    let mut resp = Response::new(Body::Text(error_json(code, request_id)));
+    *resp.status_mut() = status;
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    resp
+}
+
+/// Headers every answer of ours carries, errors included:
+/// `Cache-Control: private, no-store` (answers are per viewer and signed),
+/// `Vary: Origin` (one header, merged with the answer's own: payload format
+/// 2.0 keeps one value per name), `Access-Control-Allow-Origin` when given,
+/// `X-Request-Id` and `X-Content-Type-Options: nosniff`.
+pub fn common_headers(h: &mut HeaderMap, allow_origin: Option<&str>, request_id: &str) {
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    let vary = match h.get(header::VARY).and_then(|v| v.to_str().ok()) {
+        Some(own) => HeaderValue::from_str(&format!("Origin, {own}")).ok(),
+        None => Some(HeaderValue::from_static("Origin")),
+    };
+    if let Some(v) = vary {
+        h.insert(header::VARY, v);
+    }
+    if let Some(origin) = allow_origin.and_then(|o| HeaderValue::from_str(o).ok()) {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert("x-request-id", v);
+    }
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -75,5 +115,21 @@ mod tests {
         h.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
         assert_eq!(allowed_origin(&allowed, &h), None);
         assert_eq!(allowed_origin(&["*".into()], &h).as_deref(), Some("*"));
+    }
+
+    #[test]
+    fn common_headers_merge_vary() {
+        let mut h = HeaderMap::new();
+        common_headers(&mut h, Some("https://a.example"), "req-1");
+        assert_eq!(h["vary"], "Origin");
+        assert_eq!(h["cache-control"], "private, no-store");
+        assert_eq!(h["access-control-allow-origin"], "https://a.example");
+        assert_eq!(h["x-request-id"], "req-1");
+        let mut h = HeaderMap::new();
+        h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+        common_headers(&mut h, None, "req-2");
+        assert_eq!(h.get_all(header::VARY).iter().count(), 1);
+        assert_eq!(h["vary"], "Origin, Accept-Encoding");
+        assert!(h.get("access-control-allow-origin").is_none());
     }
 }

@@ -21,8 +21,8 @@ use std::time::Instant;
 
 use hlsgate_aws::cache::{CacheStatus, CachedObjects};
 use hlsgate_aws::secret::{Check, RotatingSecret, SecretSource};
+use hlsgate_aws::web::{self, allowed_origin, request_id};
 pub use hlsgate_aws::web::{Clock, system_clock};
-use hlsgate_aws::web::{allowed_origin, error_json, request_id};
 use hlsgate_aws::{ObjectSource, SourceError};
 use hlsgate_core::hls::{Limits, QueryParams, Rewriter};
 use hlsgate_core::signing::{Context, Forwarded, VerifyError};
@@ -135,7 +135,7 @@ pub async fn handle<S: ObjectSource, O: SecretSource>(
             error_response(&r, &request_id)
         }
     };
-    finish_headers(response.headers_mut(), cors.as_deref(), &request_id);
+    web::common_headers(response.headers_mut(), cors.as_deref(), &request_id);
     if req.method() == Method::HEAD {
         *response.body_mut() = Body::Empty;
     }
@@ -344,13 +344,8 @@ fn source_refusal(e: SourceError) -> Refusal {
 }
 
 fn error_response(r: &Refusal, request_id: &str) -> Response<Body> {
-    let mut resp = Response::new(Body::Text(error_json(r.code, request_id)));
-    *resp.status_mut() = r.status;
+    let mut resp = web::error_response(r.status, r.code, request_id);
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
     if r.status == StatusCode::METHOD_NOT_ALLOWED {
         h.insert(
             header::ALLOW,
@@ -388,30 +383,6 @@ fn preflight(cfg: &Config, headers: &HeaderMap) -> Response<Body> {
 /// The `Access-Control-Allow-Origin` value for this request, if any.
 fn cors_origin(cfg: &Config, headers: &HeaderMap) -> Option<String> {
     allowed_origin(&cfg.cors_origins, headers)
-}
-
-fn finish_headers(h: &mut HeaderMap, cors: Option<&str>, request_id: &str) {
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    // One Vary header: payload format 2.0 carries one value per name.
-    let vary = if h.contains_key(header::VARY) {
-        "Origin, Accept-Encoding"
-    } else {
-        "Origin"
-    };
-    h.insert(header::VARY, HeaderValue::from_static(vary));
-    if let Some(origin) = cors.and_then(|o| HeaderValue::from_str(o).ok()) {
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-    }
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-request-id", v);
-    }
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
 }
 
 /// The viewer's address, from CloudFront's `CloudFront-Viewer-Address`

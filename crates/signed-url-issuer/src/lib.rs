@@ -26,8 +26,8 @@ use std::time::Instant;
 use hlsgate_aws::ObjectSource;
 use hlsgate_aws::SourceError;
 use hlsgate_aws::cache::CachedObjects;
+use hlsgate_aws::web::{self, allowed_origin, request_id};
 pub use hlsgate_aws::web::{Clock, system_clock};
-use hlsgate_aws::web::{allowed_origin, error_json, request_id};
 use hlsgate_core::signing::{CookieOptions, Epoch, Forwarded};
 use hlsgate_core::video::VideoId;
 use hmac::{KeyInit, Mac};
@@ -413,13 +413,8 @@ pub fn subject_hash(cfg: &Config, subject: &str) -> String {
 }
 
 fn error_response(r: &Refusal, request_id: &str) -> Response<Body> {
-    let mut resp = Response::new(Body::Text(error_json(r.code, request_id)));
-    *resp.status_mut() = r.status;
+    let mut resp = web::error_response(r.status, r.code, request_id);
     let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
     match r.status {
         StatusCode::METHOD_NOT_ALLOWED => {
             h.insert(header::ALLOW, HeaderValue::from_static("GET, OPTIONS"));
@@ -458,30 +453,14 @@ fn preflight(cfg: &Config, headers: &HeaderMap) -> Response<Body> {
 }
 
 fn finish_headers(cfg: &Config, h: &mut HeaderMap, request: &HeaderMap, request_id: &str) {
-    // A signature is for one viewer and must never be stored by a cache.
-    h.insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, no-store"),
-    );
-    h.insert(header::VARY, HeaderValue::from_static("Origin"));
-    if let Some(origin) =
-        allowed_origin(&cfg.cors_origins, request).and_then(|o| HeaderValue::from_str(&o).ok())
-    {
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
-        // Cookie mode: the browser must send credentials so it keeps the
-        // cookies; config refuses `*` with cookies, so this never meets `*`.
-        if cfg.cookies.is_some() {
-            h.insert(
-                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-                HeaderValue::from_static("true"),
-            );
-        }
+    let origin = allowed_origin(&cfg.cors_origins, request);
+    web::common_headers(h, origin.as_deref(), request_id);
+    // Cookie mode: the browser must send credentials so it keeps the
+    // cookies; config refuses `*` with cookies, so this never meets `*`.
+    if origin.is_some() && cfg.cookies.is_some() {
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+            HeaderValue::from_static("true"),
+        );
     }
-    if let Ok(v) = HeaderValue::from_str(request_id) {
-        h.insert("x-request-id", v);
-    }
-    h.insert(
-        "x-content-type-options",
-        HeaderValue::from_static("nosniff"),
-    );
 }

@@ -19,9 +19,7 @@ async fn main() -> ExitCode {
     let config = match Config::from_env() {
         Ok(c) => c,
         Err(e) => {
-            // One line per problem, so the first failed start says it all.
-            tracing::error!(problems = ?e.problems, "{e}");
-            eprintln!("{e}");
+            e.report();
             return ExitCode::FAILURE;
         }
     };

@@ -1,34 +1,15 @@
 //! One JSON log line per request with what support needs, and never a
 //! secret, signature or policy value.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use hlsgate_aws::telemetry;
+use hlsgate_aws::testing::LogCapture;
 use hlsgate_core::signing::Forwarded;
-use tracing_subscriber::EnvFilter;
 
 use crate::common::*;
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_carry_facts_never_secrets() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = telemetry::subscriber(EnvFilter::new("trace"), move || writer.clone());
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = LogCapture::default();
+    let guard = capture.install();
 
     let app = app(&[]);
     let signed = signed_folder("demo");
@@ -44,12 +25,9 @@ async fn logs_carry_facts_never_secrets() {
     for c in &calls {
         call(&app, c).await;
     }
-    drop(_guard);
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<serde_json::Value> = logs
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect();
+    drop(guard);
+    let logs = capture.text();
+    let lines = capture.lines();
     let requests: Vec<_> = lines.iter().filter(|l| l["message"] == "request").collect();
     assert_eq!(requests.len(), calls.len());
     let ok = requests[0];

@@ -2,33 +2,14 @@
 //! video id, mode, expiry, key id) and never a subject, token, signature,
 //! policy or key.
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
-use hlsgate_aws::telemetry;
-use tracing_subscriber::EnvFilter;
+use hlsgate_aws::testing::LogCapture;
 
 use crate::common::*;
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn logs_carry_facts_never_secrets() {
-    let capture = Capture::default();
-    let writer = capture.clone();
-    let subscriber = telemetry::subscriber(EnvFilter::new("trace"), move || writer.clone());
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let capture = LogCapture::default();
+    let guard = capture.install();
 
     let mut extra = COOKIES.to_vec();
     extra.push(("LOG_HASH_KEY", "test-only-log-hash-key"));
@@ -55,12 +36,9 @@ async fn logs_carry_facts_never_secrets() {
         }
         secrets.extend(cookie_jar(&r).into_values());
     }
-    drop(_guard);
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    let lines: Vec<serde_json::Value> = logs
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect();
+    drop(guard);
+    let logs = capture.text();
+    let lines = capture.lines();
     let requests: Vec<_> = lines.iter().filter(|l| l["message"] == "request").collect();
     assert_eq!(requests.len(), calls.len());
 
