@@ -66,6 +66,34 @@ pub fn error_response(status: StatusCode, code: &str, request_id: &str) -> Respo
     resp
 }
 
+/// A CORS preflight answer: 204, with the allow headers only for an
+/// allowed origin (the origin itself is added by [`common_headers`]).
+pub fn preflight(
+    allowed: &[String],
+    request: &HeaderMap,
+    methods: &'static str,
+    headers: &'static str,
+) -> Response<Body> {
+    let mut resp = Response::new(Body::Empty);
+    *resp.status_mut() = StatusCode::NO_CONTENT;
+    if allowed_origin(allowed, request).is_some() {
+        let h = resp.headers_mut();
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_METHODS,
+            HeaderValue::from_static(methods),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_ALLOW_HEADERS,
+            HeaderValue::from_static(headers),
+        );
+        h.insert(
+            header::ACCESS_CONTROL_MAX_AGE,
+            HeaderValue::from_static("600"),
+        );
+    }
+    resp
+}
+
 /// Headers every answer of ours carries, errors included:
 /// `Cache-Control: private, no-store` (answers are per viewer and signed),
 /// `Vary: Origin` (one header, merged with the answer's own: payload format

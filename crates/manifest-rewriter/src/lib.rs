@@ -360,24 +360,7 @@ fn error_response(r: &Refusal, request_id: &str) -> Response<Body> {
 
 /// CORS preflight: 204; the allow headers only for configured origins.
 fn preflight(cfg: &Config, headers: &HeaderMap) -> Response<Body> {
-    let mut resp = Response::new(Body::Empty);
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    if cors_origin(cfg, headers).is_some() {
-        let h = resp.headers_mut();
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, HEAD, OPTIONS"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("Range"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
-    }
-    resp
+    web::preflight(&cfg.cors_origins, headers, "GET, HEAD, OPTIONS", "Range")
 }
 
 /// The `Access-Control-Allow-Origin` value for this request, if any.

@@ -432,24 +432,7 @@ fn error_response(r: &Refusal, request_id: &str) -> Response<Body> {
 
 /// CORS preflight: 204; the allow headers only for configured origins.
 fn preflight(cfg: &Config, headers: &HeaderMap) -> Response<Body> {
-    let mut resp = Response::new(Body::Empty);
-    *resp.status_mut() = StatusCode::NO_CONTENT;
-    if allowed_origin(&cfg.cors_origins, headers).is_some() {
-        let h = resp.headers_mut();
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static("GET, OPTIONS"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_HEADERS,
-            HeaderValue::from_static("Authorization"),
-        );
-        h.insert(
-            header::ACCESS_CONTROL_MAX_AGE,
-            HeaderValue::from_static("600"),
-        );
-    }
-    resp
+    web::preflight(&cfg.cors_origins, headers, "GET, OPTIONS", "Authorization")
 }
 
 fn finish_headers(cfg: &Config, h: &mut HeaderMap, request: &HeaderMap, request_id: &str) {
