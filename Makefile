@@ -29,10 +29,11 @@ clippy:
 unit:
 	$(CARGO) test --workspace --locked
 
-bench: ## criterion: sign/verify rates, rewrite speed next to a memcpy, the whole rewriter handler
+bench: ## criterion: sign/verify rates, rewrite speed next to a memcpy, the rewriter and issuer handlers
 	$(CARGO) bench -p hlsgate-core --bench signing
 	$(CARGO) bench -p hlsgate-core --bench rewrite
 	$(CARGO) bench -p hlsgate-manifest-rewriter --bench handler
+	$(CARGO) bench -p hlsgate-signed-url-issuer --bench handler
 
 compare-signers: ## hlsgate vs Node's @aws-sdk/cloudfront-signer on the same workload
 	bench/compare-signers.sh

@@ -1,0 +1,52 @@
+//! The whole issuer handler, warm: an HTTP API event in, a signed answer out,
+//! with `playback.json` in the cache. What differs is the active key (RSA-2048
+//! or ECDSA P-256, SHA256) and the mode (URL or cookies).
+//!
+//! `cargo bench -p hlsgate-signed-url-issuer --bench handler`
+
+#![allow(clippy::unwrap_used)] // benches fail loudly by design
+
+use std::hint::black_box;
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use hlsgate_signed_url_issuer::handle;
+
+#[allow(dead_code, unused_imports)]
+#[path = "../tests/it/common.rs"]
+mod common;
+#[allow(dead_code)]
+#[path = "../../manifest-rewriter/tests/it/common.rs"]
+mod rw;
+use common::*;
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("issuer");
+    for (name, key) in [("rsa", KEY_ID), ("ecdsa", ECDSA_KEY_ID)] {
+        let keys = keys_json(key);
+        let mut extra = COOKIES.to_vec();
+        extra.push(("SIGNING_KEYS", &keys));
+        extra.push(("CACHE_TTL_SECONDS", "3600"));
+        let app = app(&extra);
+        for mode in ["url", "cookies"] {
+            let event = Call::new(Shape::Http).mode(mode).event().to_string();
+            let first = rt.block_on(handle(
+                &app,
+                lambda_http::request::from_str(&event).unwrap(),
+            ));
+            assert_eq!(first.status(), 200);
+            group.bench_function(format!("{name}/{mode}"), |b| {
+                b.iter(|| {
+                    let req = lambda_http::request::from_str(black_box(&event)).unwrap();
+                    black_box(rt.block_on(handle(&app, req)))
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
