@@ -193,3 +193,38 @@ fn the_function_refuses_to_start_with_bad_keys() {
         assert!(stderr.contains(var), "{var} not in {stderr}");
     }
 }
+
+/// Local runs: the key file is read again on refresh, so a rotation is an
+/// edit; a missing file names its path.
+#[tokio::test]
+async fn a_key_file_is_reread_on_refresh() {
+    use hlsgate_signed_url_issuer::keys::FileKeys;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keys.json");
+    std::fs::write(&path, keys_json(KEY_ID)).unwrap();
+    let ring = KeyRing::new(
+        FileKeys(path.clone()),
+        HashAlgorithm::Sha256,
+        Refresh::DEFAULT,
+    );
+    let t = Instant::now();
+    assert_eq!(active_id(&ring.current_at(t).await.unwrap()), KEY_ID);
+    std::fs::write(&path, keys_json(ECDSA_KEY_ID)).unwrap();
+    assert_eq!(
+        active_id(&ring.current_at(t + Duration::from_secs(10)).await.unwrap()),
+        KEY_ID,
+        "cached within the TTL"
+    );
+    assert_eq!(
+        active_id(&ring.current_at(t + Duration::from_secs(301)).await.unwrap()),
+        ECDSA_KEY_ID
+    );
+
+    let missing = KeyRing::new(
+        FileKeys(dir.path().join("nope.json")),
+        HashAlgorithm::Sha256,
+        Refresh::DEFAULT,
+    );
+    let err = missing.current().await.unwrap_err().to_string();
+    assert!(err.contains("nope.json"), "{err}");
+}

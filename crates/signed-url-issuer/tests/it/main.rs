@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
 mod common;
+mod config;
 mod e2e;
 mod handler;
 mod keys;

@@ -1,0 +1,78 @@
+//! Configuration that cannot work is refused at start, every problem at once.
+
+use hlsgate_signed_url_issuer::Config;
+use hlsgate_signed_url_issuer::config::{KeysConfig, Mode};
+
+use crate::common::*;
+
+fn problems(extra: &[(&str, &str)]) -> Vec<String> {
+    Config::from(env(extra)).unwrap_err().problems
+}
+
+#[test]
+fn defaults() {
+    let c = config(&[]);
+    assert_eq!(c.default_mode, Mode::Url);
+    assert_eq!(c.hash, hlsgate_core::signing::HashAlgorithm::Sha256);
+    assert_eq!(c.key_prefix, "videos/");
+    assert_eq!(c.suffix, "-PREFIX");
+    assert!(c.cookies.is_none());
+    assert!(!c.bind_ip);
+    assert!(matches!(c.keys, KeysConfig::Literal(_)));
+    assert!(!format!("{c:?}").contains("BEGIN"), "keys never printed");
+    assert_eq!(
+        c.folder_url("demo"),
+        "https://d111111abcdef8.cloudfront.net/videos/demo/"
+    );
+}
+
+#[test]
+fn cookie_settings_must_reach_the_cdn() {
+    let p = problems(&[("COOKIE_DOMAIN", "example.com")]);
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert!(p[0].contains("does not cover the CDN host"), "{p:?}");
+    // A parent domain, the host itself, or a leading dot are fine.
+    for domain in ["example.com", ".example.com", "cdn.example.com"] {
+        let c = config(&[("CDN_DOMAIN", "cdn.example.com"), ("COOKIE_DOMAIN", domain)]);
+        assert_eq!(c.cookies.unwrap().domain, domain.trim_start_matches('.'));
+    }
+    let p = problems(&[
+        ("CDN_DOMAIN", "cdn.example.com"),
+        ("COOKIE_DOMAIN", "example.com"),
+        ("CORS_ALLOWED_ORIGINS", "*"),
+    ]);
+    assert!(p[0].contains("cannot be used with COOKIE_DOMAIN"), "{p:?}");
+    let p = problems(&[("DEFAULT_MODE", "cookies")]);
+    assert!(p[0].contains("needs COOKIE_DOMAIN"), "{p:?}");
+    let p = problems(&[
+        ("COOKIE_DOMAIN", "localhost"),
+        ("COOKIE_SAMESITE", "sometimes"),
+    ]);
+    assert_eq!(p.len(), 2, "{p:?}");
+}
+
+#[test]
+fn every_problem_is_listed() {
+    let p = problems(&[
+        ("SIGNING_KEYS_FILE", "/tmp/keys.json"),
+        ("SIGNING_HASH", "MD5"),
+        ("TTL_MIN_SECONDS", "7200"),
+        ("TTL_MAX_SECONDS", "3600"),
+        ("TTL_DURATION_FACTOR", "0.5"),
+        ("PARAM_SUFFIX", "-A B"),
+        ("ENTITLEMENT_CLAIM", ""),
+        ("ENTITLEMENT_VALUES", ""),
+    ]);
+    let text = p.join("\n");
+    for want in [
+        "set one of SIGNING_KEYS_SECRET_ARN, SIGNING_KEYS_FILE, SIGNING_KEYS",
+        "SIGNING_HASH=\"MD5\"",
+        "TTL_MIN_SECONDS (7200) is greater than TTL_MAX_SECONDS (3600)",
+        "TTL_DURATION_FACTOR",
+        "PARAM_SUFFIX",
+        "no entitlement rule",
+    ] {
+        assert!(text.contains(want), "{want:?} missing in:\n{text}");
+    }
+    assert_eq!(p.len(), 6, "{text}");
+}
