@@ -8,6 +8,8 @@ use http::{HeaderMap, HeaderValue, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
+use crate::SourceError;
+
 /// Seconds since the epoch; replaced in tests.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
 
@@ -55,15 +57,61 @@ pub fn error_json(code: &str, request_id: &str) -> String {
     serde_json::json!({ "error": code, "request_id": request_id }).to_string()
 }
 
-/// A JSON error answer with [`error_json`]'s body.
-pub fn error_response(status: StatusCode, code: &str, request_id: &str) -> Response<Body> {
-    let mut resp = Response::new(Body::Text(error_json(code, request_id)));
-    *resp.status_mut() = status;
-    resp.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    resp
+/// A request refused: the status, a stable code for the JSON body and logs,
+/// and the reason (logged only, never sent).
+#[derive(Debug)]
+pub struct Refusal {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub reason: String,
+}
+
+impl Refusal {
+    pub fn new(status: StatusCode, code: &'static str, reason: impl Into<String>) -> Self {
+        Refusal {
+            status,
+            code,
+            reason: reason.into(),
+        }
+    }
+
+    /// The store could not answer: 503 `storage_busy` when a retry may help
+    /// (throttled, timed out), else 502 `storage_error`.
+    pub fn storage(e: &SourceError) -> Self {
+        match e {
+            SourceError::Throttled { .. } | SourceError::Timeout => Refusal::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_busy",
+                e.to_string(),
+            ),
+            _ => Refusal::new(StatusCode::BAD_GATEWAY, "storage_error", e.to_string()),
+        }
+    }
+
+    /// The JSON answer ([`error_json`]), with `Allow: allow` on a 405,
+    /// `WWW-Authenticate: Bearer` on a 401 and `Retry-After: 1` on a 503.
+    pub fn response(&self, request_id: &str, allow: &'static str) -> Response<Body> {
+        let mut resp = Response::new(Body::Text(error_json(self.code, request_id)));
+        *resp.status_mut() = self.status;
+        let h = resp.headers_mut();
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        match self.status {
+            StatusCode::METHOD_NOT_ALLOWED => {
+                h.insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            StatusCode::UNAUTHORIZED => {
+                h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            StatusCode::SERVICE_UNAVAILABLE => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            _ => {}
+        }
+        resp
+    }
 }
 
 /// A CORS preflight answer: 204, with the allow headers only for an

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use hlsgate_aws::cache::{CacheStatus, CachedObjects};
 use hlsgate_aws::secret::{Check, RotatingSecret, SecretSource};
-use hlsgate_aws::web::{self, allowed_origin, request_id};
+use hlsgate_aws::web::{self, Refusal, allowed_origin, request_id};
 pub use hlsgate_aws::web::{Clock, system_clock};
 use hlsgate_aws::{ObjectSource, SourceError};
 use hlsgate_core::hls::{Limits, QueryParams, Rewriter};
@@ -63,31 +63,10 @@ impl<S: ObjectSource, O: SecretSource> App<S, O> {
     }
 }
 
-/// A refusal: status, a stable code for the JSON body and logs, and the
-/// reason (logged only).
-#[derive(Debug)]
-struct Refusal {
-    status: StatusCode,
-    code: &'static str,
-    reason: String,
-    retry_after: bool,
-}
-
-impl Refusal {
-    fn new(status: StatusCode, code: &'static str, reason: impl Into<String>) -> Self {
-        Refusal {
-            status,
-            code,
-            reason: reason.into(),
-            retry_after: false,
-        }
-    }
-
-    /// Every 403 looks the same from outside: which check failed is for the
-    /// logs only.
-    fn forbidden(reason: impl Into<String>) -> Self {
-        Refusal::new(StatusCode::FORBIDDEN, "forbidden", reason)
-    }
+/// Every 403 looks the same from outside: which check failed is for the
+/// logs only.
+fn forbidden(reason: impl Into<String>) -> Refusal {
+    Refusal::new(StatusCode::FORBIDDEN, "forbidden", reason)
 }
 
 /// What a request did, for its log line.
@@ -132,7 +111,7 @@ pub async fn handle<S: ObjectSource, O: SecretSource>(
             } else {
                 refused!(info);
             }
-            error_response(&r, &request_id)
+            r.response(&request_id, "GET, HEAD, OPTIONS")
         }
     };
     web::common_headers(response.headers_mut(), cors.as_deref(), &request_id);
@@ -171,19 +150,17 @@ async fn serve<S: ObjectSource, O: SecretSource>(
         .map(HeaderValue::as_bytes)
         .unwrap_or_default();
     if presented.is_empty() {
-        return Err(Refusal::forbidden("origin header missing"));
+        return Err(forbidden("origin header missing"));
     }
     match app.secret.check(presented).await {
         Ok(Check::Accepted) => {}
-        Ok(Check::Refused) => return Err(Refusal::forbidden("origin header does not match")),
+        Ok(Check::Refused) => return Err(forbidden("origin header does not match")),
         Err(e) => {
-            let mut r = Refusal::new(
+            return Err(Refusal::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "origin_secret_unavailable",
                 e.to_string(),
-            );
-            r.retry_after = true;
-            return Err(r);
+            ));
         }
     }
 
@@ -211,14 +188,14 @@ async fn serve<S: ObjectSource, O: SecretSource>(
     // 4. The forwarded signature copy.
     let query = req.uri().query().unwrap_or("");
     let forwarded = Forwarded::from_query(query, &cfg.suffix)
-        .map_err(|e| Refusal::forbidden(format!("forwarded parameters: {e}")))?;
+        .map_err(|e| forbidden(format!("forwarded parameters: {e}")))?;
     let rewriter = match forwarded {
         None if cfg.mode == AuthMode::Cookies => {
             out.verify = Some("cookies");
             None
         }
         None => {
-            return Err(Refusal::forbidden(format!(
+            return Err(forbidden(format!(
                 "no {} parameters (URL mode)",
                 cfg.suffix
             )));
@@ -235,7 +212,7 @@ async fn serve<S: ObjectSource, O: SecretSource>(
                 Err(VerifyError::IpUnknown { .. }) => out.verify = Some("valid_ip_unchecked"),
                 Err(e) => {
                     out.verify = Some(e.code());
-                    return Err(Refusal::forbidden(format!("signature copy: {}", e.code())));
+                    return Err(forbidden(format!("signature copy: {}", e.code())));
                 }
             }
             Some(rewriter_for(cfg, &f, &public_url)?)
@@ -303,7 +280,7 @@ async fn serve<S: ObjectSource, O: SecretSource>(
 /// Media URIs get the edge set; child playlists the edge set and the copy,
 /// so their own requests reach us with it.
 fn rewriter_for(cfg: &Config, f: &Forwarded, public_url: &str) -> Result<Rewriter, Refusal> {
-    let bad = |e: &dyn std::fmt::Display| Refusal::forbidden(format!("forwarded values: {e}"));
+    let bad = |e: &dyn std::fmt::Display| forbidden(format!("forwarded values: {e}"));
     let edge = QueryParams::from_pairs(f.edge_pairs()).map_err(|e| bad(&e))?;
     let child = QueryParams::from_pairs(f.with_copy(&cfg.suffix)).map_err(|e| bad(&e))?;
     Rewriter::new(edge)
@@ -328,34 +305,8 @@ fn source_refusal(e: SourceError) -> Refusal {
         SourceError::TooLarge { .. } => {
             Refusal::new(StatusCode::BAD_GATEWAY, "playlist_too_large", e.to_string())
         }
-        SourceError::Throttled { .. } | SourceError::Timeout => {
-            let mut r = Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage_busy",
-                e.to_string(),
-            );
-            r.retry_after = true;
-            r
-        }
-        SourceError::Unavailable { .. } => {
-            Refusal::new(StatusCode::BAD_GATEWAY, "storage_error", e.to_string())
-        }
+        _ => Refusal::storage(&e),
     }
-}
-
-fn error_response(r: &Refusal, request_id: &str) -> Response<Body> {
-    let mut resp = web::error_response(r.status, r.code, request_id);
-    let h = resp.headers_mut();
-    if r.status == StatusCode::METHOD_NOT_ALLOWED {
-        h.insert(
-            header::ALLOW,
-            HeaderValue::from_static("GET, HEAD, OPTIONS"),
-        );
-    }
-    if r.retry_after {
-        h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    }
-    resp
 }
 
 /// CORS preflight: 204; the allow headers only for configured origins.

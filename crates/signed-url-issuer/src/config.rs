@@ -276,7 +276,7 @@ impl Config {
 
     /// `https://cdn/videos/abc/`: the video's folder on the CDN.
     pub fn folder_url(&self, id: &str) -> String {
-        format!("{}/{}{id}/", self.public_origin, self.key_prefix)
+        format!("{}/{}", self.public_origin, self.folder_key(id))
     }
 }
 

@@ -24,9 +24,8 @@ use std::net::IpAddr;
 use std::time::Instant;
 
 use hlsgate_aws::ObjectSource;
-use hlsgate_aws::SourceError;
 use hlsgate_aws::cache::CachedObjects;
-use hlsgate_aws::web::{self, allowed_origin, request_id};
+use hlsgate_aws::web::{self, Refusal, allowed_origin, request_id};
 pub use hlsgate_aws::web::{Clock, system_clock};
 use hlsgate_core::signing::{CookieOptions, Epoch, Forwarded};
 use hlsgate_core::video::VideoId;
@@ -73,25 +72,6 @@ impl<S: ObjectSource, K: KeySource, E: Entitlement> App<S, K, E> {
     }
 }
 
-/// A refusal: status, a stable code for the JSON body and logs, and the
-/// reason (logged only).
-#[derive(Debug)]
-struct Refusal {
-    status: StatusCode,
-    code: &'static str,
-    reason: String,
-}
-
-impl Refusal {
-    fn new(status: StatusCode, code: &'static str, reason: impl Into<String>) -> Self {
-        Refusal {
-            status,
-            code,
-            reason: reason.into(),
-        }
-    }
-}
-
 /// What a request did, for its log line.
 #[derive(Debug, Default)]
 struct Outcome {
@@ -133,7 +113,7 @@ pub async fn handle<S: ObjectSource, K: KeySource, E: Entitlement>(
             } else {
                 refused!(info);
             }
-            error_response(&r, &request_id)
+            r.response(&request_id, "GET, OPTIONS")
         }
     };
     finish_headers(
@@ -282,7 +262,7 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
             };
             let opts = CookieOptions {
                 domain: Some(c.domain.clone()),
-                path: Some(format!("/{}{id}/", cfg.key_prefix)),
+                path: Some(format!("/{}", cfg.folder_key(id.as_str()))),
                 same_site: c.same_site,
                 expires: true,
             };
@@ -373,14 +353,7 @@ fn bind_address(ip: Option<IpAddr>) -> Option<ipnet::Ipv4Net> {
 
 fn catalog_refusal(e: CatalogError) -> Refusal {
     match e {
-        CatalogError::Store(SourceError::Throttled { .. } | SourceError::Timeout) => Refusal::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "storage_busy",
-            e.to_string(),
-        ),
-        CatalogError::Store(_) => {
-            Refusal::new(StatusCode::BAD_GATEWAY, "storage_error", e.to_string())
-        }
+        CatalogError::Store(e) => Refusal::storage(&e),
         CatalogError::BadSidecar(_) => {
             Refusal::new(StatusCode::BAD_GATEWAY, "bad_sidecar", e.to_string())
         }
@@ -410,24 +383,6 @@ pub fn subject_hash(cfg: &Config, subject: &str) -> String {
     mac.update(subject.as_bytes());
     let digest = mac.finalize().into_bytes();
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn error_response(r: &Refusal, request_id: &str) -> Response<Body> {
-    let mut resp = web::error_response(r.status, r.code, request_id);
-    let h = resp.headers_mut();
-    match r.status {
-        StatusCode::METHOD_NOT_ALLOWED => {
-            h.insert(header::ALLOW, HeaderValue::from_static("GET, OPTIONS"));
-        }
-        StatusCode::UNAUTHORIZED => {
-            h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        StatusCode::SERVICE_UNAVAILABLE => {
-            h.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        _ => {}
-    }
-    resp
 }
 
 /// CORS preflight: 204; the allow headers only for configured origins.
