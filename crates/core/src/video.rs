@@ -4,7 +4,10 @@
 
 use std::fmt;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 /// Longest video id.
 pub const MAX_VIDEO_ID_BYTES: usize = 128;
@@ -48,7 +51,58 @@ impl VideoId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The id of the video made from the upload `bucket`/`key`, where the
+    /// upload folder is `input_prefix` (`uploads/`). The rule:
+    ///
+    /// 1. A readable slug: the key without `input_prefix` and without the
+    ///    file's extension, lower-cased; every run of characters other than
+    ///    `a-z 0-9` becomes one `-`; no `-` at either end; at most
+    ///    [`MAX_SLUG_CHARS`] characters; `video` when nothing is left.
+    /// 2. `_`, then the SHA-256 of `bucket`, a newline and the whole `key`,
+    ///    in unpadded base64url (43 characters).
+    ///
+    /// `uploads/My Trip/Day 1.mp4` becomes
+    /// `my-trip-day-1_` + 43 characters. The slug never holds `_`, so the
+    /// first `_` always starts the digest. Two distinct keys (or one key in two
+    /// buckets) get the same id only if SHA-256 collides, which nobody has
+    /// ever shown; the slug is only for people reading paths and logs. The
+    /// id is at most 124 characters, within [`MAX_VIDEO_ID_BYTES`].
+    pub fn from_upload(bucket: &str, key: &str, input_prefix: &str) -> VideoId {
+        let relative = key.strip_prefix(input_prefix).unwrap_or(key);
+        let stem = match relative.rfind('.') {
+            Some(dot) if !relative[dot..].contains('/') => &relative[..dot],
+            _ => relative,
+        };
+        let mut slug = String::with_capacity(MAX_SLUG_CHARS);
+        let mut gap = false;
+        for c in stem.chars() {
+            if c.is_ascii_alphanumeric() {
+                if gap && !slug.is_empty() {
+                    slug.push('-');
+                }
+                gap = false;
+                if slug.len() >= MAX_SLUG_CHARS {
+                    break;
+                }
+                slug.push(c.to_ascii_lowercase());
+            } else {
+                gap = true;
+            }
+        }
+        let slug = slug.trim_end_matches('-');
+        let slug = if slug.is_empty() { "video" } else { slug };
+        let mut hash = Sha256::new();
+        hash.update(bucket.as_bytes());
+        hash.update(b"\n");
+        hash.update(key.as_bytes());
+        let digest = URL_SAFE_NO_PAD.encode(hash.finalize());
+        VideoId(format!("{slug}_{digest}"))
+    }
 }
+
+/// Longest readable part of a video id made by [`VideoId::from_upload`].
+pub const MAX_SLUG_CHARS: usize = 80;
 
 impl fmt::Display for VideoId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -68,8 +122,9 @@ impl<'de> Deserialize<'de> for VideoId {
 pub struct Rendition {
     pub width: u32,
     pub height: u32,
-    /// Average bits per second.
-    pub bitrate: u64,
+    /// Average bits per second; absent when the encoder did not report it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bitrate: Option<u64>,
 }
 
 /// `PREFIX/videoId/playback.json`: written when the ladder is complete.
@@ -160,6 +215,52 @@ mod tests {
             assert_eq!(VideoId::parse(bad), Err(VideoIdError::Character), "{bad}");
         }
         assert!(serde_json::from_str::<VideoId>(r#""a/b""#).is_err());
+    }
+
+    #[test]
+    fn ids_from_uploads() {
+        let id = |key: &str| VideoId::from_upload("in", key, "uploads/").0;
+        let slug = |key: &str| id(key).split_once('_').unwrap().0.to_string();
+        assert_eq!(slug("uploads/My Trip/Day 1.mp4"), "my-trip-day-1");
+        assert_eq!(slug("uploads/a.b.c.MOV"), "a-b-c");
+        assert_eq!(slug("uploads/dir.v2/clip"), "dir-v2-clip");
+        assert_eq!(slug("uploads/__café +1!.mkv"), "caf-1");
+        assert_eq!(slug("uploads/日本.mp4"), "video");
+        assert_eq!(slug("uploads/.mp4"), "video");
+        assert_eq!(slug("elsewhere/x.mp4"), "elsewhere-x");
+        let long = format!("uploads/{}.mp4", "ab-".repeat(100));
+        assert!(slug(&long).len() <= MAX_SLUG_CHARS);
+        assert!(!slug(&long).ends_with('-'));
+
+        // Valid ids, stable, and different for keys that slug alike, for
+        // case, and for the same key in another bucket.
+        let keys = [
+            "uploads/a b.mp4",
+            "uploads/a-b.mp4",
+            "uploads/A B.mp4",
+            "uploads/a b.mov",
+            "uploads/a+b.mp4",
+            &long,
+            &format!("uploads/{}", "é".repeat(512)),
+        ];
+        let mut seen = std::collections::HashSet::new();
+        for key in keys {
+            let made = id(key);
+            assert!(made.len() <= MAX_VIDEO_ID_BYTES, "{made}");
+            assert_eq!(VideoId::parse(&made).unwrap().0, made);
+            assert_eq!(made, id(key), "stable");
+            assert!(seen.insert(made), "{key}");
+        }
+        assert_ne!(
+            VideoId::from_upload("in", "uploads/a.mp4", "uploads/"),
+            VideoId::from_upload("other", "uploads/a.mp4", "uploads/")
+        );
+        // The digest is of the bucket and the whole key, prefix included.
+        let digest = Sha256::digest(b"in\nuploads/a b.mp4");
+        assert_eq!(
+            id("uploads/a b.mp4"),
+            format!("a-b_{}", URL_SAFE_NO_PAD.encode(digest))
+        );
     }
 
     fn sidecar(id: &str, master: &str, extra: &str) -> String {
