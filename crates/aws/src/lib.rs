@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod env;
+pub mod error;
 #[cfg(feature = "local-s3")]
 pub mod local_s3;
 pub mod objects;
@@ -15,4 +16,7 @@ pub mod testing;
 pub mod web;
 
 pub use env::{ConfigError, Env};
-pub use objects::{Fetched, MemoryObjects, Object, ObjectSource, S3Objects, SourceError};
+pub use error::{CallError, CallFailure};
+pub use objects::{
+    Fetched, MemoryObjects, Object, ObjectSink, ObjectSource, S3Objects, SourceError,
+};

@@ -1,5 +1,5 @@
-//! Reading objects: a small trait, the S3 adapter behind it, and an in-memory
-//! one for tests, benchmarks and local runs.
+//! Reading and writing objects: two small traits, the S3 adapter behind
+//! them, and an in-memory one for tests, benchmarks and local runs.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -9,8 +9,11 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::operation::RequestId;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use aws_sdk_s3::operation::head_object::HeadObjectError;
+use aws_sdk_s3::primitives::ByteStream;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use bytes::{Bytes, BytesMut};
+
+use crate::error::{CallError, CallFailure};
 
 /// An object's bytes and its entity tag.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +65,16 @@ pub trait ObjectSource: Send + Sync {
 
     /// True when `key` exists (a `HEAD`: nothing is read).
     fn exists(&self, key: &str) -> impl Future<Output = Result<bool, SourceError>> + Send;
+}
+
+/// Writes one object by key, replacing what was there.
+pub trait ObjectSink: Send + Sync {
+    fn write(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> impl Future<Output = Result<(), SourceError>> + Send;
 }
 
 /// Objects in one S3 bucket.
@@ -164,6 +177,33 @@ impl ObjectSource for S3Objects {
     }
 }
 
+impl ObjectSink for S3Objects {
+    async fn write(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), SourceError> {
+        let out = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(body))
+            .send()
+            .await;
+        let err = match out {
+            Ok(_) => return Ok(()),
+            Err(e) => CallError::from_sdk(&e),
+        };
+        let request_id = err.request_id.clone();
+        match err.failure {
+            CallFailure::Throttled => Err(SourceError::Throttled { request_id }),
+            CallFailure::Timeout => Err(SourceError::Timeout),
+            _ => Err(SourceError::Unavailable {
+                detail: err.to_string(),
+                request_id,
+            }),
+        }
+    }
+}
+
 /// Sorts an SDK error into what the viewer should see.
 fn classify<E: ProvideErrorMetadata>(
     err: SdkError<E, HttpResponse>,
@@ -225,8 +265,23 @@ pub struct MemoryObjects {
 #[derive(Debug, Default)]
 struct MemoryInner {
     objects: HashMap<String, Object>,
+    content_types: HashMap<String, String>,
     version: u64,
     reads: u64,
+}
+
+impl MemoryInner {
+    fn store(&mut self, key: String, body: Bytes) {
+        self.version += 1;
+        let etag = format!("\"v{}\"", self.version);
+        self.objects.insert(
+            key,
+            Object {
+                body,
+                etag: Some(etag),
+            },
+        );
+    }
 }
 
 impl MemoryObjects {
@@ -235,20 +290,28 @@ impl MemoryObjects {
     }
 
     pub fn put(&self, key: impl Into<String>, body: impl Into<Bytes>) {
-        let mut inner = self.lock();
-        inner.version += 1;
-        let etag = format!("\"v{}\"", inner.version);
-        inner.objects.insert(
-            key.into(),
-            Object {
-                body: body.into(),
-                etag: Some(etag),
-            },
-        );
+        self.lock().store(key.into(), body.into());
     }
 
     pub fn remove(&self, key: &str) {
         self.lock().objects.remove(key);
+    }
+
+    /// The bytes stored under `key`.
+    pub fn body(&self, key: &str) -> Option<Bytes> {
+        self.lock().objects.get(key).map(|o| o.body.clone())
+    }
+
+    /// The content type given to the last [`ObjectSink::write`] of `key`.
+    pub fn content_type(&self, key: &str) -> Option<String> {
+        self.lock().content_types.get(key).cloned()
+    }
+
+    /// Every key, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        let mut keys: Vec<String> = self.lock().objects.keys().cloned().collect();
+        keys.sort();
+        keys
     }
 
     /// Reads served so far (conditional ones included).
@@ -290,5 +353,16 @@ impl ObjectSource for MemoryObjects {
         let mut inner = self.lock();
         inner.reads += 1;
         Ok(inner.objects.contains_key(key))
+    }
+}
+
+impl ObjectSink for MemoryObjects {
+    async fn write(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), SourceError> {
+        let mut inner = self.lock();
+        inner.store(key.to_string(), body);
+        inner
+            .content_types
+            .insert(key.to_string(), content_type.to_string());
+        Ok(())
     }
 }
