@@ -1,0 +1,60 @@
+//! Wiring only: config and clients once per cold start, then the handler.
+
+use std::process::ExitCode;
+
+use hlsgate_aws::{S3Objects, sdk, telemetry};
+use hlsgate_mediaconvert_jobs::{App, Config, MediaConvert, SnsNotifier, handle};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::Value;
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let started = std::time::Instant::now();
+    telemetry::init();
+    let config = match Config::from_env() {
+        Ok(c) => c,
+        Err(e) => {
+            e.report();
+            return ExitCode::FAILURE;
+        }
+    };
+    let sdk_config = sdk::load(config.timeouts).await;
+    let media = S3Objects::new(
+        sdk::s3_client(&sdk_config, config.s3_path_style),
+        config.media_bucket.clone(),
+    );
+    // The regional endpoint (mediaconvert.REGION.amazonaws.com) is the SDK's
+    // default; DescribeEndpoints is deprecated and never called.
+    let mut mc_config = aws_sdk_mediaconvert::config::Builder::from(&sdk_config);
+    mc_config.set_endpoint_url(config.endpoint.clone());
+    let mc_config = mc_config.build();
+    let transcoder = MediaConvert::new(aws_sdk_mediaconvert::Client::from_conf(mc_config), &config);
+    let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&sdk_config), &config.topic_arn);
+    tracing::info!(
+        init_us = started.elapsed().as_micros() as u64,
+        stack = %config.stack,
+        input_prefix = %config.input_prefix,
+        media_bucket = %config.media_bucket,
+        encoding = ?config.encoding,
+        "ready"
+    );
+    let app = App {
+        config,
+        transcoder,
+        notifier,
+        media,
+    };
+    let app = &app;
+    let result = lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {
+        handle(app, &event.payload).await
+    }))
+    .await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "stopped");
+            eprintln!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
