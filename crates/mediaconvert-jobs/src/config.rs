@@ -161,7 +161,7 @@ pub fn parse_ladder(spec: &str) -> Result<Vec<Rung>, String> {
         if !(32..=4096).contains(&width) || !(32..=2304).contains(&height) {
             return Err(bad("size must be within 32x32 and 4096x2304"));
         }
-        if width % 2 != 0 || height % 2 != 0 {
+        if !width.is_multiple_of(2) || !height.is_multiple_of(2) {
             return Err(bad("width and height must be even"));
         }
         let rung = Rung {
@@ -331,7 +331,7 @@ fn encoding(env: &mut Env) -> Encoding {
     };
     let segment_seconds = env.int_in("SEGMENT_SECONDS", 6, 1, 30) as u32;
     let gop_seconds = env.int_in("GOP_SECONDS", 2, 1, 10) as u32;
-    if segment_seconds % gop_seconds != 0 {
+    if !segment_seconds.is_multiple_of(gop_seconds) {
         env.problem(format!(
             "SEGMENT_SECONDS ({segment_seconds}) must be a multiple of GOP_SECONDS ({gop_seconds}): \
              a segment starts on a keyframe"
@@ -400,10 +400,8 @@ mod tests {
         ] {
             assert!(parse_ladder(bad).is_err(), "{bad}");
         }
-        let eleven = vec!["640x360@900k"; 11]
-            .iter()
-            .enumerate()
-            .map(|(i, _)| format!("640x360@{}k", 900 + i))
+        let eleven = (0..11)
+            .map(|i| format!("640x360@{}k", 900 + i))
             .collect::<Vec<_>>()
             .join(",");
         assert!(parse_ladder(&eleven).unwrap_err().contains("at most 10"));

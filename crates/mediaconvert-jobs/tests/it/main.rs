@@ -2,5 +2,11 @@
 //! claims, sidecars and notices out; the AWS adapters replayed with
 //! aws-smithy-mocks.
 
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+mod aws;
 mod common;
+mod config;
+mod events;
+mod notify;
 mod submit;

@@ -59,7 +59,7 @@ async fn eventbridge_upload_becomes_one_job() {
 
     // The claim records the job, outside the video folders.
     let claim_key = format!("jobs/{}.json", job.token);
-    assert_eq!(app.media.keys(), [claim_key.clone()]);
+    assert_eq!(app.media.keys(), std::slice::from_ref(&claim_key));
     let claim: JobClaim = serde_json::from_slice(&app.media.body(&claim_key).unwrap()).unwrap();
     assert_eq!(claim.job_id, "job-1");
     assert_eq!(claim.source_key, "uploads/launch/Product Tour.mp4");

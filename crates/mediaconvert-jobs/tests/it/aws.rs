@@ -1,0 +1,430 @@
+//! The AWS adapters against the wire, replayed with aws-smithy-mocks:
+//! the CreateJob request (asserted field by field and snapshot as the JSON
+//! MediaConvert receives), the SNS Publish, and playback.json through the S3
+//! client.
+
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_mediaconvert::operation::create_job::CreateJobInput;
+use aws_sdk_mediaconvert::types::{
+    H264QualityTuningLevel, H264RateControlMode, OutputGroupType, StatusUpdateInterval,
+};
+use aws_smithy_mocks::{RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::box_error::BoxError;
+use aws_smithy_runtime_api::client::interceptors::Intercept;
+use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
+use aws_smithy_types::body::SdkBody;
+use aws_smithy_types::config_bag::ConfigBag;
+use hlsgate_aws::testing::{response, s3_error};
+use hlsgate_aws::{CallFailure, S3Objects};
+use hlsgate_core::video::{Playback, VideoId};
+use hlsgate_mediaconvert_jobs::event::{Incoming, parse};
+use hlsgate_mediaconvert_jobs::{App, JobSpec, MediaConvert, SnsNotifier, Transcoder, handle};
+use serde_json::{Value, json};
+
+use crate::common::*;
+
+/// A request as sent: method, URI, body.
+type Sent = (String, String, Vec<u8>);
+
+/// Records each request as sent.
+#[derive(Debug, Clone, Default)]
+struct Wire(Arc<Mutex<Vec<Sent>>>);
+
+impl Intercept for Wire {
+    fn name(&self) -> &'static str {
+        "Wire"
+    }
+
+    fn read_before_transmit(
+        &self,
+        ctx: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let req = ctx.request();
+        self.0.lock().unwrap().push((
+            req.method().to_string(),
+            req.uri().to_string(),
+            req.body().bytes().unwrap_or_default().to_vec(),
+        ));
+        Ok(())
+    }
+}
+
+fn created(id: &str) -> HttpResponse {
+    let body = json!({"job": {"id": id, "role": ROLE, "settings": {}, "status": "SUBMITTED"}});
+    response(201, SdkBody::from(body.to_string()))
+}
+
+fn service_error(status: u16, code: &str, message: &str) -> HttpResponse {
+    let mut r = response(
+        status,
+        SdkBody::from(json!({"message": message}).to_string()),
+    );
+    r.headers_mut().insert("x-amzn-ErrorType", code.to_string());
+    r.headers_mut().insert("x-amzn-RequestId", "REQ-MC-1");
+    r
+}
+
+fn upload_spec(extra: &[(&str, &str)]) -> (JobSpec, hlsgate_mediaconvert_jobs::Config) {
+    let config = config(extra);
+    let Incoming::Uploads { uploads, .. } = parse(&fixture("s3-object-created-eventbridge.json"))
+    else {
+        panic!("not an upload")
+    };
+    (
+        hlsgate_mediaconvert_jobs::job_spec(&config, &uploads[0]),
+        config,
+    )
+}
+
+fn mediaconvert(
+    config: &hlsgate_mediaconvert_jobs::Config,
+    rule: &aws_smithy_mocks::Rule,
+    wire: &Wire,
+) -> MediaConvert {
+    let wire = wire.clone();
+    let client = mock_client!(aws_sdk_mediaconvert, RuleMode::Sequential, [rule], |c| c
+        .region(aws_sdk_mediaconvert::config::Region::new("eu-west-1"))
+        .retry_config(aws_sdk_mediaconvert::config::retry::RetryConfig::disabled())
+        .interceptor(wire.clone()));
+    MediaConvert::new(client, config)
+}
+
+#[tokio::test]
+async fn create_job_carries_role_token_metadata_and_ladder() {
+    let (spec, config) = upload_spec(&[("MEDIACONVERT_QUEUE_ARN", QUEUE)]);
+    let expected_token = spec.token.clone();
+    let rule = mock!(aws_sdk_mediaconvert::Client::create_job)
+        .match_requests(move |req: &CreateJobInput| {
+            let settings = req.settings().unwrap();
+            let input = &settings.inputs()[0];
+            let group = &settings.output_groups()[0];
+            let hls = group
+                .output_group_settings()
+                .unwrap()
+                .hls_group_settings()
+                .unwrap();
+            let sizes: Vec<(i32, i32, i32, i32)> = group
+                .outputs()
+                .iter()
+                .map(|o| {
+                    let v = o.video_description().unwrap();
+                    let h = v.codec_settings().unwrap().h264_settings().unwrap();
+                    assert_eq!(h.rate_control_mode(), Some(&H264RateControlMode::Qvbr));
+                    assert_eq!(h.gop_size(), Some(2.0));
+                    assert_eq!(o.audio_descriptions().len(), 1);
+                    (
+                        v.width().unwrap(),
+                        v.height().unwrap(),
+                        h.max_bitrate().unwrap(),
+                        h.qvbr_settings().unwrap().qvbr_quality_level().unwrap(),
+                    )
+                })
+                .collect();
+            let meta = req.user_metadata().unwrap();
+            req.role() == Some(ROLE)
+                && req.queue() == Some(QUEUE)
+                && req.client_request_token() == Some(expected_token.as_str())
+                && req.status_update_interval() == Some(&StatusUpdateInterval::Seconds60)
+                && meta.get("videoId").map(String::as_str) == Some(TOUR_ID)
+                && meta.get("stack").map(String::as_str) == Some("hlsgate")
+                && meta.get("sourceKey").map(String::as_str)
+                    == Some("uploads/launch/Product Tour.mp4")
+                && input.file_input()
+                    == Some(&*format!("s3://{UPLOADS}/uploads/launch/Product Tour.mp4"))
+                && group.output_group_settings().unwrap().r#type()
+                    == Some(&OutputGroupType::HlsGroupSettings)
+                && hls.destination() == Some(&*format!("s3://{MEDIA}/videos/{TOUR_ID}/master"))
+                && hls.segment_length() == Some(6)
+                && group.automated_encoding_settings().is_none()
+                && sizes
+                    == [
+                        (1920, 1080, 6_000_000, 8),
+                        (1280, 720, 3_500_000, 7),
+                        (960, 540, 2_000_000, 7),
+                        (640, 360, 900_000, 7),
+                        (480, 270, 400_000, 7),
+                    ]
+        })
+        .then_http_response(|| created("1795252445211-q7x2hd"));
+    let mc = mediaconvert(&config, &rule, &Wire::default());
+    assert_eq!(mc.submit(&spec).await.unwrap(), "1795252445211-q7x2hd");
+    assert_eq!(rule.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn automated_abr_replaces_the_ladder() {
+    let (spec, config) = upload_spec(&[
+        ("ENCODING", "auto"),
+        ("ABR_MAX_RENDITIONS", "5"),
+        ("ABR_MAX_BITRATE", "6M"),
+    ]);
+    let rule = mock!(aws_sdk_mediaconvert::Client::create_job)
+        .match_requests(|req: &CreateJobInput| {
+            let group = &req.settings().unwrap().output_groups()[0];
+            let abr = group
+                .automated_encoding_settings()
+                .unwrap()
+                .abr_settings()
+                .unwrap();
+            let v = group.outputs()[0].video_description().unwrap();
+            let h = v.codec_settings().unwrap().h264_settings().unwrap();
+            abr.max_renditions() == Some(5)
+                && abr.max_abr_bitrate() == Some(6_000_000)
+                && abr.min_abr_bitrate() == Some(600_000)
+                && group.outputs().len() == 1
+                && v.width().is_none()
+                && v.height().is_none()
+                && h.rate_control_mode() == Some(&H264RateControlMode::Qvbr)
+                && h.quality_tuning_level() == Some(&H264QualityTuningLevel::MultiPassHq)
+        })
+        .then_http_response(|| created("job-abr"));
+    let mc = mediaconvert(&config, &rule, &Wire::default());
+    assert_eq!(mc.submit(&spec).await.unwrap(), "job-abr");
+}
+
+/// The request body MediaConvert receives, for the snapshot.
+async fn wire_body(extra: &[(&str, &str)]) -> (String, Value) {
+    let (spec, config) = upload_spec(extra);
+    let rule = mock!(aws_sdk_mediaconvert::Client::create_job).then_http_response(|| created("j"));
+    let wire = Wire::default();
+    mediaconvert(&config, &rule, &wire)
+        .submit(&spec)
+        .await
+        .unwrap();
+    let sent = wire.0.lock().unwrap();
+    let (method, uri, body) = &sent[0];
+    (
+        format!("{method} {uri}"),
+        serde_json::from_slice(body).unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn create_job_snapshot_ladder() {
+    let (line, body) = wire_body(&[("MEDIACONVERT_QUEUE_ARN", QUEUE)]).await;
+    // The regional endpoint; DescribeEndpoints is never called.
+    assert!(
+        line.starts_with("POST https://mediaconvert.eu-west-1.amazonaws.com/2017-08-29/jobs"),
+        "{line}"
+    );
+    insta::with_settings!({sort_maps => true}, {
+        insta::assert_json_snapshot!("create_job_ladder", body);
+    });
+}
+
+#[tokio::test]
+async fn create_job_snapshot_automated_abr() {
+    let (_, body) = wire_body(&[("ENCODING", "auto")]).await;
+    insta::with_settings!({sort_maps => true}, {
+        insta::assert_json_snapshot!("create_job_automated_abr", body);
+    });
+}
+
+#[tokio::test]
+async fn create_job_failures_are_described() {
+    let (spec, config) = upload_spec(&[]);
+    let cases = [
+        (
+            429,
+            "TooManyRequestsException",
+            "Too many requests",
+            CallFailure::Throttled,
+        ),
+        (
+            400,
+            "BadRequestException",
+            "You must specify a role",
+            CallFailure::Rejected,
+        ),
+        (
+            500,
+            "InternalServerErrorException",
+            "oops",
+            CallFailure::ServerError,
+        ),
+    ];
+    for (status, code, message, failure) in cases {
+        let rule = mock!(aws_sdk_mediaconvert::Client::create_job)
+            .then_http_response(move || service_error(status, code, message));
+        let err = mediaconvert(&config, &rule, &Wire::default())
+            .submit(&spec)
+            .await
+            .unwrap_err();
+        assert_eq!(err.failure, failure, "{err}");
+        assert_eq!(err.code.as_deref(), Some(code));
+        assert_eq!(err.request_id.as_deref(), Some("REQ-MC-1"));
+        assert!(err.to_string().contains(message), "{err}");
+        assert_eq!(err.is_transient(), failure != CallFailure::Rejected);
+    }
+}
+
+fn sns_app(
+    s3_rule: &aws_smithy_mocks::Rule,
+    sns_rule: &aws_smithy_mocks::Rule,
+) -> App<FakeTranscoder, SnsNotifier, S3Objects> {
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [s3_rule], |c| c
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled()));
+    let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [sns_rule], |c| c
+        .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled()));
+    App {
+        config: config(&[]),
+        transcoder: FakeTranscoder::default(),
+        notifier: SnsNotifier::new(sns, TOPIC),
+        media: S3Objects::new(s3, MEDIA),
+    }
+}
+
+#[tokio::test]
+async fn complete_goes_through_s3_and_sns() {
+    let written = Arc::new(Mutex::new(Vec::new()));
+    let seen = written.clone();
+    let put = mock!(aws_sdk_s3::Client::put_object)
+        .match_requests(move |req| {
+            seen.lock()
+                .unwrap()
+                .extend_from_slice(req.body().bytes().unwrap_or_default());
+            req.bucket() == Some(MEDIA)
+                && req.key() == Some(&*format!("videos/{TOUR_ID}/playback.json"))
+                && req.content_type() == Some("application/json")
+        })
+        .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
+    let publish = mock!(aws_sdk_sns::Client::publish)
+        .match_requests(|req| {
+            let body: Value = serde_json::from_str(req.message().unwrap()).unwrap();
+            let attrs = req.message_attributes().unwrap();
+            let attr = |name: &str| {
+                let a = &attrs[name];
+                (
+                    a.data_type(),
+                    a.string_value().unwrap_or_default().to_string(),
+                )
+            };
+            req.topic_arn() == Some(TOPIC)
+                && req
+                    .subject()
+                    .is_some_and(|s| s.len() <= 100 && s.is_ascii())
+                && body["event"] == "complete"
+                && body["videoId"] == TOUR_ID
+                && body["durationSeconds"] == 184.12
+                && attrs.len() == 2
+                && attr("event") == ("String", "complete".to_string())
+                && attr("videoId") == ("String", TOUR_ID.to_string())
+        })
+        .then_output(|| {
+            aws_sdk_sns::operation::publish::PublishOutput::builder()
+                .message_id("9b5f2b9e-0000-4c1d-8e0f-1a2b3c4d5e6f")
+                .build()
+        });
+    let app = sns_app(&put, &publish);
+    let report = handle(&app, &fixture("mediaconvert-complete.json"))
+        .await
+        .unwrap();
+    assert_eq!(report["message_id"], "9b5f2b9e-0000-4c1d-8e0f-1a2b3c4d5e6f");
+    assert_eq!((put.num_calls(), publish.num_calls()), (1, 1));
+    let body = written.lock().unwrap().clone();
+    let id = VideoId::parse(TOUR_ID).unwrap();
+    let p = Playback::from_json(&body, &id, &format!("videos/{TOUR_ID}/")).unwrap();
+    assert_eq!(p.renditions.len(), 5);
+}
+
+#[tokio::test]
+async fn a_failed_sidecar_write_publishes_nothing_and_is_retried() {
+    let put =
+        mock!(aws_sdk_s3::Client::put_object).then_http_response(|| s3_error(503, "SlowDown"));
+    let publish = mock!(aws_sdk_sns::Client::publish)
+        .then_output(|| aws_sdk_sns::operation::publish::PublishOutput::builder().build());
+    let app = sns_app(&put, &publish);
+    let err = handle(&app, &fixture("mediaconvert-complete.json"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("playback.json"), "{err}");
+    assert_eq!(
+        publish.num_calls(),
+        0,
+        "no notice before the sidecar exists"
+    );
+    assert_eq!(
+        lambda_runtime::Diagnostic::from(err).error_type,
+        "hlsgate::StorageFailed"
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_topic_is_an_error() {
+    let put = mock!(aws_sdk_s3::Client::put_object)
+        .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
+    let publish = mock!(aws_sdk_sns::Client::publish).then_http_response(|| {
+        let body = "<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code>\
+                    <Message>Rate exceeded</Message></Error><RequestId>REQ-SNS</RequestId></ErrorResponse>";
+        let mut r = response(400, SdkBody::from(body));
+        r.headers_mut().insert("x-amzn-RequestId", "REQ-SNS");
+        r
+    });
+    let app = sns_app(&put, &publish);
+    let err = handle(&app, &fixture("mediaconvert-error.json"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("throttled"), "{err}");
+    assert!(err.to_string().contains("REQ-SNS"), "{err}");
+}
+
+#[tokio::test]
+async fn claims_are_read_and_written_through_s3() {
+    // A claim found in S3 stops a second job; a throttled read is an error.
+    let (spec, _) = upload_spec(&[]);
+    let claim_key = format!("jobs/{}.json", spec.token);
+    let claim = json!({
+        "token": spec.token, "job_id": "1795252445211-q7x2hd", "video_id": TOUR_ID,
+        "source_bucket": UPLOADS, "source_key": "uploads/launch/Product Tour.mp4"
+    })
+    .to_string();
+    let key = claim_key.clone();
+    let get = mock!(aws_sdk_s3::Client::get_object)
+        .match_requests(move |req| req.key() == Some(key.as_str()))
+        .then_output(move || {
+            aws_sdk_s3::operation::get_object::GetObjectOutput::builder()
+                .body(aws_sdk_s3::primitives::ByteStream::from(
+                    claim.clone().into_bytes(),
+                ))
+                .build()
+        });
+    let publish = mock!(aws_sdk_sns::Client::publish)
+        .then_output(|| aws_sdk_sns::operation::publish::PublishOutput::builder().build());
+    let app = sns_app(&get, &publish);
+    let report = handle(&app, &fixture("s3-object-created-eventbridge.json"))
+        .await
+        .unwrap();
+    assert_eq!(report["uploads"][0]["outcome"], "duplicate");
+    assert!(app.transcoder.jobs().is_empty());
+
+    let slow =
+        mock!(aws_sdk_s3::Client::get_object).then_http_response(|| s3_error(503, "SlowDown"));
+    let app = sns_app(&slow, &publish);
+    let err = handle(&app, &fixture("s3-object-created-eventbridge.json"))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains(&claim_key), "{err}");
+    assert!(app.transcoder.jobs().is_empty());
+
+    // Not found: submit, then write the claim.
+    let missing =
+        mock!(aws_sdk_s3::Client::get_object).then_http_response(|| s3_error(404, "NoSuchKey"));
+    let written = mock!(aws_sdk_s3::Client::put_object)
+        .match_requests(move |req| req.key() == Some(claim_key.as_str()))
+        .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&missing, &written]);
+    let app = App {
+        media: S3Objects::new(s3, MEDIA),
+        ..sns_app(&written, &publish)
+    };
+    let report = handle(&app, &fixture("s3-object-created-eventbridge.json"))
+        .await
+        .unwrap();
+    assert_eq!(report["uploads"][0]["outcome"], "submitted");
+    assert_eq!(written.num_calls(), 1);
+}

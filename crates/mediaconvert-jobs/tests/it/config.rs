@@ -1,0 +1,124 @@
+//! Configuration: defaults, every refusal listed at once, and the binary's
+//! refusal to start without what it needs.
+
+use hlsgate_aws::Env;
+use hlsgate_mediaconvert_jobs::Config;
+use hlsgate_mediaconvert_jobs::config::{Abr, DEFAULT_LADDER, parse_ladder};
+
+use crate::common::*;
+
+#[test]
+fn defaults() {
+    let c = config(&[]);
+    assert_eq!(c.stack, "hlsgate");
+    assert_eq!(c.input_prefix, "uploads/");
+    assert_eq!(c.key_prefix, "videos/");
+    assert_eq!(c.claim_prefix, "jobs/");
+    assert_eq!(c.extensions, ["mp4", "mov", "m4v", "mkv", "webm"]);
+    assert_eq!(c.input_bucket, None);
+    assert_eq!(c.queue_arn, None);
+    assert_eq!(c.endpoint, None);
+    assert!(!c.notify_progress);
+    assert_eq!(c.status_update_seconds, 60);
+    assert_eq!(c.encoding.segment_seconds, 6);
+    assert_eq!(c.encoding.gop_seconds, 2);
+    assert_eq!(c.encoding.audio_bitrate, 128_000);
+    assert_eq!(
+        c.encoding.abr,
+        Abr::Ladder(parse_ladder(DEFAULT_LADDER).unwrap())
+    );
+    let Abr::Ladder(rungs) = &c.encoding.abr else {
+        unreachable!()
+    };
+    assert_eq!((rungs[0].height, rungs[4].height), (1080, 270));
+}
+
+#[test]
+fn every_problem_is_listed() {
+    let err = Config::from(Env::from_pairs([
+        ("MEDIACONVERT_QUEUE_ARN", "Default"),
+        ("STACK_NAME", "my stack"),
+        ("KEY_PREFIX", "videos/"),
+        ("JOB_CLAIM_PREFIX", "videos/jobs/"),
+        ("LADDER", "1280x720"),
+        ("SEGMENT_SECONDS", "5"),
+        ("STATUS_UPDATE_SECONDS", "61"),
+        ("INPUT_EXTENSIONS", "mp4,.m p4"),
+        ("NOTIFY_PROGRESS", "sometimes"),
+    ]))
+    .unwrap_err()
+    .to_string();
+    for needle in [
+        "MEDIA_BUCKET is required",
+        "MEDIACONVERT_ROLE_ARN is required",
+        "NOTIFY_TOPIC_ARN is required",
+        "MEDIACONVERT_QUEUE_ARN",
+        "STACK_NAME",
+        "JOB_CLAIM_PREFIX",
+        "LADDER",
+        "SEGMENT_SECONDS (5) must be a multiple of GOP_SECONDS (2)",
+        "STATUS_UPDATE_SECONDS",
+        "INPUT_EXTENSIONS",
+        "NOTIFY_PROGRESS",
+    ] {
+        assert!(err.contains(needle), "{needle} missing from:\n{err}");
+    }
+    let arns = Config::from(env(&[
+        ("MEDIACONVERT_ROLE_ARN", "hlsgate-role"),
+        ("NOTIFY_TOPIC_ARN", "arn:aws:sqs:eu-west-1:123456789012:q"),
+        ("MEDIACONVERT_ENDPOINT", "mediaconvert.example.com"),
+    ]))
+    .unwrap_err()
+    .to_string();
+    for needle in [
+        "MEDIACONVERT_ROLE_ARN",
+        "NOTIFY_TOPIC_ARN",
+        "MEDIACONVERT_ENDPOINT",
+    ] {
+        assert!(arns.contains(needle), "{needle} missing from:\n{arns}");
+    }
+}
+
+#[test]
+fn automated_abr() {
+    let c = config(&[("ENCODING", "auto"), ("ABR_MIN_BITRATE", "400k")]);
+    assert_eq!(
+        c.encoding.abr,
+        Abr::Auto {
+            max_renditions: 6,
+            min_bitrate: 400_000,
+            max_bitrate: 8_000_000
+        }
+    );
+    let err = Config::from(env(&[
+        ("ENCODING", "auto"),
+        ("ABR_MIN_BITRATE", "9M"),
+        ("ABR_MAX_RENDITIONS", "20"),
+    ]))
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("ABR_MIN_BITRATE must be below ABR_MAX_BITRATE"),
+        "{err}"
+    );
+    assert!(err.contains("ABR_MAX_RENDITIONS"), "{err}");
+    assert!(Config::from(env(&[("ENCODING", "fancy")])).is_err());
+}
+
+#[test]
+fn the_binary_lists_what_is_missing_and_stops() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mediaconvert-jobs"))
+        .env_clear()
+        .env("MEDIACONVERT_ROLE_ARN", "not-an-arn")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for needle in [
+        "MEDIA_BUCKET",
+        "NOTIFY_TOPIC_ARN",
+        "MEDIACONVERT_ROLE_ARN=\"not-an-arn\"",
+    ] {
+        assert!(stderr.contains(needle), "{needle} missing from:\n{stderr}");
+    }
+}
