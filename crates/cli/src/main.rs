@@ -7,6 +7,7 @@ mod rewrite;
 mod sign;
 mod timearg;
 mod verify;
+mod video_id;
 
 use std::process::ExitCode;
 
@@ -30,6 +31,8 @@ enum Command {
     Verify(verify::Args),
     /// Put signed query parameters into every URI of an HLS playlist.
     Rewrite(rewrite::Args),
+    /// Print the video id an upload key becomes (the jobs Lambda's rule).
+    VideoId(video_id::Args),
     /// Run the whole system locally (not yet: arrives with the local stack).
     Dev,
 }
@@ -44,6 +47,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => sign::run(args),
         Command::Verify(args) => verify::run(args),
         Command::Rewrite(args) => rewrite::run(args),
+        Command::VideoId(args) => video_id::run(args),
         Command::Dev => {
             println!(
                 "hlsgate dev: not yet. The embedded local stack (S3, issuer, edge, rewriter, player) \

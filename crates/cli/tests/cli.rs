@@ -674,3 +674,28 @@ fn rewrite_usage_errors_exit_2() {
         assert!(o.stdout.is_empty());
     }
 }
+
+#[test]
+fn video_id_follows_the_jobs_rule() {
+    let out = hlsgate(&[
+        "video-id",
+        "--bucket",
+        "hlsgate-uploads-123456789012",
+        "uploads/launch/Product Tour.mp4",
+    ]);
+    assert!(out.status.success());
+    // The id the jobs Lambda's fixtures use for the same upload.
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap().trim(),
+        "launch-product-tour_uOb6FZ_vBM50xq-gnfY8hqd1TEV24sheZOLbtzqYa6A"
+    );
+    let out = hlsgate(&["video-id", "--json", "--bucket", "b", "uploads/a.mp4"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let id = v["video_id"].as_str().unwrap();
+    assert!(id.starts_with("a_"));
+    assert_eq!(v["master"], format!("videos/{id}/master.m3u8"));
+
+    let out = hlsgate(&["video-id", "--bucket", "b", "elsewhere/a.mp4"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ignores it"));
+}
