@@ -46,6 +46,13 @@ impl CallError {
             message: None,
             request_id: None,
         };
+        // The request id of any answer, whatever went wrong with it.
+        out.request_id = err.raw_response().and_then(|raw| {
+            raw.headers()
+                .get("x-amzn-requestid")
+                .or_else(|| raw.headers().get("x-amz-request-id"))
+                .map(str::to_string)
+        });
         match err {
             SdkError::ServiceError(se) => {
                 let status = se.raw().status().as_u16();
@@ -54,11 +61,9 @@ impl CallError {
                 out.status = Some(status);
                 out.code = meta.code().map(str::to_string);
                 out.message = meta.message().map(str::to_string);
-                out.request_id = meta
-                    .extra("aws_request_id")
-                    .or_else(|| se.raw().headers().get("x-amzn-requestid"))
-                    .or_else(|| se.raw().headers().get("x-amz-request-id"))
-                    .map(str::to_string);
+                if let Some(id) = meta.extra("aws_request_id") {
+                    out.request_id = Some(id.to_string());
+                }
                 out.failure = if status == 429
                     || status == 503
                     || matches!(
@@ -80,7 +85,17 @@ impl CallError {
             }
             SdkError::TimeoutError(_) => out.failure = CallFailure::Timeout,
             SdkError::DispatchFailure(d) if d.is_timeout() => out.failure = CallFailure::Timeout,
-            SdkError::DispatchFailure(_) => out.failure = CallFailure::Unreachable,
+            SdkError::DispatchFailure(d) => {
+                out.failure = CallFailure::Unreachable;
+                out.message = Some(
+                    if d.is_io() {
+                        "I/O error"
+                    } else {
+                        "dispatch failure"
+                    }
+                    .into(),
+                );
+            }
             SdkError::ResponseError(r) => out.status = Some(r.raw().status().as_u16()),
             _ => {}
         }

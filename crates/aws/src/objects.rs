@@ -188,70 +188,57 @@ impl ObjectSink for S3Objects {
             .body(ByteStream::from(body))
             .send()
             .await;
-        let err = match out {
-            Ok(_) => return Ok(()),
-            Err(e) => CallError::from_sdk(&e),
-        };
-        let request_id = err.request_id.clone();
-        match err.failure {
-            CallFailure::Throttled => Err(SourceError::Throttled { request_id }),
-            CallFailure::Timeout => Err(SourceError::Timeout),
-            _ => Err(SourceError::Unavailable {
-                detail: err.to_string(),
-                request_id,
-            }),
+        match out {
+            Ok(_) => Ok(()),
+            Err(e) => Err(CallError::from_sdk(&e).into()),
         }
     }
 }
 
-/// Sorts an SDK error into what the viewer should see.
+/// Sorts an SDK error into what the viewer should see: a 304 is not an
+/// error, a missing or unreadable object is [`SourceError::NotFound`], the
+/// rest is described by [`CallError`].
 fn classify<E: ProvideErrorMetadata>(
     err: SdkError<E, HttpResponse>,
     is_missing: fn(&E) -> bool,
 ) -> Result<Fetched, SourceError> {
-    let request_id = err.request_id().map(str::to_string);
-    match &err {
-        SdkError::ServiceError(se) => {
-            let status = se.raw().status().as_u16();
-            let code = se.err().code().unwrap_or_default();
-            if status == 304 {
-                Ok(Fetched::NotModified)
-            } else if is_missing(se.err())
-                || status == 404
-                || status == 403
-                || code == "AccessDenied"
-            {
-                Err(SourceError::NotFound)
-            } else if status == 429 || status == 503 || code == "SlowDown" {
-                Err(SourceError::Throttled { request_id })
-            } else {
-                Err(SourceError::Unavailable {
-                    detail: format!("HTTP {status} {code}"),
-                    request_id,
-                })
-            }
+    if let SdkError::ServiceError(se) = &err {
+        let status = se.raw().status().as_u16();
+        if status == 304 {
+            return Ok(Fetched::NotModified);
         }
-        SdkError::TimeoutError(_) => Err(SourceError::Timeout),
-        SdkError::DispatchFailure(d) if d.is_timeout() => Err(SourceError::Timeout),
-        SdkError::DispatchFailure(d) => Err(SourceError::Unavailable {
-            detail: format!(
+        if is_missing(se.err())
+            || status == 404
+            || status == 403
+            || se.err().code() == Some("AccessDenied")
+        {
+            return Err(SourceError::NotFound);
+        }
+    }
+    Err(CallError::from_sdk(&err).into())
+}
+
+/// A failed store call, without the store's own words (they never reach a
+/// viewer): throttling and time-outs as such, the rest as a short detail.
+impl From<CallError> for SourceError {
+    fn from(e: CallError) -> Self {
+        let request_id = e.request_id;
+        let detail = match (e.failure, e.status) {
+            (CallFailure::Throttled, _) => return SourceError::Throttled { request_id },
+            (CallFailure::Timeout, _) => return SourceError::Timeout,
+            (CallFailure::Unreachable, _) => format!(
                 "could not reach the store ({})",
-                if d.is_io() {
-                    "I/O error"
-                } else {
-                    "dispatch failure"
-                }
+                e.message.as_deref().unwrap_or("dispatch failure")
             ),
-            request_id,
-        }),
-        SdkError::ResponseError(r) => Err(SourceError::Unavailable {
-            detail: format!("unreadable response (HTTP {})", r.raw().status().as_u16()),
-            request_id,
-        }),
-        _ => Err(SourceError::Unavailable {
-            detail: "request could not be built".to_string(),
-            request_id,
-        }),
+            (CallFailure::Other, Some(status)) => format!("unreadable response (HTTP {status})"),
+            (CallFailure::Other, None) => "request could not be built".to_string(),
+            (_, status) => format!(
+                "HTTP {} {}",
+                status.unwrap_or_default(),
+                e.code.as_deref().unwrap_or_default()
+            ),
+        };
+        SourceError::Unavailable { detail, request_id }
     }
 }
 

@@ -8,7 +8,7 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_types::body::SdkBody;
 use hlsgate_aws::sdk::Timeouts;
 use hlsgate_aws::testing::{FAST_TIMEOUTS, response, s3_client, s3_error, silent_endpoint};
-use hlsgate_aws::{Fetched, Object, ObjectSource, S3Objects, SourceError};
+use hlsgate_aws::{Fetched, Object, ObjectSink, ObjectSource, S3Objects, SourceError};
 
 fn ok(body: &'static [u8]) -> GetObjectOutput {
     GetObjectOutput::builder()
@@ -197,4 +197,22 @@ async fn exists_is_a_head_that_maps_404_to_false_and_keeps_other_errors() {
         Err(SourceError::Throttled { .. })
     ));
     assert_eq!(busy.num_calls(), 3, "retried like a GET");
+}
+
+#[tokio::test]
+async fn refused_writes_are_unavailable_without_the_store_text() {
+    // A write refused for lack of permission is not "not found", and like a
+    // read it carries the status and code, never S3's own words.
+    let rule = mock!(Client::put_object).then_http_response(|| s3_error(403, "AccessDenied"));
+    let err = objects(client!(&rule))
+        .write("jobs/t.json", bytes::Bytes::from_static(b"{}"), "application/json")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err,
+        SourceError::Unavailable {
+            detail: "HTTP 403 AccessDenied".into(),
+            request_id: Some("REQ123".into())
+        }
+    );
 }
