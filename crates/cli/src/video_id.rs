@@ -33,7 +33,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     }
     let id = VideoId::from_upload(&args.bucket, &args.key, &args.input_prefix);
     if args.json {
-        let folder = format!("{}{id}/", args.key_prefix);
+        let folder = hlsgate_core::video::folder_key(&args.key_prefix, id.as_str());
         let out = serde_json::json!({
             "video_id": id,
             "folder": folder,

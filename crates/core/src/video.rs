@@ -18,6 +18,12 @@ pub const SIDECAR_NAME: &str = "playback.json";
 /// The master playlist's name when the sidecar does not say otherwise.
 pub const DEFAULT_MASTER_NAME: &str = "master.m3u8";
 
+/// The video's folder in the media bucket: `key_prefix` + id + `/`
+/// (`videos/abc/`). The master, the ladder and `playback.json` sit inside.
+pub fn folder_key(key_prefix: &str, id: &str) -> String {
+    format!("{key_prefix}{id}/")
+}
+
 /// A video id: 1 to 128 characters of `A-Z a-z 0-9 _ -`, so it is the same
 /// in a path segment, an S3 key, a policy resource and a log line, with no
 /// escaping anywhere.

@@ -303,7 +303,7 @@ impl Config {
 
     /// `KEY_PREFIX/id/`: the video's folder in the media bucket.
     pub fn folder_key(&self, id: &str) -> String {
-        format!("{}{id}/", self.key_prefix)
+        hlsgate_core::video::folder_key(&self.key_prefix, id)
     }
 }
 

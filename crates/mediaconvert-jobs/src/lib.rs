@@ -101,7 +101,6 @@ where
                     Ok(outcome) => report.push(outcome),
                     Err(failure) => {
                         tracing::error!(key = %upload.key, error = %failure, "submit failed; the event will be retried");
-                        report.push(json!({"key": upload.key, "outcome": "failed"}));
                         first_failure.get_or_insert(failure);
                     }
                 }

@@ -53,7 +53,7 @@ impl<S: ObjectSource> Catalog<S> {
 
     /// `Ok(None)` when the video does not exist or is not ready yet.
     pub async fn find(&self, id: &VideoId) -> Result<Option<Ready>, CatalogError> {
-        let folder = format!("{}{id}/", self.key_prefix);
+        let folder = hlsgate_core::video::folder_key(&self.key_prefix, id.as_str());
         match self
             .objects
             .get(&format!("{folder}{SIDECAR_NAME}"), MAX_SIDECAR_BYTES)

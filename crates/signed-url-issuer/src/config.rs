@@ -271,7 +271,7 @@ impl Config {
 
     /// `videos/abc/`: the video's folder in the bucket.
     pub fn folder_key(&self, id: &str) -> String {
-        format!("{}{id}/", self.key_prefix)
+        hlsgate_core::video::folder_key(&self.key_prefix, id)
     }
 
     /// `https://cdn/videos/abc/`: the video's folder on the CDN.

@@ -205,7 +205,11 @@ async fn refused_writes_are_unavailable_without_the_store_text() {
     // read it carries the status and code, never S3's own words.
     let rule = mock!(Client::put_object).then_http_response(|| s3_error(403, "AccessDenied"));
     let err = objects(client!(&rule))
-        .write("jobs/t.json", bytes::Bytes::from_static(b"{}"), "application/json")
+        .write(
+            "jobs/t.json",
+            bytes::Bytes::from_static(b"{}"),
+            "application/json",
+        )
         .await
         .unwrap_err();
     assert_eq!(
