@@ -67,9 +67,11 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     println!();
     print!("{public_pem}");
     println!();
+    // The inner single quotes keep the PEM's spaces and line breaks together:
+    // SAM splits unquoted override values at spaces (infra/tests checks this).
     println!("Or give it to the SAM template (infra/template.yaml) as a parameter:");
     println!(
-        "  sam deploy --parameter-overrides \"SigningPublicKey1=$(cat {})\"",
+        "  sam deploy --parameter-overrides \"SigningPublicKey1='$(cat {})'\"",
         public_path.display()
     );
     println!();
