@@ -1,0 +1,48 @@
+"""Parameter sets the template is checked with: by infra/tests (rules, the
+binaries' configuration) and, resolved, by cfn-guard (infra/tools/resolve.py).
+
+Keys are the test-only conformance keys in fixtures/.
+"""
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = ROOT / "fixtures" / "conformance" / "keys"
+ECDSA_PEM = (KEYS / "test-ecdsa-p256-public.pem").read_text()
+RSA_PEM = (KEYS / "test-rsa2048-public.pem").read_text()
+
+
+BASE = {
+    "SigningPublicKey1": ECDSA_PEM,
+    "JwtIssuer": "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_Example",
+    "JwtAudience": "client-one,client-two",
+    "EntitlementClaim": "cognito:groups",
+    "EntitlementValues": "subscribers,staff",
+}
+
+SCENARIOS = {
+    "one ECDSA key, claim entitlement": dict(BASE),
+    "two keys (rotation), cookies on an alias, IP binding, progress": dict(
+        BASE,
+        SigningPublicKey2=RSA_PEM,
+        CdnAliasDomain="cdn.example.com",
+        CdnCertificateArn="arn:aws:acm:us-east-1:123456789012:certificate/0b8d3b1e-1111-2222-3333-444455556666",
+        CookieDomain="example.com",
+        PlayerOrigins="https://player.example.com,https://www.example.com",
+        BindViewerIp="true",
+        NotifyProgress="true",
+        Encoding="auto",
+        NotificationEmail="video-team@example.com",
+    ),
+    "slot 1 retired, key in slot 2, any viewer": dict(
+        BASE,
+        SigningPublicKey1="",
+        SigningPublicKey2=RSA_PEM.replace("\n", "\r\n"),
+        EntitlementClaim="",
+        EntitlementValues="",
+        EntitlementAnyViewer="true",
+    ),
+    "videos claim only": dict(
+        BASE, EntitlementClaim="", EntitlementValues="", EntitlementVideosClaim="custom:videos"
+    ),
+}
