@@ -7,6 +7,7 @@
 - The public keys reach the rewriter as JSON it parses, under the key ids the
   key group has.
 - The command `hlsgate keygen` prints gives SAM the whole PEM.
+- `make deploy KEY1=… KEY2=…` hands SAM the saved answers plus the key files.
 
 Run by `make validate`, which builds the binaries first; HLSGATE_BIN_DIR says
 where they are (default target/debug).
@@ -29,7 +30,7 @@ sys.path.insert(0, str(ROOT / "infra" / "tools"))
 
 from cfn_eval import Stack  # noqa: E402
 from sam_transform import expand  # noqa: E402
-from scenarios import BASE, SCENARIOS  # noqa: E402
+from scenarios import BASE, ECDSA_PEM, RSA_PEM, SCENARIOS  # noqa: E402
 
 BIN_DIR = Path(os.environ.get("HLSGATE_BIN_DIR", ROOT / "target" / "debug"))
 TEMPLATE = expand(str(ROOT / "infra" / "template.yaml"))
@@ -199,6 +200,15 @@ class Functions(unittest.TestCase):
         self.assertNotIn("Host", policy["HeadersConfig"].get("Headers", []))
         stage = stack.properties("RewriterApiliveStage")
         self.assertEqual("/" + stage["StageName"], rewriter["OriginPath"])
+        secret_header = next(h for h in rewriter["OriginCustomHeaders"] if h["HeaderName"] == header)
+        self.assertRegex(secret_header["HeaderValue"], r"^\{\{resolve:secretsmanager:arn:[^}]+:SecretString\}\}$")
+        # A VersionId pins the value, so changing it makes CloudFormation resolve again.
+        pinned = Stack(TEMPLATE, SCENARIOS["two keys (rotation), cookies on an alias, IP binding, progress"])
+        (pinned_rewriter,) = [
+            o for o in pinned.properties("Distribution")["DistributionConfig"]["Origins"] if o["Id"] == "rewriter"
+        ]
+        value = next(h["HeaderValue"] for h in pinned_rewriter["OriginCustomHeaders"] if h["HeaderName"] == header)
+        self.assertTrue(value.endswith(":SecretString:::a1b2c3d4-5678-90ab-cdef-EXAMPLE11111}}"), value)
         # The API names the function by its fixed name.
         api = json.dumps(stack.properties("RewriterApi"))
         fname = stack.properties("RewriterFunction")["FunctionName"]
@@ -235,3 +245,82 @@ class KeygenHint(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class Deploy(unittest.TestCase):
+    """`make deploy KEY1=… KEY2=…` (infra/tools/deploy.sh + overrides.py) with
+    a stand-in `sam` that records what it was given."""
+
+    def deploy(self, samconfig: str, **keys: str) -> list[str]:
+        with tempfile.TemporaryDirectory() as d:
+            tools = Path(d) / "tools"
+            (tools / "venv" / "bin").mkdir(parents=True)
+            record = Path(d) / "argv"
+            python = tools / "venv" / "bin" / "python"
+            python.write_text(f'#!/bin/sh\nexec "{sys.executable}" "$@"\n')
+            sam = tools / "venv" / "bin" / "sam"
+            sam.write_text(f'#!/bin/sh\nprintf "%s\\0" "$@" > "{record}"\n')
+            python.chmod(0o755)
+            sam.chmod(0o755)
+            config = Path(d) / "samconfig.toml"
+            config.write_text(samconfig)
+            env = dict(os.environ, HLSGATE_TOOLS=str(tools), ENV="dev", SAMCONFIG=str(config), **keys)
+            script = ROOT / "infra" / "tools" / "deploy.sh"
+            subprocess.run(["bash", str(script)], env=env, check=True, capture_output=True, text=True)
+            return record.read_text().split("\0")[:-1]
+
+    def overrides(self, argv: list[str]) -> dict[str, str]:
+        from samcli.cli.types import CfnParameterOverridesType
+
+        i = argv.index("--parameter-overrides")
+        return CfnParameterOverridesType().convert(tuple(argv[i + 1 :]), None, None)
+
+    def saved_config(self) -> str:
+        # What a guided run saves (SAM's own quoting of the answers).
+        from samcli.commands.deploy.guided_config import GuidedConfig
+
+        q = GuidedConfig.quote_parameter_values
+        params = " ".join(
+            f"{k}={q(v)}"
+            for k, v in {
+                "SigningPublicKey1": ECDSA_PEM.strip(),
+                "JwtIssuer": BASE["JwtIssuer"],
+                "JwtAudience": BASE["JwtAudience"],
+                "EntitlementAnyViewer": "true",
+            }.items()
+        )
+        return "version = 0.1\n[dev.deploy.parameters]\nstack_name = \"hlsgate-dev\"\nparameter_overrides = " + json.dumps(params) + "\n"
+
+    def test_a_new_key_joins_the_saved_answers(self):
+        with tempfile.NamedTemporaryFile("w", suffix=".pem") as f:
+            f.write(RSA_PEM)
+            f.flush()
+            argv = self.deploy(self.saved_config(), KEY2=f.name)
+        self.assertEqual(argv[:1], ["deploy"])
+        self.assertIn("--guided", argv)
+        self.assertEqual(argv[argv.index("--config-env") + 1], "dev")
+        got = self.overrides(argv)
+        self.assertEqual(got["SigningPublicKey1"], ECDSA_PEM.strip())
+        self.assertEqual(got["SigningPublicKey2"], RSA_PEM.strip())
+        self.assertEqual(got["JwtIssuer"], BASE["JwtIssuer"])
+        self.assertEqual(got["JwtAudience"], BASE["JwtAudience"])
+        self.assertEqual(got["EntitlementAnyViewer"], "true")
+        stack = Stack(TEMPLATE, got)
+        self.assertEqual(stack.pattern_violations(), [])
+        self.assertEqual(stack.failed_rules(), [])
+
+    def test_none_empties_a_slot_and_no_keys_passes_nothing(self):
+        got = self.overrides(self.deploy(self.saved_config(), KEY1="none"))
+        self.assertEqual(got["SigningPublicKey1"], "")
+        argv = self.deploy(self.saved_config())
+        self.assertNotIn("--parameter-overrides", argv)
+
+    def test_the_committed_samconfig_sections_parse(self):
+        sys.path.insert(0, str(ROOT / "infra" / "tools"))
+        from overrides import saved
+
+        for env in ("dev", "prod"):
+            with self.subTest(env):
+                params = saved(ROOT / "infra" / "samconfig.toml", env)
+                stack = Stack(TEMPLATE, dict(BASE, **params))
+                self.assertEqual(stack.pattern_violations(), [])

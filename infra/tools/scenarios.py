@@ -33,6 +33,7 @@ SCENARIOS = {
         NotifyProgress="true",
         Encoding="auto",
         NotificationEmail="video-team@example.com",
+        OriginSecretVersionId="a1b2c3d4-5678-90ab-cdef-EXAMPLE11111",
     ),
     "slot 1 retired, key in slot 2, any viewer": dict(
         BASE,
