@@ -84,9 +84,7 @@ validate: tools ## template checks: cfn-lint, sam validate --lint, cfn-guard val
 tools: ## install the infra tools into $(HLSGATE_TOOLS), once
 	@infra/tools/install.sh
 
-# Give key files to put them in the key slots: make deploy KEY1=keys/public.pem
-# (SAM's guided prompts take one line; a PEM has several).
+# KEY1=/KEY2= are PEM files for the key slots (KEYn=none empties one): SAM's
+# guided prompts take one line, a PEM has several (infra/tools/overrides.py).
 deploy: build ## sam deploy --guided (infra/samconfig.toml, ENV=dev|prod; KEY1=/KEY2= PEM files)
-	$(SAM) deploy --guided --config-file $(CURDIR)/infra/samconfig.toml --config-env $(ENV) \
-	  --template-file target/sam/template.yaml \
-	  $(if $(KEY1)$(KEY2),--parameter-overrides $(if $(KEY1),"SigningPublicKey1='$$(cat $(KEY1))'") $(if $(KEY2),"SigningPublicKey2='$$(cat $(KEY2))'"))
+	ENV=$(ENV) KEY1=$(KEY1) KEY2=$(KEY2) infra/tools/deploy.sh
