@@ -71,7 +71,7 @@ validate: tools ## template checks: cfn-lint, sam validate --lint, cfn-guard val
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint --template-file infra/template.yaml
 	$(VENV)/python infra/tools/sam_transform.py infra/template.yaml $(INFRA_OUT)/template.json
 	$(VENV)/cfn-lint $(INFRA_OUT)/template.json
-	$(VENV)/python infra/tools/resolve.py infra/template.yaml $(INFRA_OUT)/resolved
+	$(VENV)/python infra/tools/resolve.py $(INFRA_OUT)/template.json $(INFRA_OUT)/resolved
 	$(GUARD) validate --rules infra/guard --data $(INFRA_OUT)/resolved --show-summary fail
 	$(GUARD) test --dir infra/guard >$(INFRA_OUT)/guard-test.txt || { cat $(INFRA_OUT)/guard-test.txt; exit 1; }
 	@echo "cfn-guard test: $$(grep -c '^Test Case' $(INFRA_OUT)/guard-test.txt) cases as expected"

@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Write the template as deployed for each checked parameter set.
 
-cfn-guard reads plain values, not Fn::If: each file under OUT_DIR is the SAM
-template expanded (sam_transform.py) and then resolved (cfn_eval.py) for one
-parameter set of scenarios.py, with only the resources that set creates.
+cfn-guard reads plain values, not Fn::If: each file under OUT_DIR is the
+expanded template (the JSON sam_transform.py writes) resolved (cfn_eval.py)
+for one parameter set of scenarios.py, with only the resources that set
+creates.
 
-usage: resolve.py TEMPLATE OUT_DIR
+usage: resolve.py EXPANDED.json OUT_DIR
 """
 
 import json
@@ -14,7 +15,6 @@ import sys
 from pathlib import Path
 
 from cfn_eval import Stack
-from sam_transform import expand
 from scenarios import SCENARIOS
 
 
@@ -22,7 +22,8 @@ def main() -> int:
     if len(sys.argv) != 3:
         print(__doc__.strip().splitlines()[-1], file=sys.stderr)
         return 2
-    template = expand(sys.argv[1])
+    with open(sys.argv[1], encoding="utf-8") as f:
+        template = json.load(f)
     out = Path(sys.argv[2])
     out.mkdir(parents=True, exist_ok=True)
     for old in out.glob("*.json"):
