@@ -43,6 +43,17 @@ impl ConfigError {
     }
 }
 
+/// What [`Env::media_location`] reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MediaLocation {
+    /// `MEDIA_BUCKET`.
+    pub bucket: String,
+    /// `KEY_PREFIX`: video folders, in S3 and on the CDN.
+    pub key_prefix: String,
+    /// `CDN_DOMAIN` as an origin (`https://d111.cloudfront.net`).
+    pub public_origin: String,
+}
+
 /// Reads variables and records what is wrong with them.
 pub struct Env {
     vars: HashMap<String, String>,
@@ -210,6 +221,25 @@ impl Env {
             self.problem(format!("{name}={domain:?}: {e}"));
             String::new()
         })
+    }
+
+    /// `MEDIA_BUCKET`, `KEY_PREFIX` (default `videos/`) and `CDN_DOMAIN`, in
+    /// that order: where the HLS output lives and the origin viewers reach it
+    /// on, which the rewriter and the issuer must read alike.
+    pub fn media_location(&mut self) -> MediaLocation {
+        let bucket = self
+            .required("MEDIA_BUCKET", "the S3 bucket holding the HLS output")
+            .unwrap_or_default();
+        let key_prefix = self.key_prefix("KEY_PREFIX", "videos/");
+        let public_origin = self.cdn_origin(
+            "CDN_DOMAIN",
+            "the CloudFront domain viewers use (d111111abcdef8.cloudfront.net)",
+        );
+        MediaLocation {
+            bucket,
+            key_prefix,
+            public_origin,
+        }
     }
 
     /// A comma-separated list of browser origins (`https://player.example.com`)

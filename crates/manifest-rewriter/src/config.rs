@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use hlsgate_aws::cache::CacheLimits;
-use hlsgate_aws::env::{ConfigError, Env};
+use hlsgate_aws::env::{ConfigError, Env, MediaLocation};
 use hlsgate_aws::sdk::Timeouts;
 use hlsgate_aws::secret::Refresh;
 use hlsgate_core::signing::forwarded::{DEFAULT_SUFFIX, check_suffix};
@@ -86,14 +86,11 @@ impl Config {
 
     /// Reads `env`; every problem is reported at once.
     pub fn from(mut env: Env) -> Result<Config, ConfigError> {
-        let bucket = env
-            .required("MEDIA_BUCKET", "the S3 bucket holding the HLS output")
-            .unwrap_or_default();
-        let key_prefix = env.key_prefix("KEY_PREFIX", "videos/");
-        let public_origin = env.cdn_origin(
-            "CDN_DOMAIN",
-            "the CloudFront domain viewers use (d111111abcdef8.cloudfront.net)",
-        );
+        let MediaLocation {
+            bucket,
+            key_prefix,
+            public_origin,
+        } = env.media_location();
         let origin_header = env.parse_with(
             "ORIGIN_HEADER",
             HeaderName::from_static("x-origin-verify"),
