@@ -25,6 +25,11 @@ impl LocalS3 {
 
     /// Serves `root` on 127.0.0.1 (a free port).
     pub async fn start(root: &Path) -> std::io::Result<LocalS3> {
+        Self::start_on(root, SocketAddr::from(([127, 0, 0, 1], 0))).await
+    }
+
+    /// Serves `root` on `addr` (port 0: a free one).
+    pub async fn start_on(root: &Path, addr: SocketAddr) -> std::io::Result<LocalS3> {
         let fs =
             s3s_fs::FileSystem::new(root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
         let service = {
@@ -32,7 +37,7 @@ impl LocalS3 {
             b.set_auth(SimpleAuth::from_single(Self::ACCESS_KEY, Self::SECRET_KEY));
             b.build()
         };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         tokio::spawn(async move {
             while let Ok((sock, _)) = listener.accept().await {

@@ -2,6 +2,7 @@
 //! them offline with the exact reason CloudFront would refuse them, and sign
 //! every URI of an HLS playlist.
 
+mod dev;
 mod keygen;
 mod rewrite;
 mod sign;
@@ -33,8 +34,8 @@ enum Command {
     Rewrite(rewrite::Args),
     /// Print the video id an upload key becomes (the jobs Lambda's rule).
     VideoId(video_id::Args),
-    /// Run the whole system locally (not yet: arrives with the local stack).
-    Dev,
+    /// Run the whole system locally: S3, issuer, edge, rewriter, transcoder, player.
+    Dev(dev::Args),
 }
 
 /// Exit status for bad usage or input (clap uses 2 as well).
@@ -48,13 +49,7 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Rewrite(args) => rewrite::run(args),
         Command::VideoId(args) => video_id::run(args),
-        Command::Dev => {
-            println!(
-                "hlsgate dev: not yet. The embedded local stack (S3, issuer, edge, rewriter, player) \
-                 lands with the local-stack issue; `hlsgate keygen|sign|verify` work today."
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+        Command::Dev(args) => dev::run(args),
     };
     match result {
         Ok(code) => code,

@@ -408,9 +408,13 @@ fn help_on_every_command() {
         assert!(o.status.success(), "{cmd:?}");
         assert!(stdout(&o).contains("Usage:"), "{cmd:?}");
     }
-    let dev = hlsgate(&["dev"]);
-    assert!(dev.status.success());
-    assert!(stdout(&dev).contains("not yet"));
+    // Bad options fail before anything starts.
+    let dev = hlsgate(&["dev", "--dev-token", "short"]);
+    assert_eq!(dev.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&dev.stderr).contains("--dev-token: at least 16"),
+        "{dev:?}"
+    );
 }
 
 fn openssl_available() -> bool {

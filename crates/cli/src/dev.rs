@@ -1,0 +1,71 @@
+//! `hlsgate dev`: the whole system on this machine (see the hlsgate-dev crate).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Mode {
+    /// A signed manifest URL; the rewriter signs every URI inside.
+    Url,
+    /// Signed cookies for the video's folder.
+    Cookies,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Port of the player, issuer, edge and uploads on 127.0.0.1 (0: any free one).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Port of the embedded S3 (default: the next one; any free one with --port 0).
+    #[arg(long)]
+    s3_port: Option<u16>,
+    /// Folder for the buckets, the dev keys and the origin secret (made on first start).
+    #[arg(long, default_value = ".hlsgate")]
+    data: PathBuf,
+    /// A video to upload at start (needs ffmpeg).
+    #[arg(long)]
+    video: Option<PathBuf>,
+    /// A local hls.js (hls.min.js) for the player, instead of the CDN copy.
+    #[arg(long)]
+    hlsjs: Option<PathBuf>,
+    /// The dev bearer token (at least 16 characters); random when not given.
+    #[arg(long, env = "HLSGATE_DEV_TOKEN")]
+    dev_token: Option<String>,
+    /// What the issuer hands out unless the request says ?mode=.
+    #[arg(long, value_enum, default_value = "url")]
+    mode: Mode,
+}
+
+pub fn run(args: Args) -> Result<ExitCode, String> {
+    let _ = tracing::subscriber::set_global_default(
+        tracing_subscriber::fmt()
+            .compact()
+            .with_target(false)
+            .with_writer(std::io::stderr)
+            .with_env_filter(hlsgate_aws::telemetry::filter(
+                "info,aws_config=warn,aws_smithy_runtime=warn,s3s=warn",
+            ))
+            .finish(),
+    );
+    let opts = hlsgate_dev::Options {
+        port: args.port,
+        s3_port: args.s3_port,
+        data: args.data,
+        video: args.video,
+        hlsjs: args.hlsjs,
+        dev_token: args.dev_token,
+        mode: match args.mode {
+            Mode::Url => "url",
+            Mode::Cookies => "cookies",
+        }
+        .to_string(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(hlsgate_dev::run(opts))?;
+    Ok(ExitCode::SUCCESS)
+}
