@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: dev test lint fmt check-fmt clippy unit bench compare-signers compare-rewrite load-rewriter fuzz build validate tools deploy help
+.PHONY: dev watch e2e-tools sample test lint fmt check-fmt clippy unit bench compare-signers compare-rewrite load-rewriter fuzz build validate tools deploy help
 
 # Infra tools (SAM CLI, cfn-lint, cfn-guard, cargo-lambda, zig, actionlint) live
 # here, installed once by infra/tools/install.sh; point it at a shared folder
@@ -18,10 +18,27 @@ ENV ?= dev
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-dev: ## run the local stack on embedded defaults (prints "not yet" until it exists)
-	$(CARGO) run --quiet -p hlsgate -- dev
+# The player loads hls.js from its CDN unless a local copy is given; the one
+# `make e2e-tools` installed works offline.
+HLSJS := $(wildcard $(HLSGATE_TOOLS)/e2e/node_modules/hls.js/dist/hls.min.js)
+DEV_ARGS ?=
+dev: ## the whole system locally on embedded defaults: open the printed player URL (DEV_ARGS="--mode cookies" …)
+	$(CARGO) run --quiet -p hlsgate -- dev $(if $(HLSJS),--hlsjs $(HLSJS)) $(DEV_ARGS)
 
-test: check-fmt clippy unit validate ## everything CI checks: fmt, clippy -D warnings, all tests, the template checks
+watch: tools ## cargo lambda watch for the three functions against `make dev`'s S3 (start make dev first)
+	@test -f .hlsgate/dev/lambda.env || { echo "run make dev first: it writes .hlsgate/dev/lambda.env"; exit 1; }
+	PATH="$(VENV):$$PATH" $(CARGO) lambda watch
+
+E2E := $(HLSGATE_TOOLS)/e2e
+e2e-tools: ## hls.js and playwright-core (pinned by e2e/package-lock.json) into $(HLSGATE_TOOLS)/e2e
+	@if ! cmp -s e2e/package-lock.json $(E2E)/package-lock.json || [ ! -d $(E2E)/node_modules/playwright-core ]; then \
+	  mkdir -p $(E2E) && cp e2e/package.json e2e/package-lock.json $(E2E)/ && \
+	  (cd $(E2E) && npm ci --no-audit --no-fund --loglevel=error) && echo "e2e tools in $(E2E)"; fi
+
+sample: ## remake fixtures/hls/sample with ffmpeg (the seed video of make dev)
+	fixtures/hls/sample/make.sh
+
+test: check-fmt clippy e2e-tools unit validate ## everything CI checks: fmt, clippy -D warnings, all tests (browser ones too), the template checks
 
 lint: check-fmt clippy ## fmt check and clippy only
 

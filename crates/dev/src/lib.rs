@@ -161,7 +161,10 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), St
         )),
         None => None,
     };
-    let data = DataDir::new(&opts.data);
+    let data = DataDir::new(
+        std::path::absolute(&opts.data)
+            .map_err(|e| format!("--data {}: {e}", opts.data.display()))?,
+    );
     data.prepare()?;
     let secrets = data.secrets()?;
 
@@ -207,11 +210,18 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), St
         entitlement,
         web::system_clock(),
     );
-    issuer
+    let keys = issuer
         .keys
         .current()
         .await
         .map_err(|e| format!("{}: {e}", data.signing_keys().display()))?;
+    write_playlist_event(
+        &data,
+        &public_origin,
+        keys.signer(),
+        &secrets,
+        &rewriter.config.suffix,
+    )?;
     let jobs_config = hlsgate_mediaconvert_jobs::Config::from(Env::from_pairs(env.clone()))
         .map_err(|e| config_error("mediaconvert-jobs", e))?;
     let (transcoder, queue) = transcode::transcoder(tools.clone());
@@ -277,9 +287,27 @@ pub fn function_env(
     secrets: &Secrets,
     mode: &str,
 ) -> Vec<(String, String)> {
-    let public_keys = serde_json::from_str::<Value>(&secrets.public_keys_json)
-        .map(|v| v.to_string())
-        .unwrap_or_else(|_| secrets.public_keys_json.clone());
+    // Bare base64 bodies (which PUBLIC_KEYS also takes): one line, no
+    // escapes for a .env reader to turn back into line breaks.
+    let public_keys =
+        serde_json::from_str::<serde_json::Map<String, Value>>(&secrets.public_keys_json)
+            .map(|keys| {
+                let bodies: serde_json::Map<String, Value> = keys
+                    .into_iter()
+                    .map(|(id, pem)| {
+                        let body: String = pem
+                            .as_str()
+                            .unwrap_or_default()
+                            .lines()
+                            .filter(|l| !l.starts_with("-----"))
+                            .flat_map(|l| l.trim().chars())
+                            .collect();
+                        (id, Value::String(body))
+                    })
+                    .collect();
+                Value::Object(bodies).to_string()
+            })
+            .unwrap_or_else(|_| secrets.public_keys_json.clone());
     let mut env: Vec<(String, String)> = [
         // Shared.
         ("MEDIA_BUCKET", MEDIA_BUCKET),
@@ -304,7 +332,6 @@ pub fn function_env(
         ("ENTITLEMENT_CLAIM", "groups"),
         ("ENTITLEMENT_VALUES", DEV_GROUP),
         // mediaconvert-jobs.
-        ("STACK_NAME", "hlsgate-dev"),
         ("INPUT_BUCKET", UPLOAD_BUCKET),
         ("INPUT_PREFIX", "uploads/"),
         (
@@ -338,6 +365,59 @@ pub fn function_env(
         }
     }
     env
+}
+
+/// `DATA/dev/events/playlist-sample.json`: the playlist event the rewriter's
+/// fixture shows, for the seed video, with this stack's origin secret and a
+/// forwarded copy valid for six hours, for `cargo lambda invoke`.
+fn write_playlist_event(
+    data: &DataDir,
+    public_origin: &str,
+    signer: &hlsgate_core::signing::Signer,
+    secrets: &Secrets,
+    suffix: &str,
+) -> Result<(), String> {
+    let mut event: Value = serde_json::from_str(include_str!(
+        "../../../fixtures/events/apigw-http-playlist.json"
+    ))
+    .map_err(|e| e.to_string())?;
+    let path = format!("/videos/{SAMPLE_ID}/{DEFAULT_MASTER_NAME}");
+    let now = web::system_clock()();
+    let expires = hlsgate_core::signing::Epoch::new(now + 6 * 3600).map_err(|e| e.to_string())?;
+    let signed = signer
+        .sign_folder(
+            &format!("{public_origin}/videos/{SAMPLE_ID}/"),
+            expires,
+            None,
+            None,
+        )
+        .map_err(|e| e.to_string())?;
+    let copy: Vec<(String, String)> = hlsgate_core::signing::Forwarded::from_signed(&signed)
+        .with_copy(suffix)
+        .filter(|(n, _)| n.ends_with(suffix))
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect();
+    event["rawPath"] = json!(path);
+    event["rawQueryString"] = json!(
+        copy.iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    );
+    event["queryStringParameters"] = Value::Object(
+        copy.into_iter()
+            .map(|(n, v)| (n, Value::String(v)))
+            .collect(),
+    );
+    event["headers"]["x-origin-verify"] = json!(secrets.origin_secret);
+    event["headers"]["cloudfront-viewer-address"] = json!("127.0.0.1:50000");
+    event["headers"]["origin"] = json!(public_origin);
+    event["requestContext"]["http"]["path"] = json!(path);
+    event["pathParameters"]["proxy"] = json!(path.trim_start_matches('/'));
+    let dir = data.dev().join("events");
+    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let text = serde_json::to_string_pretty(&event).map_err(|e| e.to_string())?;
+    setup::write_private(&dir.join("playlist-sample.json"), text.as_bytes())
 }
 
 /// Puts the seed ladder in the media bucket as video `sample`, once.
@@ -419,6 +499,9 @@ impl Stack {
             (_, p) if p.starts_with("/videos/") => self.edge(&req, peer).await,
             (_, p) if p.starts_with("/_origin/rewriter/") => self.bare_rewriter(&req, peer).await,
             (&Method::GET, "/") => self.page(req.headers()),
+            (&Method::GET, "/favicon.ico") => {
+                text(StatusCode::NO_CONTENT, "image/x-icon", Bytes::new())
+            }
             (&Method::GET, "/hls.js") => match &self.hlsjs {
                 Some(b) => text(StatusCode::OK, "text/javascript", b.clone()),
                 None => error(StatusCode::NOT_FOUND, "not_found", "no --hlsjs given"),

@@ -1,0 +1,709 @@
+//! `hlsgate dev` end to end: the real binary on a free port, spoken to over
+//! plain HTTP, and played in headless Chromium (playwright-core + hls.js).
+//!
+//! The browser tests skip, saying why, when Chromium, Node or the npm
+//! modules (`make e2e-tools`) are missing; the upload tests skip without
+//! ffmpeg. `.ci/run` installs all of them.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hlsgate_core::signing::{
+    Epoch, HashAlgorithm, KeyPairId, KeySize, Signer, private_key_from_pem,
+};
+use serde_json::Value;
+
+const TOKEN: &str = "e2e-dev-token-0123456789";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// One `hlsgate dev` process on a free port, killed on drop.
+struct Dev {
+    child: Child,
+    origin: String,
+    data: tempfile::TempDir,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+impl Dev {
+    fn start(mode: &str, env: &[(&str, &str)]) -> Dev {
+        let data = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_hlsgate"));
+        cmd.args(["dev", "--port", "0", "--mode", mode, "--dev-token", TOKEN])
+            .arg("--data")
+            .arg(data.path())
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if let Some(hlsjs) = hlsjs() {
+            cmd.arg("--hlsjs").arg(hlsjs);
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let out = child.stdout.take().unwrap();
+        let sink = stdout.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if let Some(o) = line.strip_prefix("hlsgate dev listening on ") {
+                    let _ = tx.send(o.to_string());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let err = child.stderr.take().unwrap();
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                sink.lock().unwrap().push(line);
+            }
+        });
+        let origin = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(o) => o,
+            Err(_) => panic!(
+                "hlsgate dev did not start:\n{}",
+                stderr.lock().unwrap().join("\n")
+            ),
+        };
+        Dev {
+            child,
+            origin,
+            data,
+            stdout,
+            stderr,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.origin)
+    }
+
+    fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().join("\n")
+    }
+
+    fn logs(&self) -> String {
+        format!(
+            "--- stdout\n{}\n--- stderr\n{}",
+            self.stdout(),
+            self.stderr.lock().unwrap().join("\n")
+        )
+    }
+
+    /// The issuer's answer for `id`.
+    fn issue(&self, id: &str, mode: &str) -> (u16, Value, Vec<String>) {
+        let mut r = get(
+            &self.url(&format!("/api/playback/{id}?mode={mode}")),
+            &[("Authorization", &format!("Bearer {TOKEN}"))],
+        );
+        let cookies = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_string())
+            .collect();
+        let body: Value =
+            serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap_or(Value::Null);
+        (r.status().as_u16(), body, cookies)
+    }
+
+    fn signed_manifest(&self, id: &str) -> String {
+        let (status, body, _) = self.issue(id, "url");
+        assert_eq!(status, 200, "{body}");
+        body["manifest_url"].as_str().unwrap().to_string()
+    }
+
+    /// A signer with the dev key, as an attacker who stole nothing cannot have.
+    fn dev_signer(&self) -> Signer {
+        let doc: Value = serde_json::from_slice(
+            &std::fs::read(self.data.path().join("dev/signing-keys.json")).unwrap(),
+        )
+        .unwrap();
+        let k = &doc["keys"][0];
+        let key = private_key_from_pem(
+            k["private_key"].as_str().unwrap().as_bytes(),
+            KeySize::CloudFront,
+        )
+        .unwrap();
+        Signer::new(
+            key,
+            KeyPairId::new(k["id"].as_str().unwrap()).unwrap(),
+            HashAlgorithm::Sha256,
+        )
+    }
+
+    fn media(&self) -> PathBuf {
+        self.data.path().join("s3/hlsgate-media/videos")
+    }
+
+    /// Polls `/api/videos` until the job for `video_id` ends.
+    fn wait_for_job(&self, video_id: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            let mut r = get(
+                &self.url("/api/videos"),
+                &[("Authorization", &format!("Bearer {TOKEN}"))],
+            );
+            let v: Value = serde_json::from_str(&r.body_mut().read_to_string().unwrap()).unwrap();
+            let job = v["jobs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|j| j["video_id"] == video_id)
+                .cloned();
+            if let Some(j) = &job
+                && (j["status"] == "COMPLETE" || j["status"] == "ERROR")
+            {
+                return serde_json::json!({"job": j, "videos": v["videos"]});
+            }
+            assert!(
+                Instant::now() < deadline,
+                "job never ended: {v}\n{}",
+                self.logs()
+            );
+            std::thread::sleep(Duration::from_millis(250));
+        }
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+fn get(url: &str, headers: &[(&str, &str)]) -> ureq::http::Response<ureq::Body> {
+    let mut req = agent().get(url);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    req.call().unwrap()
+}
+
+fn put(url: &str, body: &[u8]) -> (u16, Value) {
+    let mut r = agent()
+        .put(url)
+        .header("Authorization", &format!("Bearer {TOKEN}"))
+        .send(body)
+        .unwrap();
+    let status = r.status().as_u16();
+    let text = r.body_mut().read_to_string().unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// Status and the dev edge's reason.
+fn status_and_reason(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
+    let r = get(url, headers);
+    let reason = r
+        .headers()
+        .get("x-hlsgate-dev-reason")
+        .map(|v| v.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (r.status().as_u16(), reason)
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// Copies video `from` to `to` in the media bucket (objects are files),
+/// without its `playback.json`, which names `from`.
+fn copy_video(media: &Path, from: &str, to: &str) {
+    let dst = media.join(to);
+    std::fs::create_dir_all(&dst).unwrap();
+    for e in std::fs::read_dir(media.join(from)).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_file() && e.file_name() != "playback.json" {
+            std::fs::copy(e.path(), dst.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_edge_refuses_what_cloudfront_refuses() {
+    let dev = Dev::start("url", &[]);
+    let manifest = dev.signed_manifest("sample");
+    let (base, query) = manifest.split_once('?').unwrap();
+    assert_eq!(base, dev.url("/videos/sample/master.m3u8"));
+
+    // The signed manifest plays: every URI in it is signed.
+    let mut ok = get(&manifest, &[]);
+    assert_eq!(ok.status(), 200, "{}", dev.logs());
+    assert_eq!(ok.headers()["cache-control"], "private, no-store");
+    let body = ok.body_mut().read_to_string().unwrap();
+    let child = body.lines().find(|l| l.starts_with("master_")).unwrap();
+    assert!(
+        child.contains("&Signature=") && child.contains("Signature-PREFIX="),
+        "{child}"
+    );
+
+    // Unsigned manifest.
+    let (s, why) = status_and_reason(base, &[]);
+    assert_eq!((s, why.split(':').next().unwrap()), (403, "missing_key"));
+    let mut r = get(base, &[]);
+    let xml = r.body_mut().read_to_string().unwrap();
+    assert!(xml.contains("<Code>MissingKey</Code>"), "{xml}");
+
+    // Tampered signature.
+    let sig_at = manifest.find("&Signature=").unwrap() + "&Signature=".len();
+    let mut tampered = manifest.clone();
+    let c = if &manifest[sig_at..=sig_at] == "A" {
+        "B"
+    } else {
+        "A"
+    };
+    tampered.replace_range(sig_at..=sig_at, c);
+    let (s, why) = status_and_reason(&tampered, &[]);
+    assert_eq!(s, 403);
+    assert!(why.starts_with("bad_signature"), "{why}");
+
+    // Expired: signed with the real dev key, a minute ago.
+    let signer = dev.dev_signer();
+    let folder = dev.url("/videos/sample/");
+    let expired = signer
+        .sign_folder(&folder, Epoch::new(now() - 60).unwrap(), None, None)
+        .unwrap()
+        .apply_to(base)
+        .unwrap();
+    let (s, why) = status_and_reason(&expired, &[]);
+    assert_eq!(s, 403);
+    assert!(why.starts_with("expired"), "{why}");
+    // The same key and a future expiry pass: the 403 was the expiry.
+    let fresh = signer
+        .sign_folder(&folder, Epoch::new(now() + 600).unwrap(), None, None)
+        .unwrap()
+        .apply_to(&dev.url("/videos/sample/master_240p_00001.ts"))
+        .unwrap();
+    assert_eq!(status_and_reason(&fresh, &[]).0, 200);
+
+    // A segment without parameters.
+    let (s, why) = status_and_reason(&dev.url("/videos/sample/master_240p_00001.ts"), &[]);
+    assert_eq!((s, why.split(':').next().unwrap()), (403, "missing_key"));
+
+    // Another video's signature.
+    copy_video(&dev.media(), "sample", "other");
+    assert_eq!(dev.issue("other", "url").0, 200, "other is a real video");
+    let (s, why) = status_and_reason(&dev.url(&format!("/videos/other/master.m3u8?{query}")), &[]);
+    assert_eq!(s, 403);
+    assert!(why.starts_with("resource_mismatch"), "{why}");
+
+    // A signature bound to another address.
+    let elsewhere = signer
+        .sign_folder(
+            &folder,
+            Epoch::new(now() + 600).unwrap(),
+            None,
+            Some("203.0.113.10/32".parse().unwrap()),
+        )
+        .unwrap()
+        .apply_to(base)
+        .unwrap();
+    let (s, why) = status_and_reason(&elsewhere, &[]);
+    assert_eq!(s, 403);
+    assert!(why.starts_with("ip_outside_range"), "{why}");
+
+    // The rewriter's own URL without the origin secret, even with a valid
+    // forwarded copy; with it, the same request is served.
+    let bare = dev.url(&format!(
+        "/_origin/rewriter/videos/sample/master.m3u8?{query}"
+    ));
+    assert_eq!(get(&bare, &[]).status(), 403);
+    assert_eq!(get(&bare, &[("X-Origin-Verify", "guess")]).status(), 403);
+    let secret = std::fs::read_to_string(dev.data.path().join("dev/origin-secret")).unwrap();
+    let with_secret = get(
+        &bare,
+        &[
+            ("X-Origin-Verify", secret.trim()),
+            ("CloudFront-Viewer-Address", "127.0.0.1:5000"),
+        ],
+    );
+    assert_eq!(with_secret.status(), 200);
+
+    // Segments: the S3 origin's Range, content type and CORS.
+    let seg = signer
+        .sign_folder(&folder, Epoch::new(now() + 600).unwrap(), None, None)
+        .unwrap()
+        .apply_to(&dev.url("/videos/sample/master_360p_00001.ts"))
+        .unwrap();
+    let r = get(&seg, &[("Range", "bytes=0-187"), ("Origin", &dev.origin)]);
+    assert_eq!(r.status(), 206);
+    assert_eq!(r.headers()["content-type"], "video/MP2T");
+    assert!(
+        r.headers()["content-range"]
+            .to_str()
+            .unwrap()
+            .starts_with("bytes 0-187/")
+    );
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        dev.origin.as_str()
+    );
+    // A missing object answers as S3 does behind origin access control.
+    let missing = signer
+        .sign_folder(&folder, Epoch::new(now() + 600).unwrap(), None, None)
+        .unwrap()
+        .apply_to(&dev.url("/videos/sample/nope.ts"))
+        .unwrap();
+    assert_eq!(get(&missing, &[]).status(), 403);
+
+    // The issuer: no token, a wrong token, an unknown video.
+    let api = dev.url("/api/playback/sample");
+    assert_eq!(get(&api, &[]).status(), 401);
+    assert_eq!(
+        get(&api, &[("Authorization", "Bearer wrong-token-0000000000")]).status(),
+        401
+    );
+    assert_eq!(dev.issue("no-such-video", "url").0, 404);
+}
+
+#[test]
+fn signed_cookies_open_one_folder() {
+    let dev = Dev::start("cookies", &[]);
+    let (status, body, cookies) = dev.issue("sample", "cookies");
+    assert_eq!(status, 200, "{body}");
+    let manifest = body["manifest_url"].as_str().unwrap();
+    assert!(!manifest.contains("Signature"), "{manifest}");
+    // Policy, Key-Pair-Id, Signature, Hash-Algorithm.
+    assert_eq!(cookies.len(), 4, "{cookies:?}");
+    assert!(
+        cookies
+            .iter()
+            .all(|c| c.contains("Domain=127.0.0.1") && c.contains("Path=/videos/sample/"))
+    );
+    let jar: Vec<&str> = cookies
+        .iter()
+        .map(|c| c.split(';').next().unwrap())
+        .collect();
+    let jar = jar.join("; ");
+    let mut r = get(manifest, &[("Cookie", &jar)]);
+    assert_eq!(r.status(), 200, "{}", dev.logs());
+    let text = r.body_mut().read_to_string().unwrap();
+    assert!(
+        !text.contains("Signature="),
+        "cookie mode serves the playlist as stored"
+    );
+    let seg = dev.url("/videos/sample/master_144p_00001.ts");
+    assert_eq!(get(&seg, &[("Cookie", &jar)]).status(), 200);
+    // Without them, 403; with them on another video, 403.
+    assert_eq!(status_and_reason(&seg, &[]).0, 403);
+    copy_video(&dev.media(), "sample", "other");
+    let (s, why) = status_and_reason(&dev.url("/videos/other/master.m3u8"), &[("Cookie", &jar)]);
+    assert_eq!(s, 403);
+    assert!(why.starts_with("resource_mismatch"), "{why}");
+}
+
+#[test]
+fn without_ffmpeg_an_upload_says_how_to_install_it() {
+    let dev = Dev::start(
+        "url",
+        &[
+            ("HLSGATE_FFMPEG", "/nonexistent/ffmpeg"),
+            ("HLSGATE_FFPROBE", "/nonexistent/ffprobe"),
+        ],
+    );
+    let (status, body) = put(&dev.url("/upload/clip.mp4"), b"not really a video");
+    assert_eq!(status, 503, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("apt-get install ffmpeg"),
+        "{body}"
+    );
+    assert!(dev.stdout().contains("ffmpeg not found"), "{}", dev.logs());
+    // Bad names and unauthenticated uploads never reach the jobs function.
+    assert_eq!(put(&dev.url("/upload/..%2Fx.mp4"), b"x").0, 400);
+    let r = agent()
+        .put(&dev.url("/upload/a.mp4"))
+        .send(&b"x"[..])
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // Not a video extension: the jobs function ignores it, and says so.
+    let (status, body) = put(&dev.url("/upload/notes.txt"), b"hello");
+    assert_eq!(status, 422, "{body}");
+}
+
+fn ffmpeg() -> bool {
+    Command::new("ffmpeg")
+        .arg("-version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A short clip with a test pattern and a tone.
+fn make_clip(dir: &Path, seconds: u32) -> PathBuf {
+    let out = dir.join("clip.mp4");
+    let st = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+        ])
+        .arg(format!("testsrc2=size=640x360:rate=25:duration={seconds}"))
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("sine=frequency=660:duration={seconds}"))
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-shortest",
+        ])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    out
+}
+
+#[test]
+fn an_upload_through_ffmpeg_becomes_playable() {
+    if !ffmpeg() {
+        eprintln!("skipped: ffmpeg is not installed (apt-get install ffmpeg)");
+        return;
+    }
+    let dev = Dev::start("url", &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let clip = make_clip(tmp.path(), 6);
+    let (status, body) = put(
+        &dev.url("/upload/My%20Clip.mp4"),
+        &std::fs::read(&clip).unwrap(),
+    );
+    assert_eq!(status, 202, "{body}\n{}", dev.logs());
+    let video_id = body["video_id"].as_str().unwrap().to_string();
+    assert_eq!(body["key"], "uploads/My Clip.mp4");
+    let done = dev.wait_for_job(&video_id);
+    assert_eq!(done["job"]["status"], "COMPLETE", "{done}\n{}", dev.logs());
+    assert!(
+        done["videos"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == &video_id)
+    );
+
+    // The ladder of the jobs config, named as MediaConvert names it.
+    let folder = dev.media().join(&video_id);
+    let master = std::fs::read_to_string(folder.join("master.m3u8")).unwrap();
+    for rung in ["master_360p.m3u8", "master_240p.m3u8", "master_144p.m3u8"] {
+        assert!(master.contains(rung), "{master}");
+    }
+    let media = std::fs::read_to_string(folder.join("master_240p.m3u8")).unwrap();
+    assert!(media.contains("#EXT-X-TARGETDURATION:2"), "{media}");
+    assert!(media.contains("master_240p_00001.ts"), "{media}");
+    // The COMPLETE path of the jobs handler: playback.json and the notice.
+    let sidecar: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("playback.json")).unwrap()).unwrap();
+    assert_eq!(sidecar["video_id"], video_id.as_str());
+    assert_eq!(sidecar["renditions"].as_array().unwrap().len(), 3);
+    assert!(
+        (sidecar["duration_seconds"].as_f64().unwrap() - 6.0).abs() < 0.5,
+        "{sidecar}"
+    );
+    let out = dev.stdout();
+    assert!(
+        out.contains("SNS publish") && out.contains("video ready"),
+        "{out}"
+    );
+
+    // Signed and played like any other video.
+    let manifest = dev.signed_manifest(&video_id);
+    assert_eq!(get(&manifest, &[]).status(), 200);
+    if let Some(browser) = Browser::find() {
+        let r = browser.play(&dev, &video_id, "url", 2.0, false);
+        assert_eq!(r["ok"], true, "{r}\n{}", dev.logs());
+    }
+}
+
+#[test]
+fn a_corrupt_upload_is_an_error_notice_not_a_crash() {
+    if !ffmpeg() {
+        eprintln!("skipped: ffmpeg is not installed (apt-get install ffmpeg)");
+        return;
+    }
+    let dev = Dev::start("url", &[]);
+    let (status, body) = put(&dev.url("/upload/broken.mp4"), &[0x42; 4096]);
+    assert_eq!(status, 202, "{body}");
+    let video_id = body["video_id"].as_str().unwrap();
+    let done = dev.wait_for_job(video_id);
+    assert_eq!(done["job"]["status"], "ERROR", "{done}");
+    assert!(
+        done["job"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("Unable to open input file"),
+        "{done}"
+    );
+    let out = dev.stdout();
+    assert!(
+        out.contains("video failed") && out.contains("\"errorCode\": 1010"),
+        "{out}"
+    );
+    // Still serving.
+    assert_eq!(dev.issue("sample", "url").0, 200);
+}
+
+/// Headless Chromium with playwright-core, when all of it is here.
+struct Browser {
+    modules: PathBuf,
+}
+
+/// One browser at a time: two cores cannot decode two players on time.
+static BROWSER: Mutex<()> = Mutex::new(());
+
+impl Browser {
+    fn find() -> Option<Browser> {
+        let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+        if !Path::new(&chromium).exists() {
+            eprintln!(
+                "skipped the browser part: no Chromium at {chromium} (apt-get install chromium)"
+            );
+            return None;
+        }
+        if !Command::new("node")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
+            eprintln!("skipped the browser part: no node on PATH");
+            return None;
+        }
+        let tools = std::env::var("HLSGATE_TOOLS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| repo().join(".tools"));
+        let modules = tools.join("e2e");
+        if !modules.join("node_modules/playwright-core").exists() {
+            eprintln!(
+                "skipped the browser part: no playwright-core under {} (make e2e-tools)",
+                modules.display()
+            );
+            return None;
+        }
+        Some(Browser { modules })
+    }
+
+    fn play(&self, dev: &Dev, id: &str, mode: &str, min_time: f64, switch: bool) -> Value {
+        let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+        let page = format!("{}/?mode={mode}&video={id}#token={TOKEN}", dev.origin);
+        let mut cmd = Command::new("node");
+        cmd.arg(repo().join("e2e/play.mjs"))
+            .arg(&page)
+            .args(["--min-time", &min_time.to_string()])
+            .env("HLSGATE_E2E_MODULES", &self.modules);
+        if switch {
+            cmd.arg("--switch");
+        }
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(text.lines().last().unwrap_or("")).unwrap_or_else(|_| {
+            panic!(
+                "play.mjs said:\n{text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+}
+
+fn hlsjs() -> Option<PathBuf> {
+    let tools = std::env::var("HLSGATE_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo().join(".tools"));
+    let p = tools.join("e2e/node_modules/hls.js/dist/hls.min.js");
+    p.exists().then_some(p)
+}
+
+fn plays(mode: &str) {
+    let Some(browser) = Browser::find() else {
+        return;
+    };
+    let dev = Dev::start(mode, &[]);
+    let r = browser.play(&dev, "sample", mode, 3.0, true);
+    assert_eq!(r["ok"], true, "{r}\n{}", dev.logs());
+    assert!(r["before"]["time"].as_f64().unwrap() > 3.0, "{r}");
+    assert_ne!(r["after"]["level"], r["before"]["level"], "{r}");
+    assert_eq!(r["after"]["level"], r["target"], "{r}");
+    assert!(
+        r["after"]["time"].as_f64().unwrap() > r["after"]["switchedAt"].as_f64().unwrap() + 1.5,
+        "{r}"
+    );
+    assert_eq!(r["refused"], serde_json::json!([]), "{r}");
+    let url = r["before"]["issued"]["manifest_url"].as_str().unwrap();
+    let requests: Vec<&str> = r["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    match mode {
+        // Every request the player made carried the signature in its URL.
+        "url" => {
+            assert!(url.contains("Signature="), "{url}");
+            assert!(
+                requests.iter().all(|q| q.ends_with("(signed URL)")),
+                "{requests:?}"
+            );
+        }
+        // None did: the cookies carried it.
+        _ => {
+            assert!(!url.contains("Signature="), "{url}");
+            assert!(
+                requests.iter().all(|q| !q.contains("signed URL")),
+                "{requests:?}"
+            );
+        }
+    }
+    // Both renditions were fetched: the switch really happened on the wire.
+    let levels = r["before"]["levels"].as_array().unwrap();
+    let target = levels[r["target"].as_u64().unwrap() as usize]
+        .as_u64()
+        .unwrap();
+    assert!(
+        requests.iter().any(|q| q.contains(&format!("_{target}p_"))),
+        "no segment of the {target}p rendition: {requests:?}"
+    );
+}
+
+#[test]
+fn chromium_plays_and_switches_with_signed_urls() {
+    plays("url");
+}
+
+#[test]
+fn chromium_plays_and_switches_with_signed_cookies() {
+    plays("cookies");
+}
