@@ -34,9 +34,14 @@ struct Dev {
 
 impl Dev {
     fn start(mode: &str, env: &[(&str, &str)]) -> Dev {
+        Dev::start_with(mode, env, &[])
+    }
+
+    fn start_with(mode: &str, env: &[(&str, &str)], args: &[&str]) -> Dev {
         let data = tempfile::tempdir().unwrap();
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_hlsgate"));
         cmd.args(["dev", "--port", "0", "--mode", mode, "--dev-token", TOKEN])
+            .args(args)
             .arg("--data")
             .arg(data.path())
             .env("RUST_LOG", "info")
@@ -448,13 +453,64 @@ fn without_ffmpeg_an_upload_says_how_to_install_it() {
     // Not a video extension: the jobs function ignores it, and says so.
     let (status, body) = put(&dev.url("/upload/notes.txt"), b"hello");
     assert_eq!(status, 422, "{body}");
+
+    // --video cannot be honoured: refuse to start, saying why.
+    let data = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_hlsgate"))
+        .args(["dev", "--port", "0", "--video", "clip.mp4", "--data"])
+        .arg(data.path())
+        .env("HLSGATE_FFMPEG", "/nonexistent/ffmpeg")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--video: ffmpeg and ffprobe are needed"),
+        "{err}"
+    );
 }
 
-fn ffmpeg() -> bool {
-    Command::new("ffmpeg")
+#[test]
+fn video_given_at_start_is_uploaded_and_transcoded() {
+    if !ffmpeg_or_skip() {
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let clip = make_clip(tmp.path(), 3);
+    let dev = Dev::start_with("url", &[], &["--video", clip.to_str().unwrap()]);
+    let line = dev
+        .stdout()
+        .lines()
+        .find(|l| l.contains("--video"))
+        .map(str::to_string);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut line = line;
+    while line.is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        line = dev
+            .stdout()
+            .lines()
+            .find(|l| l.contains("--video"))
+            .map(str::to_string);
+    }
+    let line = line.unwrap_or_else(|| panic!("no --video line\n{}", dev.logs()));
+    let json = &line[line.find('{').unwrap()..];
+    let v: Value = serde_json::from_str(json).unwrap();
+    assert_eq!(v["key"], "uploads/clip.mp4");
+    let done = dev.wait_for_job(v["video_id"].as_str().unwrap());
+    assert_eq!(done["job"]["status"], "COMPLETE", "{done}\n{}", dev.logs());
+}
+
+/// True when ffmpeg is here; else says the test is skipped.
+fn ffmpeg_or_skip() -> bool {
+    let here = Command::new("ffmpeg")
         .arg("-version")
         .output()
-        .is_ok_and(|o| o.status.success())
+        .is_ok_and(|o| o.status.success());
+    if !here {
+        eprintln!("skipped: ffmpeg is not installed (apt-get install ffmpeg)");
+    }
+    here
 }
 
 /// A short clip with a test pattern and a tone.
@@ -493,8 +549,7 @@ fn make_clip(dir: &Path, seconds: u32) -> PathBuf {
 
 #[test]
 fn an_upload_through_ffmpeg_becomes_playable() {
-    if !ffmpeg() {
-        eprintln!("skipped: ffmpeg is not installed (apt-get install ffmpeg)");
+    if !ffmpeg_or_skip() {
         return;
     }
     let dev = Dev::start("url", &[]);
@@ -552,8 +607,7 @@ fn an_upload_through_ffmpeg_becomes_playable() {
 
 #[test]
 fn a_corrupt_upload_is_an_error_notice_not_a_crash() {
-    if !ffmpeg() {
-        eprintln!("skipped: ffmpeg is not installed (apt-get install ffmpeg)");
+    if !ffmpeg_or_skip() {
         return;
     }
     let dev = Dev::start("url", &[]);
