@@ -588,20 +588,17 @@ impl Stack {
     /// CloudFront for `/videos/**`.
     async fn edge(&self, req: &Request<Incoming>, peer: SocketAddr) -> Answer {
         let method = req.method().clone();
-        let cors = self.cors(req.headers());
+        // The response-headers policy's CORS: the origins the functions allow.
+        let cors_origins = &self.rewriter.config.cors_origins;
+        let cors = web::allowed_origin(cors_origins, req.headers())
+            .and_then(|o| HeaderValue::try_from(o).ok());
         let mut answer = if method == Method::OPTIONS {
-            let mut r = text(StatusCode::NO_CONTENT, "text/plain", Bytes::new());
-            let h = r.headers_mut();
-            h.insert(
-                "access-control-allow-methods",
-                HeaderValue::from_static("GET, HEAD, OPTIONS"),
-            );
-            h.insert(
-                "access-control-allow-headers",
-                HeaderValue::from_static("Range"),
-            );
-            h.insert("access-control-max-age", HeaderValue::from_static("600"));
-            r
+            lambda::response(web::preflight(
+                cors_origins,
+                req.headers(),
+                "GET, HEAD, OPTIONS",
+                "Range",
+            ))
         } else if method != Method::GET && method != Method::HEAD {
             edge::denied(&Denial {
                 code: "MethodNotAllowed",
@@ -753,12 +750,6 @@ impl Stack {
             Ok(r) => lambda::response(hlsgate_manifest_rewriter::handle(&self.rewriter, r).await),
             Err(e) => error(StatusCode::BAD_REQUEST, "bad_request", e),
         }
-    }
-
-    /// The CORS origin the edge's response-headers policy allows: the page's.
-    fn cors(&self, headers: &HeaderMap) -> Option<HeaderValue> {
-        let origin = headers.get(header::ORIGIN)?;
-        (origin.as_bytes() == self.public_origin.as_bytes()).then(|| origin.clone())
     }
 
     /// The player page; other host names are sent to 127.0.0.1, where the
