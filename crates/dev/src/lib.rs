@@ -26,9 +26,9 @@ use bytes::Bytes;
 use hlsgate_aws::env::Env;
 use hlsgate_aws::local_s3::LocalS3;
 use hlsgate_aws::secret::{StaticSecret, Versions};
-use hlsgate_aws::{S3Objects, web};
+use hlsgate_aws::{ObjectSink, S3Objects, web};
 use hlsgate_core::signing::Context;
-use hlsgate_core::video::{DEFAULT_MASTER_NAME, SIDECAR_NAME};
+use hlsgate_core::video::{DEFAULT_MASTER_NAME, SIDECAR_NAME, folder_key};
 use hlsgate_signed_url_issuer::entitlement::ClaimsEntitlement;
 use hlsgate_signed_url_issuer::keys::FileKeys;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
@@ -41,7 +41,7 @@ use tokio::io::AsyncWriteExt;
 
 use crate::edge::Denial;
 use crate::lambda::{EventParts, header_pairs, json_response};
-use crate::setup::{DataDir, MEDIA_BUCKET, SAMPLE_ID, Secrets, UPLOAD_BUCKET};
+use crate::setup::{DataDir, KEY_PREFIX, MEDIA_BUCKET, SAMPLE_ID, Secrets, UPLOAD_BUCKET};
 use crate::transcode::{JobsApp, PrintNotifier, Tools};
 
 /// The rewriter as the stack runs it.
@@ -311,7 +311,7 @@ pub fn function_env(
     let mut env: Vec<(String, String)> = [
         // Shared.
         ("MEDIA_BUCKET", MEDIA_BUCKET),
-        ("KEY_PREFIX", "videos/"),
+        ("KEY_PREFIX", KEY_PREFIX),
         ("CDN_DOMAIN", public_origin),
         ("S3_FORCE_PATH_STYLE", "true"),
         ("CORS_ALLOWED_ORIGINS", public_origin),
@@ -381,16 +381,12 @@ fn write_playlist_event(
         "../../../fixtures/events/apigw-http-playlist.json"
     ))
     .map_err(|e| e.to_string())?;
-    let path = format!("/videos/{SAMPLE_ID}/{DEFAULT_MASTER_NAME}");
+    let folder = folder_key(KEY_PREFIX, SAMPLE_ID);
+    let path = format!("/{folder}{DEFAULT_MASTER_NAME}");
     let now = web::system_clock()();
     let expires = hlsgate_core::signing::Epoch::new(now + 6 * 3600).map_err(|e| e.to_string())?;
     let signed = signer
-        .sign_folder(
-            &format!("{public_origin}/videos/{SAMPLE_ID}/"),
-            expires,
-            None,
-            None,
-        )
+        .sign_folder(&format!("{public_origin}/{folder}"), expires, None, None)
         .map_err(|e| e.to_string())?;
     let copy: Vec<(String, String)> = hlsgate_core::signing::Forwarded::from_signed(&signed)
         .with_copy(suffix)
@@ -422,18 +418,18 @@ fn write_playlist_event(
 
 /// Puts the seed ladder in the media bucket as video `sample`, once.
 async fn seed(s3: &aws_sdk_s3::Client) -> Result<(), String> {
-    let master = format!("videos/{SAMPLE_ID}/master.m3u8");
+    let folder = folder_key(KEY_PREFIX, SAMPLE_ID);
     if s3
         .head_object()
         .bucket(MEDIA_BUCKET)
-        .key(&master)
+        .key(format!("{folder}{DEFAULT_MASTER_NAME}"))
         .send()
         .await
         .is_ok()
     {
         return Ok(());
     }
-    let playback = setup::sample_playback("videos/")?;
+    let playback = setup::sample_playback(KEY_PREFIX)?;
     let sidecar = serde_json::to_vec_pretty(&playback).map_err(|e| e.to_string())?;
     let mut files: Vec<(&str, Bytes)> = setup::sample_files()
         .iter()
@@ -442,21 +438,13 @@ async fn seed(s3: &aws_sdk_s3::Client) -> Result<(), String> {
     files.push((SIDECAR_NAME, Bytes::from(sidecar)));
     // The master last, as the transcoder writes it.
     files.sort_by_key(|(n, _)| *n == DEFAULT_MASTER_NAME);
+    let media = S3Objects::new(s3.clone(), MEDIA_BUCKET);
     for (name, bytes) in files {
-        let key = format!("videos/{SAMPLE_ID}/{name}");
-        s3.put_object()
-            .bucket(MEDIA_BUCKET)
-            .key(&key)
-            .content_type(setup::content_type(name))
-            .body(aws_sdk_s3::primitives::ByteStream::from(bytes))
-            .send()
+        let key = format!("{folder}{name}");
+        media
+            .write(&key, bytes, setup::content_type(name))
             .await
-            .map_err(|e| {
-                format!(
-                    "seeding {key}: {}",
-                    aws_sdk_s3::error::DisplayErrorContext(&e)
-                )
-            })?;
+            .map_err(|e| format!("seeding {key}: {e}"))?;
     }
     Ok(())
 }
@@ -496,7 +484,12 @@ impl Stack {
         let path = req.uri().path().to_string();
         let method = req.method().clone();
         let mut answer = match (&method, path.as_str()) {
-            (_, p) if p.starts_with("/videos/") => self.edge(&req, peer).await,
+            (_, p)
+                if p.strip_prefix('/')
+                    .is_some_and(|k| k.starts_with(KEY_PREFIX)) =>
+            {
+                self.edge(&req, peer).await
+            }
             (_, p) if p.starts_with("/_origin/rewriter/") => self.bare_rewriter(&req, peer).await,
             (&Method::GET, "/") => self.page(req.headers()),
             (&Method::GET, "/favicon.ico") => {
@@ -784,7 +777,7 @@ impl Stack {
                 .s3
                 .list_objects_v2()
                 .bucket(MEDIA_BUCKET)
-                .prefix("videos/")
+                .prefix(KEY_PREFIX)
                 .set_continuation_token(token.take())
                 .send()
                 .await
@@ -801,7 +794,7 @@ impl Stack {
             for o in out.contents() {
                 if let Some(id) = o
                     .key()
-                    .and_then(|k| k.strip_prefix("videos/"))
+                    .and_then(|k| k.strip_prefix(KEY_PREFIX))
                     .and_then(|k| k.strip_suffix("/master.m3u8"))
                     .filter(|id| !id.contains('/'))
                 {

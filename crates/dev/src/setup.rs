@@ -23,6 +23,8 @@ use serde_json::{Value, json};
 pub const UPLOAD_BUCKET: &str = "hlsgate-uploads";
 /// The media bucket of the local stack.
 pub const MEDIA_BUCKET: &str = "hlsgate-media";
+/// Where videos live in the media bucket and on the edge (`KEY_PREFIX`).
+pub const KEY_PREFIX: &str = "videos/";
 /// The seed video's id.
 pub const SAMPLE_ID: &str = "sample";
 
@@ -250,7 +252,7 @@ fn restrict(_path: &Path, _mode: u32) -> Result<(), String> {
 pub fn content_type(key: &str) -> &'static str {
     let ext = key.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
     match ext.as_deref() {
-        Some("m3u8") => "application/vnd.apple.mpegurl",
+        Some("m3u8") => hlsgate_manifest_rewriter::PLAYLIST_TYPE,
         Some("ts") => "video/MP2T",
         Some("m4s") => "video/iso.segment",
         Some("mp4") => "video/mp4",
