@@ -86,7 +86,6 @@ pub struct Stack {
     pub rewriter: RewriterApp,
     pub issuer: IssuerApp,
     pub jobs: Arc<JobsApp>,
-    pub tools: Option<Tools>,
     hlsjs: Option<Bytes>,
     sequencer: AtomicU64,
 }
@@ -102,7 +101,7 @@ impl std::fmt::Debug for Stack {
 /// Starts everything, then serves until Ctrl-C.
 pub async fn run(opts: Options) -> Result<(), String> {
     let (stack, listener) = start(opts.clone()).await?;
-    let tools_line = match &stack.tools {
+    let tools_line = match stack.jobs.transcoder.tools() {
         Some(t) => format!("ffmpeg {}", t.ffmpeg.display()),
         None => "ffmpeg not found: uploads answer 503 until it is installed".to_string(),
     };
@@ -224,7 +223,7 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), St
     )?;
     let jobs_config = hlsgate_mediaconvert_jobs::Config::from(Env::from_pairs(env.clone()))
         .map_err(|e| config_error("mediaconvert-jobs", e))?;
-    let (transcoder, queue) = transcode::transcoder(tools.clone());
+    let (transcoder, queue) = transcode::transcoder(tools);
     let jobs = Arc::new(hlsgate_mediaconvert_jobs::App {
         notifier: PrintNotifier {
             topic_arn: jobs_config.topic_arn.clone(),
@@ -270,7 +269,6 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), St
         rewriter,
         issuer,
         jobs,
-        tools,
         hlsjs,
         sequencer: AtomicU64::new(0),
     };
@@ -864,30 +862,16 @@ impl Stack {
         };
         check_upload_name(name).map_err(|e| fail(StatusCode::BAD_REQUEST, "bad_name", e))?;
         let key = format!("uploads/{name}");
-        transcode::upload(&self.s3, UPLOAD_BUCKET, &key, file)
+        let stored = transcode::upload(&self.s3, UPLOAD_BUCKET, &key, file)
             .await
             .map_err(|e| fail(StatusCode::BAD_GATEWAY, "storage_error", e))?;
-        let head = self
-            .s3
-            .head_object()
-            .bucket(UPLOAD_BUCKET)
-            .key(&key)
-            .send()
-            .await
-            .map_err(|e| {
-                fail(
-                    StatusCode::BAD_GATEWAY,
-                    "storage_error",
-                    aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
-                )
-            })?;
         let seq = self.sequencer.fetch_add(1, Ordering::Relaxed);
         let sequencer = format!("{:010X}{seq:08X}", std::process::id());
         let event = transcode::object_created_event(
             UPLOAD_BUCKET,
             &key,
-            head.content_length().unwrap_or(0).max(0) as u64,
-            head.e_tag().unwrap_or("").trim_matches('"'),
+            stored.size,
+            &stored.etag,
             &sequencer,
         );
         let summary = hlsgate_mediaconvert_jobs::handle(&self.jobs, &event)

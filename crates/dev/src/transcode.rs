@@ -122,6 +122,13 @@ pub struct LocalTranscoder {
     tools: Option<Tools>,
 }
 
+impl LocalTranscoder {
+    /// ffmpeg and ffprobe, when they were found at start.
+    pub fn tools(&self) -> Option<&Tools> {
+        self.tools.as_ref()
+    }
+}
+
 impl Transcoder for LocalTranscoder {
     async fn submit(&self, job: &JobSpec) -> Result<String, CallError> {
         if self.tools.is_none() {
@@ -429,16 +436,15 @@ async fn run_job(
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let key = format!("{dst_folder}/{name}");
-        let size = std::fs::metadata(f).map(|m| m.len()).unwrap_or(0);
+        let stored = upload(s3, dst_bucket, &key, f).await.map_err(|e| {
+            JobFailure::output(format!("Write error on s3://{dst_bucket}/{key}: {e}"))
+        })?;
         *sizes
             .entry(
                 name.rsplit_once('_')
                     .map_or(name.clone(), |(a, _)| a.to_string()),
             )
-            .or_default() += size;
-        upload(s3, dst_bucket, &key, f).await.map_err(|e| {
-            JobFailure::output(format!("Write error on s3://{dst_bucket}/{key}: {e}"))
-        })?;
+            .or_default() += stored.size;
     }
     Ok(rungs
         .iter()
@@ -670,17 +676,27 @@ async fn download(
     Ok(())
 }
 
+/// What S3 said of a stored file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stored {
+    pub size: u64,
+    /// Without quotes, as S3 events carry it.
+    pub etag: String,
+}
+
 /// Puts a local file into a bucket with its content type.
 pub async fn upload(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
     from: &Path,
-) -> Result<(), String> {
+) -> Result<Stored, String> {
     let body = aws_sdk_s3::primitives::ByteStream::from_path(from)
         .await
         .map_err(|e| format!("{}: {e}", from.display()))?;
-    s3.put_object()
+    let size = body.size_hint().0;
+    let out = s3
+        .put_object()
         .bucket(bucket)
         .key(key)
         .content_type(crate::setup::content_type(key))
@@ -688,7 +704,10 @@ pub async fn upload(
         .send()
         .await
         .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(&e).to_string())?;
-    Ok(())
+    Ok(Stored {
+        size,
+        etag: out.e_tag().unwrap_or("").trim_matches('"').to_string(),
+    })
 }
 
 /// The `detail` of a `COMPLETE` event: the HLS group and its outputs.
