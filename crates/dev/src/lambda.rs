@@ -43,7 +43,7 @@ pub fn http_api_event(parts: &EventParts<'_>) -> Value {
         .peer
         .map_or_else(|| "127.0.0.1".to_string(), |p| p.ip().to_string());
     let mut context = json!({
-        "accountId": "000000000000",
+        "accountId": crate::setup::ACCOUNT,
         "apiId": "hlsgatedev",
         "domainName": "127.0.0.1",
         "domainPrefix": "hlsgatedev",

@@ -19,6 +19,8 @@ use hlsgate_core::signing::{
 use hlsgate_core::video::{DEFAULT_MASTER_NAME, Playback, Rendition, VideoId, folder_key};
 use serde_json::{Value, json};
 
+/// The local stack's AWS account, as its events and ARNs name it.
+pub const ACCOUNT: &str = "000000000000";
 /// The upload bucket of the local stack.
 pub const UPLOAD_BUCKET: &str = "hlsgate-uploads";
 /// The media bucket of the local stack.

@@ -22,6 +22,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 use tokio::sync::mpsc;
 
+use crate::setup::ACCOUNT;
+
 /// The jobs function as the local stack runs it.
 pub type JobsApp = App<LocalTranscoder, PrintNotifier, S3Objects>;
 
@@ -729,14 +731,28 @@ fn complete_detail(spec: &JobSpec, outputs: &[Output]) -> Value {
     })
 }
 
+/// An EventBridge event around `detail`, as a rule's target receives it.
+fn eventbridge(detail_type: &str, source: &str, resource: String, detail: Value) -> Value {
+    json!({
+        "version": "0",
+        "id": crate::setup::random_token(16).unwrap_or_default(),
+        "detail-type": detail_type,
+        "source": source,
+        "account": ACCOUNT,
+        "time": rfc3339_now(),
+        "region": hlsgate_aws::sdk::LOCAL_REGION,
+        "resources": [resource],
+        "detail": detail,
+    })
+}
+
 /// A "MediaConvert Job State Change" event, as EventBridge delivers it.
 pub fn state_event(job_id: &str, spec: &JobSpec, status: &str, extra: Value) -> Value {
     let region = hlsgate_aws::sdk::LOCAL_REGION;
-    let account = "000000000000";
     let mut detail = json!({
         "timestamp": now_ms(),
-        "accountId": account,
-        "queue": format!("arn:aws:mediaconvert:{region}:{account}:queues/Default"),
+        "accountId": ACCOUNT,
+        "queue": format!("arn:aws:mediaconvert:{region}:{ACCOUNT}:queues/Default"),
         "jobId": job_id,
         "status": status,
         "userMetadata": spec.metadata,
@@ -746,17 +762,12 @@ pub fn state_event(job_id: &str, spec: &JobSpec, status: &str, extra: Value) -> 
             d.insert(k.clone(), v.clone());
         }
     }
-    json!({
-        "version": "0",
-        "id": crate::setup::random_token(16).unwrap_or_default(),
-        "detail-type": "MediaConvert Job State Change",
-        "source": "aws.mediaconvert",
-        "account": account,
-        "time": rfc3339_now(),
-        "region": region,
-        "resources": [format!("arn:aws:mediaconvert:{region}:{account}:jobs/{job_id}")],
-        "detail": detail,
-    })
+    eventbridge(
+        "MediaConvert Job State Change",
+        "aws.mediaconvert",
+        format!("arn:aws:mediaconvert:{region}:{ACCOUNT}:jobs/{job_id}"),
+        detail,
+    )
 }
 
 /// An "Object Created" event for an upload, as EventBridge delivers it.
@@ -767,25 +778,20 @@ pub fn object_created_event(
     etag: &str,
     sequencer: &str,
 ) -> Value {
-    json!({
-        "version": "0",
-        "id": crate::setup::random_token(16).unwrap_or_default(),
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "account": "000000000000",
-        "time": rfc3339_now(),
-        "region": hlsgate_aws::sdk::LOCAL_REGION,
-        "resources": [format!("arn:aws:s3:::{bucket}")],
-        "detail": {
+    eventbridge(
+        "Object Created",
+        "aws.s3",
+        format!("arn:aws:s3:::{bucket}"),
+        json!({
             "version": "0",
             "bucket": {"name": bucket},
             "object": {"key": key, "size": size, "etag": etag, "sequencer": sequencer},
             "request-id": crate::setup::random_token(8).unwrap_or_default(),
-            "requester": "000000000000",
+            "requester": ACCOUNT,
             "source-ip-address": "127.0.0.1",
             "reason": "PutObject",
-        },
-    })
+        }),
+    )
 }
 
 fn now_ms() -> u64 {
