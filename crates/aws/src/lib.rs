@@ -10,6 +10,7 @@ pub mod local_s3;
 pub mod objects;
 pub mod sdk;
 pub mod secret;
+pub mod start;
 pub mod telemetry;
 #[cfg(feature = "test-util")]
 pub mod testing;

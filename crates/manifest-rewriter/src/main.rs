@@ -4,20 +4,15 @@ use std::convert::Infallible;
 use std::process::ExitCode;
 
 use hlsgate_aws::secret::{SecretSource, SecretsManagerSecret, StaticSecret, Versions};
-use hlsgate_aws::{S3Objects, sdk, telemetry};
+use hlsgate_aws::{S3Objects, sdk, start};
 use hlsgate_manifest_rewriter::{App, Config, SecretConfig, handle, system_clock};
 use lambda_http::{Request, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let started = std::time::Instant::now();
-    telemetry::init();
-    let config = match Config::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            e.report();
-            return ExitCode::FAILURE;
-        }
+    let Some(config) = start::configure(Config::from_env) else {
+        return ExitCode::FAILURE;
     };
     let sdk_config = sdk::load(config.timeouts).await;
     let objects = S3Objects::new(
@@ -53,13 +48,7 @@ async fn main() -> ExitCode {
             .await
         }
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "runtime stopped");
-            ExitCode::FAILURE
-        }
-    }
+    start::exit(result)
 }
 
 async fn run<O: SecretSource>(app: App<S3Objects, O>) -> Result<(), lambda_http::Error> {

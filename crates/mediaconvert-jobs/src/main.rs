@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use hlsgate_aws::{S3Objects, sdk, telemetry};
+use hlsgate_aws::{S3Objects, sdk, start};
 use hlsgate_mediaconvert_jobs::{App, Config, MediaConvert, SnsNotifier, handle};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
@@ -10,13 +10,8 @@ use serde_json::Value;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let started = std::time::Instant::now();
-    telemetry::init();
-    let config = match Config::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            e.report();
-            return ExitCode::FAILURE;
-        }
+    let Some(config) = start::configure(Config::from_env) else {
+        return ExitCode::FAILURE;
     };
     let sdk_config = sdk::load(config.timeouts).await;
     let media = S3Objects::new(
@@ -49,12 +44,5 @@ async fn main() -> ExitCode {
         handle(app, &event.payload).await
     }))
     .await;
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "stopped");
-            eprintln!("{e}");
-            ExitCode::FAILURE
-        }
-    }
+    start::exit(result)
 }

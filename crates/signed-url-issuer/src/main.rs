@@ -4,7 +4,7 @@ use std::convert::Infallible;
 use std::process::ExitCode;
 
 use hlsgate_aws::secret::SecretsManagerSecret;
-use hlsgate_aws::{S3Objects, sdk, telemetry};
+use hlsgate_aws::{S3Objects, sdk, start};
 use hlsgate_signed_url_issuer::config::KeysConfig;
 use hlsgate_signed_url_issuer::entitlement::Entitlement;
 use hlsgate_signed_url_issuer::keys::{FileKeys, KeySource, StaticKeys};
@@ -15,13 +15,8 @@ use secrecy::SecretString;
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let started = std::time::Instant::now();
-    telemetry::init();
-    let config = match Config::from_env() {
-        Ok(c) => c,
-        Err(e) => {
-            e.report();
-            return ExitCode::FAILURE;
-        }
+    let Some(config) = start::configure(Config::from_env) else {
+        return ExitCode::FAILURE;
     };
     let sdk_config = sdk::load(config.timeouts).await;
     let objects = S3Objects::new(
@@ -47,14 +42,7 @@ async fn main() -> ExitCode {
             start(config, objects, keys, entitlement, started).await
         }
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = %e, "stopped");
-            eprintln!("{e}");
-            ExitCode::FAILURE
-        }
-    }
+    start::exit(result)
 }
 
 /// Loads the keys (a bad secret stops the start), then serves.
