@@ -70,6 +70,15 @@ impl fmt::Debug for Env {
     }
 }
 
+/// `a`, `a or b`, `a, b or c`.
+pub fn one_of(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => (*one).to_string(),
+        [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
+    }
+}
+
 impl Env {
     /// The process environment. Variables that are not UTF-8 are skipped,
     /// as if unset.
@@ -126,6 +135,18 @@ impl Env {
         T::Err: fmt::Display,
     {
         self.parse_with(name, default, |s| s.parse::<T>().map_err(|e| e.to_string()))
+    }
+
+    /// One of an enum's names (its `FromStr`), or `default` when unset; a
+    /// wrong value is reported with the names it could have been.
+    pub fn choice<T>(&mut self, name: &str, default: T) -> T
+    where
+        T: FromStr + strum::VariantNames,
+    {
+        self.parse_with(name, default, |s| {
+            s.parse::<T>()
+                .map_err(|_| format!("expected {}", one_of(T::VARIANTS)))
+        })
     }
 
     /// Like [`parse_or`](Self::parse_or) with a custom parser.
@@ -289,6 +310,29 @@ fn url_origin(s: &str) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, PartialEq, strum::EnumString, strum::VariantNames)]
+    #[strum(serialize_all = "lowercase")]
+    enum Pick {
+        Url,
+        Cookies,
+    }
+
+    #[test]
+    fn choices_name_what_they_could_have_been() {
+        let mut env = Env::from_pairs([("A", "cookies"), ("B", "COOKIES")]);
+        assert_eq!(env.choice("A", Pick::Url), Pick::Cookies);
+        assert_eq!(env.choice("UNSET", Pick::Url), Pick::Url);
+        assert_eq!(env.choice("B", Pick::Url), Pick::Url);
+        assert_eq!(
+            env.finish().unwrap_err().to_string(),
+            ConfigError {
+                problems: vec![r#"B="COOKIES": expected url or cookies"#.into()]
+            }
+            .to_string()
+        );
+        assert_eq!(one_of(&["a", "b", "c"]), "a, b or c");
+    }
 
     #[test]
     fn collects_every_problem() {

@@ -3,15 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::ValueEnum;
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Mode {
-    /// A signed manifest URL; the rewriter signs every URI inside.
-    Url,
-    /// Signed cookies for the video's folder.
-    Cookies,
-}
+use hlsgate_core::signing::Delivery;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -33,9 +25,10 @@ pub struct Args {
     /// The dev bearer token (at least 16 characters); random when not given.
     #[arg(long, env = "HLSGATE_DEV_TOKEN")]
     dev_token: Option<String>,
-    /// What the issuer hands out unless the request says ?mode=.
-    #[arg(long, value_enum, default_value = "url")]
-    mode: Mode,
+    /// What the issuer hands out unless the request says ?mode=: a signed
+    /// manifest URL (url) or signed cookies for the video's folder (cookies).
+    #[arg(long, value_parser = crate::choice::<Delivery>(), default_value = "url")]
+    mode: Delivery,
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
@@ -56,11 +49,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         video: args.video,
         hlsjs: args.hlsjs,
         dev_token: args.dev_token,
-        mode: match args.mode {
-            Mode::Url => "url",
-            Mode::Cookies => "cookies",
-        }
-        .to_string(),
+        mode: args.mode,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -5,22 +5,14 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::ValueEnum;
 use hlsgate_core::signing::{KeyAlgorithm, PrivateKey, private_key_to_pem, public_key_to_pem};
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Algorithm {
-    /// RSA 2048-bit (the only RSA size CloudFront accepts).
-    Rsa,
-    /// ECDSA P-256: about 15× faster to sign with, smaller signatures.
-    Ecdsa,
-}
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Key type.
-    #[arg(long, value_enum, default_value = "ecdsa")]
-    algorithm: Algorithm,
+    /// Key type: ecdsa (P-256: about 15x faster to sign with, smaller
+    /// signatures) or rsa (2048-bit, the only RSA size CloudFront accepts).
+    #[arg(long, value_parser = crate::choice::<KeyAlgorithm>(), default_value = "ecdsa")]
+    algorithm: KeyAlgorithm,
     /// Directory for private.pem and public.pem (created if missing).
     #[arg(long)]
     out: PathBuf,
@@ -30,10 +22,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<ExitCode, String> {
-    let algorithm = match args.algorithm {
-        Algorithm::Rsa => KeyAlgorithm::Rsa,
-        Algorithm::Ecdsa => KeyAlgorithm::EcdsaP256,
-    };
+    let algorithm = args.algorithm;
     let private_path = args.out.join("private.pem");
     let public_path = args.out.join("public.pem");
     for p in [&private_path, &public_path] {

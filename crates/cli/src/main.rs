@@ -61,6 +61,17 @@ fn main() -> ExitCode {
 }
 
 /// Reads a file with the path in the error message.
+/// A clap value parser for one of our enums: its `FromStr` names, listed in
+/// `--help` and in the error for a wrong value.
+pub fn choice<T>() -> impl clap::builder::TypedValueParser<Value = T>
+where
+    T: std::str::FromStr + strum::VariantNames + Clone + Send + Sync + 'static,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(T::VARIANTS).try_map(|s| s.parse::<T>())
+}
+
 pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
     std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }

@@ -11,13 +11,7 @@ use hlsgate_core::signing::{
 };
 use serde_json::json;
 
-use crate::{read_file, timearg};
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Hash {
-    Sha1,
-    Sha256,
-}
+use crate::{choice, read_file, timearg};
 
 /// Output of `verify`.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -33,13 +27,6 @@ pub enum SignFormat {
     Text,
     Json,
     Query,
-}
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum SameSiteArg {
-    Strict,
-    Lax,
-    None,
 }
 
 #[derive(Debug, clap::Args)]
@@ -63,8 +50,8 @@ pub struct Args {
     #[arg(long)]
     ip: Option<String>,
     /// Hash under the signature; SHA256 adds Hash-Algorithm=SHA256.
-    #[arg(long, value_enum, default_value = "sha1")]
-    hash: Hash,
+    #[arg(long, value_parser = choice::<HashAlgorithm>(), default_value = "sha1")]
+    hash: HashAlgorithm,
     /// Force a custom policy on this resource pattern (`*` and `?` wildcards),
     /// e.g. https://CDN/videos/ID/* to sign a whole folder once.
     #[arg(long)]
@@ -79,8 +66,8 @@ pub struct Args {
     #[arg(long, requires = "cookies")]
     cookie_path: Option<String>,
     /// Cookie SameSite attribute.
-    #[arg(long, value_enum, default_value = "lax", requires = "cookies")]
-    same_site: SameSiteArg,
+    #[arg(long, value_parser = choice::<SameSite>(), default_value = "lax", requires = "cookies")]
+    same_site: SameSite,
     /// Output format: text (the URL, or Set-Cookie lines), json, or query
     /// (only the signing parameters, for `hlsgate rewrite --params`).
     #[arg(long, value_enum, default_value = "text")]
@@ -114,11 +101,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let key = private_key_from_pem(&read_file(&args.private_key)?, size)
         .map_err(|e| format!("{}: {e}", args.private_key.display()))?;
     let key_pair_id = KeyPairId::new(&args.key_pair_id).map_err(|e| e.to_string())?;
-    let hash = match args.hash {
-        Hash::Sha1 => HashAlgorithm::Sha1,
-        Hash::Sha256 => HashAlgorithm::Sha256,
-    };
-    let signer = Signer::new(key, key_pair_id, hash);
+    let signer = Signer::new(key, key_pair_id, args.hash);
 
     let custom = args.policy_resource.is_some() || starts.is_some() || ip.is_some();
     let signed = if custom {
@@ -143,11 +126,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let cookie_opts = CookieOptions {
         domain: args.cookie_domain.clone(),
         path: args.cookie_path.clone(),
-        same_site: match args.same_site {
-            SameSiteArg::Strict => SameSite::Strict,
-            SameSiteArg::Lax => SameSite::Lax,
-            SameSiteArg::None => SameSite::None,
-        },
+        same_site: args.same_site,
         expires: true,
     };
     let set_cookies = signed

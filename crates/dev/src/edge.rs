@@ -16,7 +16,8 @@ use std::net::SocketAddr;
 
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use bytes::Bytes;
-use hlsgate_core::signing::params::{self, QUERY};
+use hlsgate_core::signing::ParamSuffix;
+use hlsgate_core::signing::names::{self, QUERY};
 use hlsgate_core::signing::{Context, KeyGroup, Verified, VerifyError, verify_cookies, verify_url};
 use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
 use http_body_util::Full;
@@ -43,7 +44,7 @@ pub fn authorize(
     keys: &KeyGroup,
     ctx: Context,
 ) -> Result<Verified, Denial> {
-    let in_url = params::split_signing_params(url, &QUERY)
+    let in_url = names::split_signing_params(url, &QUERY)
         .map(|(_, found)| !found.is_empty())
         .unwrap_or(true);
     let result = if in_url {
@@ -76,7 +77,8 @@ pub fn authorize(
 
 /// The query the `*.m3u8` behaviour forwards to the rewriter: only the
 /// suffixed copies of the signing parameters, bytes unchanged.
-pub fn forwarded_query(query: &str, suffix: &str) -> String {
+pub fn forwarded_query(query: &str, suffix: &ParamSuffix) -> String {
+    let suffix = suffix.as_str();
     query
         .split('&')
         .filter(|pair| {
@@ -346,10 +348,10 @@ mod tests {
     fn only_the_copies_reach_the_rewriter() {
         let q = "Policy=p&Signature=s&Key-Pair-Id=k&Policy-PREFIX=p2&Signature-PREFIX=s2&Key-Pair-Id-PREFIX=k2&Hash-Algorithm-PREFIX=SHA256&x=1&-PREFIX=y";
         assert_eq!(
-            forwarded_query(q, "-PREFIX"),
+            forwarded_query(q, &ParamSuffix::default()),
             "Policy-PREFIX=p2&Signature-PREFIX=s2&Key-Pair-Id-PREFIX=k2&Hash-Algorithm-PREFIX=SHA256"
         );
-        assert_eq!(forwarded_query("", "-PREFIX"), "");
+        assert_eq!(forwarded_query("", &ParamSuffix::default()), "");
     }
 
     #[test]

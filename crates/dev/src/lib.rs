@@ -27,7 +27,7 @@ use hlsgate_aws::env::Env;
 use hlsgate_aws::local_s3::LocalS3;
 use hlsgate_aws::secret::{StaticSecret, Versions};
 use hlsgate_aws::{ObjectSink, S3Objects, web};
-use hlsgate_core::signing::Context;
+use hlsgate_core::signing::{Context, Delivery};
 use hlsgate_core::video::{DEFAULT_MASTER_NAME, SIDECAR_NAME, folder_key};
 use hlsgate_signed_url_issuer::entitlement::ClaimsEntitlement;
 use hlsgate_signed_url_issuer::keys::FileKeys;
@@ -70,15 +70,15 @@ pub struct Options {
     pub video: Option<PathBuf>,
     pub hlsjs: Option<PathBuf>,
     pub dev_token: Option<String>,
-    /// `url` or `cookies`: what the issuer hands out by default.
-    pub mode: String,
+    /// What the issuer hands out by default.
+    pub mode: Delivery,
 }
 
 /// The running stack.
 pub struct Stack {
     pub public_origin: String,
     pub token: String,
-    pub mode: String,
+    pub mode: Delivery,
     pub data: DataDir,
     pub secrets: Secrets,
     pub s3: aws_sdk_s3::Client,
@@ -139,10 +139,7 @@ pub async fn run(opts: Options) -> Result<(), String> {
 
 /// Builds the stack and binds its port; [`serve`] answers requests.
 pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), String> {
-    let mode = match opts.mode.as_str() {
-        "url" | "cookies" => opts.mode.clone(),
-        m => return Err(format!("--mode {m:?}: expected url or cookies")),
-    };
+    let mode = opts.mode;
     let token = match &opts.dev_token {
         Some(t) if t.len() < 16 || !t.bytes().all(|b| b.is_ascii_graphic()) => {
             return Err("--dev-token: at least 16 printable characters, no spaces".into());
@@ -187,7 +184,7 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), St
     let s3 = local_s3.client();
     let s3_endpoint = local_s3.endpoint();
 
-    let env = function_env(&public_origin, &data, &secrets, &mode);
+    let env = function_env(&public_origin, &data, &secrets, mode);
     let config_error = |what: &str, e: hlsgate_aws::ConfigError| {
         format!("{what} config: {}", e.problems.join("; "))
     };
@@ -283,7 +280,7 @@ pub fn function_env(
     public_origin: &str,
     data: &DataDir,
     secrets: &Secrets,
-    mode: &str,
+    mode: Delivery,
 ) -> Vec<(String, String)> {
     // Bare base64 bodies (which PUBLIC_KEYS also takes): one line, no
     // escapes for a .env reader to turn back into line breaks.
@@ -324,7 +321,7 @@ pub fn function_env(
             "SIGNING_KEYS_FILE",
             &data.signing_keys().display().to_string(),
         ),
-        ("DEFAULT_MODE", mode),
+        ("DEFAULT_MODE", mode.as_str()),
         ("COOKIE_DOMAIN", "127.0.0.1"),
         ("BIND_VIEWER_IP", "true"),
         ("ENTITLEMENT_CLAIM", "groups"),
@@ -373,7 +370,7 @@ fn write_playlist_event(
     public_origin: &str,
     signer: &hlsgate_core::signing::Signer,
     secrets: &Secrets,
-    suffix: &str,
+    suffix: &hlsgate_core::signing::ParamSuffix,
 ) -> Result<(), String> {
     let mut event: Value = serde_json::from_str(include_str!(
         "../../../fixtures/events/apigw-http-playlist.json"
@@ -388,7 +385,7 @@ fn write_playlist_event(
         .map_err(|e| e.to_string())?;
     let copy: Vec<(String, String)> = hlsgate_core::signing::Forwarded::from_signed(&signed)
         .with_copy(suffix)
-        .filter(|(n, _)| n.ends_with(suffix))
+        .filter(|(n, _)| n.ends_with(suffix.as_str()))
         .map(|(n, v)| (n.to_string(), v.to_string()))
         .collect();
     event["rawPath"] = json!(path);
@@ -761,7 +758,7 @@ impl Stack {
         };
         let html = include_str!("../assets/player.html")
             .replace("{{HLSJS_SRC}}", src)
-            .replace("{{DEFAULT_MODE}}", &self.mode)
+            .replace("{{DEFAULT_MODE}}", self.mode.as_str())
             .replace("{{SAMPLE_ID}}", SAMPLE_ID);
         text(StatusCode::OK, "text/html; charset=utf-8", html)
     }
@@ -974,15 +971,15 @@ mod tests {
         let data = DataDir::new(dir.path());
         data.prepare().unwrap();
         let secrets = data.secrets().unwrap();
-        for mode in ["url", "cookies"] {
+        for mode in [Delivery::Url, Delivery::Cookies] {
             let env = function_env("http://127.0.0.1:8080", &data, &secrets, mode);
             let r = hlsgate_manifest_rewriter::Config::from(Env::from_pairs(env.clone())).unwrap();
             assert_eq!(r.public_origin, "http://127.0.0.1:8080");
             let i = hlsgate_signed_url_issuer::Config::from(Env::from_pairs(env.clone())).unwrap();
-            assert_eq!(i.default_mode.as_str(), mode);
+            assert_eq!(i.default_mode, mode);
             assert_eq!(i.cookies.as_ref().unwrap().domain, "127.0.0.1");
             let j = hlsgate_mediaconvert_jobs::Config::from(Env::from_pairs(env)).unwrap();
-            assert_eq!(j.encoding.segment_seconds, 2);
+            assert_eq!(j.ladder.segment_seconds, 2);
         }
     }
 }

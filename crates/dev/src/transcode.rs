@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hlsgate_aws::{CallError, S3Objects};
-use hlsgate_mediaconvert_jobs::config::{Abr, Encoding, Rung};
+use hlsgate_mediaconvert_jobs::config::{Abr, LadderSettings, Rung};
 use hlsgate_mediaconvert_jobs::job::rung_name;
 use hlsgate_mediaconvert_jobs::{App, JobSpec, Notice, Notifier, Transcoder, handle};
 use serde_json::{Value, json};
@@ -307,7 +307,7 @@ async fn run_job(
     spec: &JobSpec,
     dir: &Path,
 ) -> Result<Vec<Output>, JobFailure> {
-    let Abr::Ladder(rungs) = &app.config.encoding.abr else {
+    let Abr::Ladder(rungs) = &app.config.ladder.abr else {
         return Err(JobFailure::internal(
             "ENCODING=auto is MediaConvert's automated ABR; the local transcoder needs a LADDER",
         ));
@@ -347,7 +347,7 @@ async fn run_job(
         &out_dir,
         basename,
         rungs,
-        &app.config.encoding,
+        &app.config.ladder,
         probe.has_audio,
     );
     let label = spec.video_id.to_string();
@@ -475,7 +475,7 @@ pub fn ffmpeg_args(
     out_dir: &Path,
     basename: &str,
     rungs: &[Rung],
-    encoding: &Encoding,
+    encoding: &LadderSettings,
     has_audio: bool,
 ) -> Vec<String> {
     let mut a: Vec<String> = [
@@ -864,8 +864,8 @@ mod tests {
     use super::*;
     use hlsgate_mediaconvert_jobs::config::parse_ladder;
 
-    fn encoding(ladder: &str) -> Encoding {
-        Encoding {
+    fn encoding(ladder: &str) -> LadderSettings {
+        LadderSettings {
             abr: Abr::Ladder(parse_ladder(ladder).unwrap()),
             segment_seconds: 4,
             gop_seconds: 2,

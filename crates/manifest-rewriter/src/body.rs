@@ -15,18 +15,18 @@ pub const BODY_BUDGET: usize = LAMBDA_RESPONSE_LIMIT - 16 * 1024;
 
 /// A content coding we can send.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Encoding {
+pub enum ContentCoding {
     Identity,
     Gzip,
     Br,
 }
 
-impl Encoding {
+impl ContentCoding {
     pub fn header(self) -> Option<&'static str> {
         match self {
-            Encoding::Identity => None,
-            Encoding::Gzip => Some("gzip"),
-            Encoding::Br => Some("br"),
+            ContentCoding::Identity => None,
+            ContentCoding::Gzip => Some("gzip"),
+            ContentCoding::Br => Some("br"),
         }
     }
 
@@ -37,9 +37,9 @@ impl Encoding {
 
 /// The coding to use for an `Accept-Encoding` header: `br` when accepted,
 /// else `gzip`, else none. `q=0` refuses a coding; `*` accepts both.
-pub fn negotiate(accept_encoding: Option<&str>) -> Encoding {
+pub fn negotiate(accept_encoding: Option<&str>) -> ContentCoding {
     let Some(header) = accept_encoding else {
-        return Encoding::Identity;
+        return ContentCoding::Identity;
     };
     let (mut br, mut gzip, mut star) = (None, None, None);
     for item in header.split(',') {
@@ -64,11 +64,11 @@ pub fn negotiate(accept_encoding: Option<&str>) -> Encoding {
         }
     }
     if br.or(star) == Some(true) {
-        Encoding::Br
+        ContentCoding::Br
     } else if gzip.or(star) == Some(true) {
-        Encoding::Gzip
+        ContentCoding::Gzip
     } else {
-        Encoding::Identity
+        ContentCoding::Identity
     }
 }
 
@@ -86,7 +86,7 @@ const BR_WINDOW: u32 = 22;
 #[derive(Debug)]
 pub struct Rendered {
     pub bytes: Vec<u8>,
-    pub encoding: Encoding,
+    pub encoding: ContentCoding,
     /// What the rewriter did; `None` when the playlist was passed through.
     pub report: Option<Report>,
 }
@@ -106,17 +106,17 @@ pub enum RenderError {
 pub fn render(
     rewriter: Option<&Rewriter>,
     input: &[u8],
-    encoding: Encoding,
+    encoding: ContentCoding,
 ) -> Result<Rendered, RenderError> {
     let (bytes, report) = match encoding {
-        Encoding::Identity => match rewriter {
+        ContentCoding::Identity => match rewriter {
             Some(r) => {
                 let (out, report) = r.rewrite(input)?;
                 (out, Some(report))
             }
             None => (input.to_vec(), None),
         },
-        Encoding::Gzip => {
+        ContentCoding::Gzip => {
             let mut gz = flate2::write::GzEncoder::new(
                 Vec::with_capacity(input.len() / 2),
                 flate2::Compression::new(GZIP_LEVEL),
@@ -124,7 +124,7 @@ pub fn render(
             let report = write_into(rewriter, input, &mut gz)?;
             (gz.finish()?, report)
         }
-        Encoding::Br => {
+        ContentCoding::Br => {
             let mut br = brotli::CompressorWriter::new(
                 Vec::with_capacity(input.len() / 2),
                 64 * 1024,
@@ -159,8 +159,8 @@ fn write_into<W: Write>(
 
 /// The body as Lambda will carry it: text when it is UTF-8 and not
 /// compressed, otherwise base64 (`isBase64Encoded`).
-pub fn lambda_body(bytes: Vec<u8>, encoding: Encoding) -> Body {
-    if encoding == Encoding::Identity {
+pub fn lambda_body(bytes: Vec<u8>, encoding: ContentCoding) -> Body {
+    if encoding == ContentCoding::Identity {
         match String::from_utf8(bytes) {
             Ok(s) => Body::Text(s),
             Err(e) => Body::Binary(e.into_bytes()),
@@ -197,7 +197,7 @@ mod tests {
 
     #[test]
     fn negotiation() {
-        use Encoding::*;
+        use ContentCoding::*;
         for (h, want) in [
             (None, Identity),
             (Some(""), Identity),
@@ -220,13 +220,13 @@ mod tests {
     fn round_trips_and_sizes() {
         use std::io::Read;
         let input = "#EXTM3U\n#EXTINF:6,\nseg.ts\n".repeat(200);
-        let gz = render(None, input.as_bytes(), Encoding::Gzip).unwrap();
+        let gz = render(None, input.as_bytes(), ContentCoding::Gzip).unwrap();
         let mut back = String::new();
         flate2::read::GzDecoder::new(&gz.bytes[..])
             .read_to_string(&mut back)
             .unwrap();
         assert_eq!(back, input);
-        let br = render(None, input.as_bytes(), Encoding::Br).unwrap();
+        let br = render(None, input.as_bytes(), ContentCoding::Br).unwrap();
         let mut back = Vec::new();
         brotli::Decompressor::new(&br.bytes[..], 4096)
             .read_to_end(&mut back)
@@ -237,7 +237,7 @@ mod tests {
         assert_eq!(encoded_len(&Body::Binary(vec![0; 4])), 8);
         assert_eq!(encoded_len(&Body::Text("a\"b\n\u{1}".into())), 5 + 2 + 5);
         assert!(matches!(
-            lambda_body(vec![0xff], Encoding::Identity),
+            lambda_body(vec![0xff], ContentCoding::Identity),
             Body::Binary(_)
         ));
     }

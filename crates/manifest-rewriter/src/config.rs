@@ -6,19 +6,10 @@ use hlsgate_aws::cache::CacheLimits;
 use hlsgate_aws::env::{ConfigError, Env, MediaLocation};
 use hlsgate_aws::sdk::Timeouts;
 use hlsgate_aws::secret::Refresh;
-use hlsgate_core::signing::forwarded::{DEFAULT_SUFFIX, check_suffix};
-use hlsgate_core::signing::{KeyGroup, KeyPairId, KeySize, public_key_from_pem};
+use hlsgate_core::signing::{
+    Delivery, KeyGroup, KeyPairId, KeySize, ParamSuffix, public_key_from_pem,
+};
 use http::HeaderName;
-
-/// How viewers prove they may watch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AuthMode {
-    /// Signed URLs: every playlist request carries the forwarded copy.
-    Url,
-    /// Signed cookies: CloudFront checked them; a request without the copy
-    /// gets the playlist as stored.
-    Cookies,
-}
 
 /// Where the origin secret comes from.
 #[derive(Clone, PartialEq, Eq)]
@@ -57,9 +48,11 @@ pub struct Config {
     /// The key group's public keys (`PUBLIC_KEYS`).
     pub key_group: KeyGroup,
     /// Suffix of the forwarded copy (`PARAM_SUFFIX`, default `-PREFIX`).
-    pub suffix: String,
-    /// `AUTH_MODE`: `url` (default) or `cookies`.
-    pub mode: AuthMode,
+    pub suffix: ParamSuffix,
+    /// `AUTH_MODE`: `url` (default) or `cookies`. With cookies, a request
+    /// without the forwarded copy gets the playlist as stored (CloudFront
+    /// checked the cookies).
+    pub mode: Delivery,
     /// Largest playlist read from S3 (`MAX_PLAYLIST_BYTES`, default 8 MiB).
     pub max_playlist_bytes: u64,
     /// Most URIs signed in one playlist (`MAX_URIS`, default 100,000).
@@ -128,16 +121,8 @@ impl Config {
             }),
             None => KeyGroup::new(),
         };
-        let suffix = env.parse_with("PARAM_SUFFIX", DEFAULT_SUFFIX.to_string(), |s| {
-            check_suffix(s)
-                .map(|()| s.to_string())
-                .map_err(|e| e.to_string())
-        });
-        let mode = env.parse_with("AUTH_MODE", AuthMode::Url, |m| match m {
-            "url" => Ok(AuthMode::Url),
-            "cookies" => Ok(AuthMode::Cookies),
-            _ => Err("expected url or cookies".into()),
-        });
+        let suffix = env.parse_or("PARAM_SUFFIX", ParamSuffix::default());
+        let mode = env.choice("AUTH_MODE", Delivery::Url);
         let max_playlist_bytes = env.int_in("MAX_PLAYLIST_BYTES", 8 << 20, 1024, 64 << 20);
         let max_uris = env.int_in("MAX_URIS", 100_000, 1, 1_000_000) as usize;
         let cache = CacheLimits {

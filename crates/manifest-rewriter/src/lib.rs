@@ -29,9 +29,10 @@ use hlsgate_core::signing::{Context, Forwarded, VerifyError};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 
-use crate::body::{BODY_BUDGET, Encoding, encoded_len, lambda_body, negotiate, render};
-pub use crate::config::{AuthMode, Config, SecretConfig};
+use crate::body::{BODY_BUDGET, ContentCoding, encoded_len, lambda_body, negotiate, render};
+pub use crate::config::{Config, SecretConfig};
 use crate::path::{PathError, object_key};
+pub use hlsgate_core::signing::Delivery;
 
 /// The HLS media type (RFC 8216).
 pub const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
@@ -74,7 +75,7 @@ fn forbidden(reason: impl Into<String>) -> Refusal {
 struct Outcome {
     key: Option<String>,
     cache: Option<CacheStatus>,
-    encoding: Option<Encoding>,
+    encoding: Option<ContentCoding>,
     rewritten: Option<usize>,
     skipped: Option<usize>,
     input_bytes: Option<usize>,
@@ -124,7 +125,7 @@ pub async fn handle<S: ObjectSource, O: SecretSource>(
         key = outcome.key.as_deref(),
         status = response.status().as_u16(),
         cache = outcome.cache.map(CacheStatus::as_str),
-        encoding = outcome.encoding.map(Encoding::as_str),
+        encoding = outcome.encoding.map(ContentCoding::as_str),
         input_bytes = outcome.input_bytes,
         body_bytes = outcome.body_bytes,
         uris_signed = outcome.rewritten,
@@ -190,7 +191,7 @@ async fn serve<S: ObjectSource, O: SecretSource>(
     let forwarded = Forwarded::from_query(query, &cfg.suffix)
         .map_err(|e| forbidden(format!("forwarded parameters: {e}")))?;
     let rewriter = match forwarded {
-        None if cfg.mode == AuthMode::Cookies => {
+        None if cfg.mode == Delivery::Cookies => {
             out.verify = Some("cookies");
             None
         }
@@ -236,7 +237,7 @@ async fn serve<S: ObjectSource, O: SecretSource>(
     let encoding = if raw.len() >= cfg.compress_min_bytes {
         negotiate(accept)
     } else {
-        Encoding::Identity
+        ContentCoding::Identity
     };
     let rendered = render(rewriter.as_ref(), &raw, encoding)
         .map_err(|e| Refusal::new(StatusCode::BAD_GATEWAY, "bad_playlist", e.to_string()))?;
@@ -256,7 +257,7 @@ async fn serve<S: ObjectSource, O: SecretSource>(
                 "the {} body is {size} bytes in the response, over Lambda's limit ({BODY_BUDGET}); \
                  the client {} compression",
                 encoding.as_str(),
-                if encoding == Encoding::Identity {
+                if encoding == ContentCoding::Identity {
                     "did not accept"
                 } else {
                     "accepted"

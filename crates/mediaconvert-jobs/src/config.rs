@@ -52,7 +52,7 @@ pub struct Config {
     pub notify_progress: bool,
     /// Seconds between progress events (`STATUS_UPDATE_SECONDS`, 60).
     pub status_update_seconds: u32,
-    pub encoding: Encoding,
+    pub ladder: LadderSettings,
     pub timeouts: Timeouts,
     /// Path-style S3 addressing, for local S3 servers (`S3_FORCE_PATH_STYLE`).
     pub s3_path_style: bool,
@@ -60,7 +60,7 @@ pub struct Config {
 
 /// How the ladder is made.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Encoding {
+pub struct LadderSettings {
     pub abr: Abr,
     /// HLS segment length (`SEGMENT_SECONDS`, 6).
     pub segment_seconds: u32,
@@ -277,7 +277,7 @@ impl Config {
                 .filter(|n| STATUS_UPDATE_SECONDS.contains(n))
                 .ok_or_else(|| format!("must be one of {STATUS_UPDATE_SECONDS:?}"))
         });
-        let encoding = encoding(&mut env);
+        let ladder = ladder_settings(&mut env);
         let timeouts = Timeouts::from_env(&mut env);
         let s3_path_style = env.flag("S3_FORCE_PATH_STYLE", false);
         env.finish()?;
@@ -295,7 +295,7 @@ impl Config {
             topic_arn,
             notify_progress,
             status_update_seconds,
-            encoding,
+            ladder,
             timeouts,
             s3_path_style,
         })
@@ -307,7 +307,7 @@ impl Config {
     }
 }
 
-fn encoding(env: &mut Env) -> Encoding {
+fn ladder_settings(env: &mut Env) -> LadderSettings {
     let auto = env.parse_with("ENCODING", false, |s| match s {
         "ladder" => Ok(false),
         "auto" => Ok(true),
@@ -338,7 +338,7 @@ fn encoding(env: &mut Env) -> Encoding {
         ));
     }
     let audio_bitrate = env.int_in("AUDIO_BITRATE", 128_000, 32_000, 320_000) as u32;
-    Encoding {
+    LadderSettings {
         abr,
         segment_seconds,
         gop_seconds,

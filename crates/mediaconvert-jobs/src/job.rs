@@ -24,7 +24,7 @@ use aws_sdk_mediaconvert::types::{
 use hlsgate_aws::CallError;
 use hlsgate_core::video::VideoId;
 
-use crate::config::{Abr, Encoding, Rung};
+use crate::config::{Abr, LadderSettings, Rung};
 
 /// The master playlist's name without `.m3u8`: `MediaConvert` names the HLS
 /// group's master after the destination's last segment.
@@ -64,7 +64,7 @@ pub struct MediaConvert {
     pub role_arn: String,
     pub queue_arn: Option<String>,
     pub status_update_seconds: u32,
-    pub encoding: Encoding,
+    pub ladder: LadderSettings,
 }
 
 impl MediaConvert {
@@ -77,7 +77,7 @@ impl MediaConvert {
             role_arn: config.role_arn.clone(),
             queue_arn: config.queue_arn.clone(),
             status_update_seconds: config.status_update_seconds,
-            encoding: config.encoding.clone(),
+            ladder: config.ladder.clone(),
         }
     }
 
@@ -91,7 +91,7 @@ impl MediaConvert {
             .client_request_token(&job.token)
             .set_user_metadata(Some(job.metadata.clone().into_iter().collect()))
             .status_update_interval(StatusUpdateInterval::from(interval.as_str()))
-            .settings(job_settings(job, &self.encoding))
+            .settings(job_settings(job, &self.ladder))
     }
 }
 
@@ -111,7 +111,7 @@ impl Transcoder for MediaConvert {
 }
 
 /// The job's settings: one input, one HLS output group.
-pub fn job_settings(job: &JobSpec, encoding: &Encoding) -> JobSettings {
+pub fn job_settings(job: &JobSpec, encoding: &LadderSettings) -> JobSettings {
     let input = Input::builder()
         .file_input(&job.source_uri)
         .audio_selectors(
@@ -129,7 +129,7 @@ pub fn job_settings(job: &JobSpec, encoding: &Encoding) -> JobSettings {
         .build()
 }
 
-fn hls_group(job: &JobSpec, encoding: &Encoding) -> OutputGroup {
+fn hls_group(job: &JobSpec, encoding: &LadderSettings) -> OutputGroup {
     let settings = HlsGroupSettings::builder()
         .destination(&job.destination)
         .segment_length(encoding.segment_seconds as i32)
@@ -200,7 +200,7 @@ pub fn rung_name(rung: &Rung, ladder: &[Rung]) -> String {
     }
 }
 
-fn output(name_modifier: &str, video: VideoDescription, encoding: &Encoding) -> Output {
+fn output(name_modifier: &str, video: VideoDescription, encoding: &LadderSettings) -> Output {
     let audio = AudioDescription::builder()
         .audio_source_name(AUDIO_SELECTOR)
         .codec_settings(
@@ -232,7 +232,7 @@ fn output(name_modifier: &str, video: VideoDescription, encoding: &Encoding) -> 
 
 /// H.264 QVBR: a rung's size, ceiling and quality; or, for automated ABR,
 /// no size (`MediaConvert` picks the renditions) and multi-pass.
-fn video(rung: Option<&Rung>, encoding: &Encoding) -> VideoDescription {
+fn video(rung: Option<&Rung>, encoding: &LadderSettings) -> VideoDescription {
     let qvbr = match rung {
         Some(r) => H264QvbrSettings::builder()
             .qvbr_quality_level(r.quality as i32)

@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
         stack = %config.stack,
         input_prefix = %config.input_prefix,
         media_bucket = %config.media_bucket,
-        encoding = ?config.encoding,
+        encoding = ?config.ladder,
         "ready"
     );
     let app = App {

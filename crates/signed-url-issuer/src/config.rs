@@ -7,37 +7,10 @@ use hlsgate_aws::cache::CacheLimits;
 use hlsgate_aws::env::{ConfigError, Env, MediaLocation};
 use hlsgate_aws::sdk::Timeouts;
 use hlsgate_aws::secret::Refresh;
-use hlsgate_core::signing::forwarded::{DEFAULT_SUFFIX, check_suffix};
-use hlsgate_core::signing::{HashAlgorithm, SameSite};
+use hlsgate_core::signing::{Delivery, HashAlgorithm, ParamSuffix, SameSite};
 use secrecy::SecretString;
 
 use crate::entitlement::ClaimsEntitlement;
-
-/// What the viewer gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// A signed manifest URL (edge parameters plus the forwarded copy).
-    Url,
-    /// `Set-Cookie` for the video's folder, and the unsigned manifest URL.
-    Cookies,
-}
-
-impl Mode {
-    pub fn parse(s: &str) -> Option<Mode> {
-        match s {
-            "url" => Some(Mode::Url),
-            "cookies" => Some(Mode::Cookies),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Url => "url",
-            Mode::Cookies => "cookies",
-        }
-    }
-}
 
 /// Where the signing keys come from.
 #[derive(Clone, PartialEq, Eq)]
@@ -123,9 +96,9 @@ pub struct Config {
     pub hash: HashAlgorithm,
     /// Suffix of the forwarded copy (`PARAM_SUFFIX`, default `-PREFIX`);
     /// must match the rewriter's.
-    pub suffix: String,
+    pub suffix: ParamSuffix,
     /// `DEFAULT_MODE`: `url` (default) or `cookies`; `?mode=` overrides.
-    pub default_mode: Mode,
+    pub default_mode: Delivery,
     pub cookies: Option<CookieConfig>,
     pub ttl: TtlPolicy,
     /// `BIND_VIEWER_IP`: bind signatures to the viewer's IPv4 address.
@@ -162,26 +135,10 @@ impl Config {
             ttl: Duration::from_secs(env.int_in("SIGNING_KEYS_TTL_SECONDS", 300, 1, 86_400)),
             ..Refresh::DEFAULT
         };
-        let hash = env.parse_with("SIGNING_HASH", HashAlgorithm::Sha256, |h| {
-            HashAlgorithm::from_param(&h.to_ascii_uppercase())
-                .ok_or_else(|| "expected SHA256 or SHA1".to_string())
-        });
-        let suffix = env.parse_with("PARAM_SUFFIX", DEFAULT_SUFFIX.to_string(), |s| {
-            check_suffix(s)
-                .map(|()| s.to_string())
-                .map_err(|e| e.to_string())
-        });
-        let default_mode = env.parse_with("DEFAULT_MODE", Mode::Url, |m| {
-            Mode::parse(m).ok_or_else(|| "expected url or cookies".to_string())
-        });
-        let same_site = env.parse_with("COOKIE_SAMESITE", SameSite::Lax, |s| {
-            match s.to_ascii_lowercase().as_str() {
-                "lax" => Ok(SameSite::Lax),
-                "strict" => Ok(SameSite::Strict),
-                "none" => Ok(SameSite::None),
-                _ => Err("expected lax, strict or none".to_string()),
-            }
-        });
+        let hash = env.choice("SIGNING_HASH", HashAlgorithm::Sha256);
+        let suffix = env.parse_or("PARAM_SUFFIX", ParamSuffix::default());
+        let default_mode = env.choice("DEFAULT_MODE", Delivery::Url);
+        let same_site = env.choice("COOKIE_SAMESITE", SameSite::Lax);
         let cookies = env
             .optional("COOKIE_DOMAIN")
             .map(str::to_string)
@@ -218,7 +175,7 @@ impl Config {
                 ));
             }
         }
-        if default_mode == Mode::Cookies && cookies.is_none() {
+        if default_mode == Delivery::Cookies && cookies.is_none() {
             env.problem(
                 "DEFAULT_MODE=cookies needs COOKIE_DOMAIN: a parent domain of the API and the CDN",
             );

@@ -35,10 +35,11 @@ use lambda_http::{Body, Request, RequestExt, Response};
 use secrecy::ExposeSecret;
 
 use crate::catalog::{Catalog, CatalogError};
-pub use crate::config::{Config, Mode};
+pub use crate::config::Config;
 use crate::entitlement::{Decision, Entitlement};
 use crate::keys::{KeyRing, KeySource};
 use crate::viewer::Viewer;
+pub use hlsgate_core::signing::Delivery;
 
 /// Everything a request needs, built once per cold start.
 pub struct App<S, K, E> {
@@ -77,7 +78,7 @@ impl<S: ObjectSource, K: KeySource, E: Entitlement> App<S, K, E> {
 struct Outcome {
     subject: Option<String>,
     video_id: Option<String>,
-    mode: Option<Mode>,
+    mode: Option<Delivery>,
     expires: Option<u64>,
     ttl: Option<u64>,
     key_id: Option<String>,
@@ -128,7 +129,7 @@ pub async fn handle<S: ObjectSource, K: KeySource, E: Entitlement>(
         status = response.status().as_u16(),
         subject = out.subject.as_deref(),
         video_id = out.video_id.as_deref(),
-        mode = out.mode.map(Mode::as_str),
+        mode = out.mode.map(Delivery::as_str),
         expires = out.expires,
         ttl_seconds = out.ttl,
         key_id = out.key_id.as_deref(),
@@ -249,14 +250,14 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
     let expires_at = rfc3339(expires).map_err(|e| internal(&e))?;
 
     let (manifest_url, cookies) = match mode {
-        Mode::Url => {
+        Delivery::Url => {
             let query: Vec<String> = Forwarded::from_signed(&signed)
                 .with_copy(&cfg.suffix)
                 .map(|(n, v)| format!("{n}={v}"))
                 .collect();
             (format!("{manifest}?{}", query.join("&")), Vec::new())
         }
-        Mode::Cookies => {
+        Delivery::Cookies => {
             let Some(c) = &cfg.cookies else {
                 return Err(internal(&"cookie mode without cookie settings"));
             };
@@ -304,19 +305,19 @@ fn video_id(req: &Request) -> Result<VideoId, String> {
     VideoId::parse(&raw).map_err(|e| e.to_string())
 }
 
-fn requested_mode(cfg: &Config, req: &Request) -> Result<Mode, Refusal> {
+fn requested_mode(cfg: &Config, req: &Request) -> Result<Delivery, Refusal> {
     let params = req.query_string_parameters_ref();
     let Some(asked) = params.and_then(|p| p.first("mode")) else {
         return Ok(cfg.default_mode);
     };
-    let mode = Mode::parse(asked).ok_or_else(|| {
+    let mode: Delivery = asked.parse().map_err(|_| {
         Refusal::new(
             StatusCode::BAD_REQUEST,
             "bad_mode",
             "mode must be url or cookies",
         )
     })?;
-    if mode == Mode::Cookies && cfg.cookies.is_none() {
+    if mode == Delivery::Cookies && cfg.cookies.is_none() {
         return Err(Refusal::new(
             StatusCode::BAD_REQUEST,
             "cookies_unavailable",

@@ -14,11 +14,11 @@
 //! with `{$variable}` references. See the README's rewriter section for the
 //! full rules.
 
-mod params;
+mod query;
 mod report;
 mod rewrite;
 
-pub use params::{ParamsError, QueryParams};
+pub use query::{ParamsError, QueryParams};
 pub use report::{
     MalformedTag, PlaylistKind, Report, SkipReason, SkippedUri, TagCounts, UriSource,
 };

@@ -3,74 +3,61 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use strum::{EnumCount, EnumIter, IntoStaticStr};
 
 /// Where a URI sits in the playlist. Its name is the tag (and attribute) that
-/// carries it, as it appears in the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// carries it, as it appears in the report. The variant list, its count and
+/// its names are all derived from this one declaration.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, EnumCount, EnumIter, IntoStaticStr,
+)]
 pub enum UriSource {
     /// The URI line after `#EXTINF` (a media segment).
+    #[strum(serialize = "EXTINF")]
     Segment,
     /// The URI line after `#EXT-X-STREAM-INF` (a variant playlist).
+    #[strum(serialize = "EXT-X-STREAM-INF")]
     Variant,
     /// A URI line with neither before it.
+    #[strum(serialize = "uri-line")]
     Line,
+    #[strum(serialize = "EXT-X-KEY")]
     Key,
+    #[strum(serialize = "EXT-X-SESSION-KEY")]
     SessionKey,
+    #[strum(serialize = "EXT-X-MAP")]
     Map,
+    #[strum(serialize = "EXT-X-MEDIA")]
     Media,
+    #[strum(serialize = "EXT-X-I-FRAME-STREAM-INF")]
     IFrameStream,
+    #[strum(serialize = "EXT-X-IMAGE-STREAM-INF")]
     ImageStream,
+    #[strum(serialize = "EXT-X-SESSION-DATA")]
     SessionData,
+    #[strum(serialize = "EXT-X-PART")]
     Part,
+    #[strum(serialize = "EXT-X-PRELOAD-HINT")]
     PreloadHint,
+    #[strum(serialize = "EXT-X-RENDITION-REPORT")]
     RenditionReport,
+    #[strum(serialize = "EXT-X-CONTENT-STEERING:SERVER-URI")]
     SteeringServer,
+    #[strum(serialize = "EXT-X-DATERANGE:X-ASSET-URI")]
     AssetUri,
+    #[strum(serialize = "EXT-X-DATERANGE:X-ASSET-LIST")]
     AssetList,
 }
 
 impl UriSource {
-    pub(crate) const COUNT: usize = 16;
-
-    pub const ALL: [UriSource; Self::COUNT] = [
-        Self::Segment,
-        Self::Variant,
-        Self::Line,
-        Self::Key,
-        Self::SessionKey,
-        Self::Map,
-        Self::Media,
-        Self::IFrameStream,
-        Self::ImageStream,
-        Self::SessionData,
-        Self::Part,
-        Self::PreloadHint,
-        Self::RenditionReport,
-        Self::SteeringServer,
-        Self::AssetUri,
-        Self::AssetList,
-    ];
+    /// Every source, in declaration order.
+    pub fn all() -> impl Iterator<Item = UriSource> {
+        <Self as strum::IntoEnumIterator>::iter()
+    }
 
     /// The tag (and attribute, where the tag has several) carrying the URI.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Segment => "EXTINF",
-            Self::Variant => "EXT-X-STREAM-INF",
-            Self::Line => "uri-line",
-            Self::Key => "EXT-X-KEY",
-            Self::SessionKey => "EXT-X-SESSION-KEY",
-            Self::Map => "EXT-X-MAP",
-            Self::Media => "EXT-X-MEDIA",
-            Self::IFrameStream => "EXT-X-I-FRAME-STREAM-INF",
-            Self::ImageStream => "EXT-X-IMAGE-STREAM-INF",
-            Self::SessionData => "EXT-X-SESSION-DATA",
-            Self::Part => "EXT-X-PART",
-            Self::PreloadHint => "EXT-X-PRELOAD-HINT",
-            Self::RenditionReport => "EXT-X-RENDITION-REPORT",
-            Self::SteeringServer => "EXT-X-CONTENT-STEERING:SERVER-URI",
-            Self::AssetUri => "EXT-X-DATERANGE:X-ASSET-URI",
-            Self::AssetList => "EXT-X-DATERANGE:X-ASSET-LIST",
-        }
+        self.into()
     }
 
     /// Whether the URI names a playlist, which is fetched through the
@@ -86,14 +73,13 @@ impl UriSource {
                 | Self::AssetUri
         )
     }
-
-    fn index(self) -> usize {
-        self as usize
-    }
 }
 
 /// Why a URI was left unsigned.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, EnumCount, EnumIter, IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum SkipReason {
     /// `URI=""`.
     Empty,
@@ -115,28 +101,13 @@ pub enum SkipReason {
 }
 
 impl SkipReason {
-    pub(crate) const COUNT: usize = 7;
-
-    pub const ALL: [SkipReason; Self::COUNT] = [
-        Self::Empty,
-        Self::Data,
-        Self::Scheme,
-        Self::Variable,
-        Self::OtherOrigin,
-        Self::NoBaseUrl,
-        Self::BadUrl,
-    ];
+    /// Every reason, in declaration order.
+    pub fn all() -> impl Iterator<Item = SkipReason> {
+        <Self as strum::IntoEnumIterator>::iter()
+    }
 
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Empty => "empty",
-            Self::Data => "data",
-            Self::Scheme => "scheme",
-            Self::Variable => "variable",
-            Self::OtherOrigin => "other_origin",
-            Self::NoBaseUrl => "no_base_url",
-            Self::BadUrl => "bad_url",
-        }
+        self.into()
     }
 }
 
@@ -235,9 +206,9 @@ impl Report {
 /// The scanner's running tally: fixed arrays, so counting costs no allocation.
 #[derive(Debug, Default)]
 pub(crate) struct Tally {
-    rewritten: [usize; UriSource::COUNT],
-    skipped: [usize; UriSource::COUNT],
-    reasons: [usize; SkipReason::COUNT],
+    rewritten: [usize; <UriSource as EnumCount>::COUNT],
+    skipped: [usize; <UriSource as EnumCount>::COUNT],
+    reasons: [usize; <SkipReason as EnumCount>::COUNT],
     listed: Vec<SkippedUri>,
     malformed: usize,
     malformed_listed: Vec<MalformedTag>,
@@ -247,7 +218,7 @@ pub(crate) struct Tally {
 
 impl Tally {
     pub(crate) fn rewritten(&mut self, source: UriSource) {
-        self.rewritten[source.index()] += 1;
+        self.rewritten[source as usize] += 1;
     }
 
     pub(crate) fn skipped(
@@ -257,7 +228,7 @@ impl Tally {
         line: usize,
         uri: &str,
     ) {
-        self.skipped[source.index()] += 1;
+        self.skipped[source as usize] += 1;
         self.reasons[reason as usize] += 1;
         if self.listed.len() < Report::MAX_LISTED {
             self.listed.push(SkippedUri {
@@ -286,20 +257,18 @@ impl Tally {
             (true, true) => PlaylistKind::Mixed,
             (false, false) => PlaylistKind::Unknown,
         };
-        let by_tag = UriSource::ALL
-            .iter()
-            .filter_map(|&s| {
+        let by_tag = UriSource::all()
+            .filter_map(|s| {
                 let c = TagCounts {
-                    rewritten: self.rewritten[s.index()],
-                    skipped: self.skipped[s.index()],
+                    rewritten: self.rewritten[s as usize],
+                    skipped: self.skipped[s as usize],
                 };
                 (c != TagCounts::default()).then_some((s.as_str(), c))
             })
             .collect();
-        let skipped_reasons = SkipReason::ALL
-            .iter()
-            .filter(|&&r| self.reasons[r as usize] > 0)
-            .map(|&r| (r.as_str(), self.reasons[r as usize]))
+        let skipped_reasons = SkipReason::all()
+            .filter(|&r| self.reasons[r as usize] > 0)
+            .map(|r| (r.as_str(), self.reasons[r as usize]))
             .collect();
         Report {
             kind,

@@ -13,7 +13,7 @@ use memchr::memchr;
 use thiserror::Error;
 use url::Url;
 
-use super::params::QueryParams;
+use super::query::QueryParams;
 use super::report::{Report, SkipReason, Tally, UriSource};
 
 /// Input limits. A playlist over either is refused rather than half-served.

@@ -12,7 +12,7 @@
 
 use percent_encoding::percent_decode_str;
 
-use super::params::{Found, QUERY};
+use super::names::{Found, QUERY};
 use super::signer::SignedParams;
 use super::verify::{Context, KeyGroup, Verified, VerifyError, verify_url};
 
@@ -33,18 +33,50 @@ pub enum ForwardedError {
     BadValue(String),
 }
 
-/// Checks a suffix: short, and only characters that need no escaping in a
-/// query string or an HLS attribute.
-pub fn check_suffix(suffix: &str) -> Result<(), ForwardedError> {
-    let ok = !suffix.is_empty()
-        && suffix.len() <= MAX_SUFFIX_BYTES
-        && suffix
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-    if ok {
-        Ok(())
-    } else {
-        Err(ForwardedError::BadSuffix(suffix.to_string()))
+/// The suffix of the forwarded copy (`PARAM_SUFFIX`): checked once, when
+/// parsed, to be short and made only of characters that need no escaping in
+/// a query string or an HLS attribute.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ParamSuffix(String);
+
+impl ParamSuffix {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Default for ParamSuffix {
+    fn default() -> Self {
+        ParamSuffix(DEFAULT_SUFFIX.to_string())
+    }
+}
+
+impl std::str::FromStr for ParamSuffix {
+    type Err = ForwardedError;
+
+    fn from_str(suffix: &str) -> Result<Self, ForwardedError> {
+        let ok = !suffix.is_empty()
+            && suffix.len() <= MAX_SUFFIX_BYTES
+            && suffix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        if ok {
+            Ok(ParamSuffix(suffix.to_string()))
+        } else {
+            Err(ForwardedError::BadSuffix(suffix.to_string()))
+        }
+    }
+}
+
+impl std::fmt::Display for ParamSuffix {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<&str> for ParamSuffix {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
     }
 }
 
@@ -69,8 +101,8 @@ impl Forwarded {
     /// `Ok(None)` when none of the suffixed names is present; other
     /// parameters, including unsuffixed signing names, are ignored. A name
     /// given twice is refused: two values would make the request ambiguous.
-    pub fn from_query(query: &str, suffix: &str) -> Result<Option<Self>, ForwardedError> {
-        check_suffix(suffix)?;
+    pub fn from_query(query: &str, suffix: &ParamSuffix) -> Result<Option<Self>, ForwardedError> {
+        let suffix = suffix.as_str();
         let mut found = Found::default();
         let mut any = false;
         for pair in query.split('&').filter(|p| !p.is_empty()) {
@@ -120,8 +152,9 @@ impl Forwarded {
     /// (and the issuer's master URL) carries.
     pub fn with_copy<'a>(
         &'a self,
-        suffix: &'a str,
+        suffix: &'a ParamSuffix,
     ) -> impl Iterator<Item = (String, &'a str)> + 'a {
+        let suffix = suffix.as_str();
         let edge = self.pairs.iter().map(|(n, v)| (n.to_string(), v.as_str()));
         let copy = self
             .pairs
@@ -162,20 +195,31 @@ const VALUE: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
 mod tests {
     use super::*;
 
+    fn suffix(s: &str) -> ParamSuffix {
+        s.parse().unwrap()
+    }
+
     #[test]
     fn suffixes() {
         for ok in ["-PREFIX", "-hg", "_x1", "A"] {
-            assert_eq!(check_suffix(ok), Ok(()), "{ok}");
+            assert_eq!(
+                ok.parse::<ParamSuffix>().map(|s| s.to_string()),
+                Ok(ok.to_string()),
+                "{ok}"
+            );
         }
         for bad in ["", "-P=X", "-p&", "a b", "é", &"x".repeat(33)] {
-            assert!(check_suffix(bad).is_err(), "{bad:?}");
+            assert!(bad.parse::<ParamSuffix>().is_err(), "{bad:?}");
         }
+        assert_eq!(ParamSuffix::default(), DEFAULT_SUFFIX);
     }
 
     #[test]
     fn reads_only_the_suffixed_copy_in_cloudfront_order() {
         let q = "x=1&Signature-PREFIX=s~1&Policy=edge&Key-Pair-Id-PREFIX=K1&Policy-PREFIX=p_2&Other-PREFIX=o";
-        let f = Forwarded::from_query(q, "-PREFIX").unwrap().unwrap();
+        let f = Forwarded::from_query(q, &suffix("-PREFIX"))
+            .unwrap()
+            .unwrap();
         let pairs: Vec<_> = f.edge_pairs().collect();
         assert_eq!(
             pairs,
@@ -185,7 +229,7 @@ mod tests {
                 ("Signature", "s~1")
             ]
         );
-        let child: Vec<_> = f.with_copy("-hg").map(|(n, _)| n).collect();
+        let child: Vec<_> = f.with_copy(&suffix("-hg")).map(|(n, _)| n).collect();
         assert_eq!(
             child,
             [
@@ -205,18 +249,21 @@ mod tests {
 
     #[test]
     fn absent_duplicate_and_bad_values() {
-        assert_eq!(Forwarded::from_query("Policy=a&b=2", "-PREFIX"), Ok(None));
-        assert_eq!(Forwarded::from_query("", "-PREFIX"), Ok(None));
         assert_eq!(
-            Forwarded::from_query("Signature-PREFIX=a&Signature-PREFIX=b", "-PREFIX"),
+            Forwarded::from_query("Policy=a&b=2", &suffix("-PREFIX")),
+            Ok(None)
+        );
+        assert_eq!(Forwarded::from_query("", &suffix("-PREFIX")), Ok(None));
+        assert_eq!(
+            Forwarded::from_query("Signature-PREFIX=a&Signature-PREFIX=b", &suffix("-PREFIX")),
             Err(ForwardedError::Duplicate("Signature-PREFIX".into()))
         );
         assert_eq!(
-            Forwarded::from_query("Signature-PREFIX=%FF", "-PREFIX"),
+            Forwarded::from_query("Signature-PREFIX=%FF", &suffix("-PREFIX")),
             Err(ForwardedError::BadValue("Signature-PREFIX".into()))
         );
         assert!(matches!(
-            Forwarded::from_query("a=1", "bad suffix"),
+            "bad suffix".parse::<ParamSuffix>(),
             Err(ForwardedError::BadSuffix(_))
         ));
     }

@@ -22,9 +22,10 @@
 
 mod b64;
 mod crypto;
+mod delivery;
 pub mod forwarded;
 mod keys;
-pub mod params;
+pub mod names;
 mod policy;
 mod signer;
 mod verify;
@@ -36,7 +37,8 @@ use serde::Serialize;
 
 pub use b64::{decode as b64_decode, encode as b64_encode};
 pub use crypto::{CryptoError, KeyAlgorithm, PrivateKey, PublicKey};
-pub use forwarded::{Forwarded, ForwardedError};
+pub use delivery::Delivery;
+pub use forwarded::{Forwarded, ForwardedError, ParamSuffix};
 pub use keys::{
     KeyError, KeyPairId, KeySize, private_key_from_pem, private_key_to_pem, public_key_from_pem,
     public_key_to_pem,
@@ -52,7 +54,23 @@ pub use verify::{
 
 /// The digest under the signature. CloudFront's default is SHA1; SHA256 is
 /// announced with `Hash-Algorithm=SHA256` (cookie `CloudFront-Hash-Algorithm`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+///
+/// `FromStr` takes `sha1`/`sha256` in any case (configuration, the command
+/// line); [`from_param`](Self::from_param) takes only CloudFront's spelling
+/// (what arrives in a request).
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Default,
+    Serialize,
+    strum::EnumString,
+    strum::VariantNames,
+)]
+#[strum(serialize_all = "lowercase", ascii_case_insensitive)]
 pub enum HashAlgorithm {
     #[default]
     #[serde(rename = "SHA1")]

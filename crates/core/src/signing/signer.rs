@@ -8,7 +8,7 @@ use std::sync::Arc;
 use super::crypto::{CryptoError, PrivateKey};
 use super::keys::KeyPairId;
 use super::policy::{Epoch, Policy, PolicyError, PolicyKind};
-use super::{HashAlgorithm, b64, params, wildcard};
+use super::{HashAlgorithm, b64, names, wildcard};
 
 /// Why signing, or applying a signature to a URL, failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,7 +55,7 @@ pub fn normalize_url(input: &str) -> Result<(String, String), SignError> {
 pub fn resource_url(input: &str) -> Result<(String, String), SignError> {
     let (normalized, fragment) = normalize_url(input)?;
     Ok((
-        params::strip_signing_params(&normalized, &params::QUERY),
+        names::strip_signing_params(&normalized, &names::QUERY),
         fragment,
     ))
 }
@@ -165,8 +165,20 @@ pub struct SignedParams {
     hash: HashAlgorithm,
 }
 
-/// `SameSite` attribute of the signed cookies.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// `SameSite` attribute of the signed cookies: `strict`, `lax` or `none`
+/// (any case) in configuration and on the command line.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    strum::EnumString,
+    strum::Display,
+    strum::VariantNames,
+)]
+#[strum(serialize_all = "lowercase", ascii_case_insensitive)]
 pub enum SameSite {
     Strict,
     /// Default: sent on same-site requests (player and CDN under one site).
@@ -174,6 +186,16 @@ pub enum SameSite {
     Lax,
     /// Needed when the player page and the CDN are on different sites.
     None,
+}
+
+impl From<SameSite> for cookie::SameSite {
+    fn from(s: SameSite) -> Self {
+        match s {
+            SameSite::Strict => cookie::SameSite::Strict,
+            SameSite::Lax => cookie::SameSite::Lax,
+            SameSite::None => cookie::SameSite::None,
+        }
+    }
 }
 
 /// Attributes for `Set-Cookie`. `Secure` and `HttpOnly` are always set.
@@ -226,15 +248,15 @@ impl SignedParams {
     /// Name/value pairs in CloudFront's order: `Expires` or `Policy`, then
     /// `Key-Pair-Id`, `Signature`, and `Hash-Algorithm` when not SHA1.
     pub fn query_pairs(&self) -> Vec<(&'static str, String)> {
-        self.pairs(&params::QUERY)
+        self.pairs(&names::QUERY)
     }
 
     /// The same values under cookie names (`CloudFront-…`).
     pub fn cookies(&self) -> Vec<(&'static str, String)> {
-        self.pairs(&params::COOKIE)
+        self.pairs(&names::COOKIE)
     }
 
-    fn pairs(&self, names: &params::Names) -> Vec<(&'static str, String)> {
+    fn pairs(&self, names: &names::Names) -> Vec<(&'static str, String)> {
         let mut out = Vec::with_capacity(4);
         match &self.policy_b64 {
             Some(p) => out.push((names.policy, p.clone())),
@@ -322,11 +344,7 @@ impl SignedParams {
                     .path(path.to_string())
                     .secure(true)
                     .http_only(true)
-                    .same_site(match opts.same_site {
-                        SameSite::Strict => cookie::SameSite::Strict,
-                        SameSite::Lax => cookie::SameSite::Lax,
-                        SameSite::None => cookie::SameSite::None,
-                    });
+                    .same_site(opts.same_site.into());
                 if let Some(d) = &opts.domain {
                     c = c.domain(d.clone());
                 }

@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use super::crypto::PublicKey;
 use super::keys::KeyPairId;
-use super::params::{self, Found, Names};
+use super::names::{self, Found, Names};
 use super::policy::{Epoch, Policy, PolicyKind};
 use super::{HashAlgorithm, b64, wildcard};
 
@@ -175,7 +175,7 @@ pub fn verify_url(
     keys: &KeyGroup,
     ctx: Context,
 ) -> Result<Verified, VerifyError> {
-    verify_url_with(signed_url, &params::QUERY, keys, ctx)
+    verify_url_with(signed_url, &names::QUERY, keys, ctx)
 }
 
 /// Like [`verify_url`], but reading the signing values under other names
@@ -187,7 +187,7 @@ pub fn verify_url_with(
     ctx: Context,
 ) -> Result<Verified, VerifyError> {
     let url = request_url(signed_url)?;
-    let (resource_url, found) = params::split_signing_params(&url, names).map_err(malformed)?;
+    let (resource_url, found) = names::split_signing_params(&url, names).map_err(malformed)?;
     if found.is_empty() {
         return Err(malformed(format!(
             "the URL carries no signing parameters ({}, {}, {})",
@@ -213,7 +213,7 @@ pub fn verify_cookies(
         )));
     }
     let url = request_url(url)?;
-    let names = &params::COOKIE;
+    let names = &names::COOKIE;
     let mut found = Found::default();
     for part in cookie_header.split(';') {
         let part = part.trim();

@@ -1,7 +1,7 @@
 //! Configuration errors are found at cold start, all at once.
 
 use hlsgate_aws::env::Env;
-use hlsgate_manifest_rewriter::{AuthMode, Config, SecretConfig};
+use hlsgate_manifest_rewriter::{Config, Delivery, SecretConfig};
 
 use crate::common::*;
 
@@ -44,7 +44,7 @@ fn defaults() {
     assert_eq!(c.public_origin, CDN);
     assert_eq!(c.origin_header.as_str(), "x-origin-verify");
     assert_eq!(c.suffix, "-PREFIX");
-    assert_eq!(c.mode, AuthMode::Url);
+    assert_eq!(c.mode, Delivery::Url);
     assert_eq!(c.max_playlist_bytes, 8 << 20);
     assert_eq!(c.key_group.ids(), [KEY_ID, ECDSA_KEY_ID]);
     assert_eq!(c.origin_secret, SecretConfig::Literal(SECRET.into()));

@@ -20,14 +20,14 @@ fn defaults() {
     assert_eq!(c.endpoint, None);
     assert!(!c.notify_progress);
     assert_eq!(c.status_update_seconds, 60);
-    assert_eq!(c.encoding.segment_seconds, 6);
-    assert_eq!(c.encoding.gop_seconds, 2);
-    assert_eq!(c.encoding.audio_bitrate, 128_000);
+    assert_eq!(c.ladder.segment_seconds, 6);
+    assert_eq!(c.ladder.gop_seconds, 2);
+    assert_eq!(c.ladder.audio_bitrate, 128_000);
     assert_eq!(
-        c.encoding.abr,
+        c.ladder.abr,
         Abr::Ladder(parse_ladder(DEFAULT_LADDER).unwrap())
     );
-    let Abr::Ladder(rungs) = &c.encoding.abr else {
+    let Abr::Ladder(rungs) = &c.ladder.abr else {
         unreachable!()
     };
     assert_eq!((rungs[0].height, rungs[4].height), (1080, 270));
@@ -83,7 +83,7 @@ fn every_problem_is_listed() {
 fn automated_abr() {
     let c = config(&[("ENCODING", "auto"), ("ABR_MIN_BITRATE", "400k")]);
     assert_eq!(
-        c.encoding.abr,
+        c.ladder.abr,
         Abr::Auto {
             max_renditions: 6,
             min_bitrate: 400_000,

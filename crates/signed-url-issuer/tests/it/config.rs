@@ -1,7 +1,8 @@
 //! Configuration that cannot work is refused at start, every problem at once.
 
 use hlsgate_signed_url_issuer::Config;
-use hlsgate_signed_url_issuer::config::{KeysConfig, Mode};
+use hlsgate_signed_url_issuer::Delivery;
+use hlsgate_signed_url_issuer::config::KeysConfig;
 
 use crate::common::*;
 
@@ -12,7 +13,7 @@ fn problems(extra: &[(&str, &str)]) -> Vec<String> {
 #[test]
 fn defaults() {
     let c = config(&[]);
-    assert_eq!(c.default_mode, Mode::Url);
+    assert_eq!(c.default_mode, Delivery::Url);
     assert_eq!(c.hash, hlsgate_core::signing::HashAlgorithm::Sha256);
     assert_eq!(c.key_prefix, "videos/");
     assert_eq!(c.suffix, "-PREFIX");

@@ -88,17 +88,12 @@ fn golden_files_match() {
 
     // Together the golden files sign every URI-bearing tag and hit every
     // reason to skip one.
-    let signed: BTreeSet<UriSource> = UriSource::ALL
-        .into_iter()
+    let signed: BTreeSet<UriSource> = UriSource::all()
         .filter(|&s| reports.iter().any(|r| r.tag(s).rewritten > 0))
         .collect();
-    let missing: Vec<_> = UriSource::ALL
-        .into_iter()
-        .filter(|s| !signed.contains(s))
-        .collect();
+    let missing: Vec<_> = UriSource::all().filter(|s| !signed.contains(s)).collect();
     assert!(missing.is_empty(), "no golden file signs {missing:?}");
-    let missing: Vec<_> = SkipReason::ALL
-        .into_iter()
+    let missing: Vec<_> = SkipReason::all()
         .filter(|&r| reports.iter().all(|rep| rep.skipped_for(r) == 0))
         .collect();
     assert!(missing.is_empty(), "no golden file skips for {missing:?}");
