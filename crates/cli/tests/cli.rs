@@ -2,16 +2,12 @@
 
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use serde_json::Value;
 
-const CDN: &str = "https://d111111abcdef8.cloudfront.net";
-
-fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
+use hlsgate_fixtures::{CDN, fixtures};
 
 fn key(name: &str) -> String {
     fixtures()

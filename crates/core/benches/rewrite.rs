@@ -8,20 +8,12 @@
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use hlsgate_core::hls::{Limits, QueryParams, Rewriter};
 use hlsgate_core::signing::*;
 
-const CDN: &str = "https://d111111abcdef8.cloudfront.net";
-
-fn fixture(rel: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures")
-        .join(rel);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
+use hlsgate_fixtures::{CDN, read as fixture};
 
 /// The manifest-rewriter's shape: segments get the edge set, child playlists
 /// the edge set plus the forwarded `-hg` copy.

@@ -4,18 +4,14 @@
 #![allow(clippy::unwrap_used)] // tests and benches fail loudly by design
 
 use std::hint::black_box;
-use std::path::PathBuf;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use hlsgate_core::signing::*;
 
-const CDN: &str = "https://d111111abcdef8.cloudfront.net";
+use hlsgate_fixtures::CDN;
 
 fn fixture(rel: &str) -> Vec<u8> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fixtures/conformance/keys")
-        .join(rel);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+    hlsgate_fixtures::read(&format!("conformance/keys/{rel}"))
 }
 
 fn signers() -> Vec<(&'static str, Signer)> {

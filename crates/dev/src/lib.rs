@@ -40,7 +40,7 @@ use subtle::ConstantTimeEq;
 use tokio::io::AsyncWriteExt;
 
 use crate::edge::Denial;
-use crate::lambda::{EventParts, header_pairs, json_response};
+use crate::lambda::json_response;
 use crate::setup::{DataDir, KEY_PREFIX, MEDIA_BUCKET, SAMPLE_ID, Secrets, UPLOAD_BUCKET};
 use crate::transcode::{JobsApp, PrintNotifier, Tools};
 
@@ -548,28 +548,34 @@ impl Stack {
             if let Some(refused) = self.unauthorized(req.headers()) {
                 return refused;
             }
-            Some(json!({"jwt": {
-                "claims": {"sub": DEV_SUBJECT, "groups": format!("[{DEV_GROUP}]"), "iss": "hlsgate-dev"},
-                "scopes": null,
-            }}))
+            Some(format!("[{DEV_GROUP}]"))
         };
         let raw = req.uri().path();
         let id = raw.trim_start_matches("/api/playback/");
         let path = format!("/playback/{id}");
         let decoded_id = percent_encoding::percent_decode_str(id).decode_utf8_lossy();
-        let parts = EventParts {
-            method: req.method().as_str(),
-            path: &path,
-            query: req.uri().query().unwrap_or(""),
-            headers: header_pairs(req.headers()),
-            peer: Some(peer),
-            route_key: "GET /playback/{videoId}",
-            path_parameters: json!({"videoId": decoded_id}),
-            authorizer,
-        };
-        match lambda::request(&parts) {
+        let mut api = lambda::http_api_request(
+            req.method(),
+            &path,
+            req.uri().query().unwrap_or(""),
+            &lambda::header_pairs(req.headers()),
+            peer,
+            "GET /playback/{videoId}",
+        )
+        .path_parameter("videoId", &decoded_id);
+        if let Some(groups) = &authorizer {
+            api = api.jwt(
+                &[
+                    ("sub", DEV_SUBJECT),
+                    ("groups", groups),
+                    ("iss", "hlsgate-dev"),
+                ],
+                None,
+            );
+        }
+        match api.try_request() {
             Ok(r) => lambda::response(hlsgate_signed_url_issuer::handle(&self.issuer, r).await),
-            Err(e) => error(StatusCode::BAD_REQUEST, "bad_request", e),
+            Err(e) => error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
         }
     }
 
@@ -679,13 +685,7 @@ impl Stack {
                 }
             }
             let mut answer = self
-                .call_rewriter(
-                    req.method().as_str(),
-                    req.uri().path(),
-                    &query,
-                    headers,
-                    peer,
-                )
+                .call_rewriter(req.method(), req.uri().path(), &query, headers, peer)
                 .await;
             answer
                 .headers_mut()
@@ -704,10 +704,10 @@ impl Stack {
     async fn bare_rewriter(&self, req: &Request<Incoming>, peer: SocketAddr) -> Answer {
         let path = req.uri().path().trim_start_matches("/_origin/rewriter");
         self.call_rewriter(
-            req.method().as_str(),
+            req.method(),
             path,
             req.uri().query().unwrap_or(""),
-            header_pairs(req.headers()),
+            lambda::header_pairs(req.headers()),
             peer,
         )
         .await
@@ -715,7 +715,7 @@ impl Stack {
 
     async fn call_rewriter(
         &self,
-        method: &str,
+        method: &Method,
         path: &str,
         query: &str,
         headers: Vec<(String, String)>,
@@ -724,19 +724,11 @@ impl Stack {
         let proxy = percent_encoding::percent_decode_str(path.trim_start_matches('/'))
             .decode_utf8_lossy()
             .into_owned();
-        let parts = EventParts {
-            method,
-            path,
-            query,
-            headers,
-            peer: Some(peer),
-            route_key: "ANY /{proxy+}",
-            path_parameters: json!({ "proxy": proxy }),
-            authorizer: None,
-        };
-        match lambda::request(&parts) {
+        let api = lambda::http_api_request(method, path, query, &headers, peer, "ANY /{proxy+}")
+            .path_parameter("proxy", &proxy);
+        match api.try_request() {
             Ok(r) => lambda::response(hlsgate_manifest_rewriter::handle(&self.rewriter, r).await),
-            Err(e) => error(StatusCode::BAD_REQUEST, "bad_request", e),
+            Err(e) => error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
         }
     }
 

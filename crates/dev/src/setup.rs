@@ -304,8 +304,7 @@ mod tests {
             hlsgate_core::signing::HashAlgorithm::Sha256,
         )
         .unwrap();
-        let group =
-            hlsgate_manifest_rewriter::config::parse_public_keys(&again.public_keys_json).unwrap();
+        let group = hlsgate_core::signing::KeyGroup::from_json(&again.public_keys_json).unwrap();
         assert_eq!(group.ids(), vec![first.key_pair_id.clone()]);
         #[cfg(unix)]
         {

@@ -34,6 +34,7 @@ fn bench(c: &mut Criterion) {
                 &forwarded_query(&signed_folder("bench")),
             )
             .header("Accept-Encoding", accept)
+            .api_request()
             .event()
             .to_string();
             let first = rt.block_on(handle(

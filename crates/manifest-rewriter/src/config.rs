@@ -6,9 +6,7 @@ use hlsgate_aws::cache::CacheLimits;
 use hlsgate_aws::env::{ConfigError, Env, MediaLocation};
 use hlsgate_aws::sdk::Timeouts;
 use hlsgate_aws::secret::Refresh;
-use hlsgate_core::signing::{
-    Delivery, KeyGroup, KeyPairId, KeySize, ParamSuffix, public_key_from_pem,
-};
+use hlsgate_core::signing::{Delivery, KeyGroup, ParamSuffix};
 use http::HeaderName;
 
 /// Where the origin secret comes from.
@@ -115,7 +113,7 @@ impl Config {
             "PUBLIC_KEYS",
             r#"the key group's public keys, as JSON {"K2JCJMDEHXQW5F": "-----BEGIN PUBLIC KEY-----…"}"#,
         ) {
-            Some(json) => parse_public_keys(&json).unwrap_or_else(|e| {
+            Some(json) => KeyGroup::from_json(&json).unwrap_or_else(|e| {
                 env.problem(format!("PUBLIC_KEYS: {e}"));
                 KeyGroup::new()
             }),
@@ -154,33 +152,4 @@ impl Config {
             s3_path_style,
         })
     }
-}
-
-/// `{"KEYID": "PEM or base64 DER SPKI", …}`: a bare base64 body is accepted
-/// because templates cannot easily hold PEM's line breaks.
-pub fn parse_public_keys(json: &str) -> Result<KeyGroup, String> {
-    let map: serde_json::Map<String, serde_json::Value> = serde_json::from_str(json)
-        .map_err(|e| format!("not a JSON object of key id to public key: {e}"))?;
-    if map.is_empty() {
-        return Err("no keys".into());
-    }
-    let mut group = KeyGroup::new();
-    for (id, v) in map {
-        let key_id = KeyPairId::new(&id).map_err(|e| format!("key id {id:?}: {e}"))?;
-        let text = v
-            .as_str()
-            .ok_or_else(|| format!("key {id}: the value must be a string"))?;
-        let pem = if text.contains("-----BEGIN") {
-            text.replace("\\n", "\n")
-        } else {
-            format!(
-                "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
-                text.split_whitespace().collect::<String>()
-            )
-        };
-        let key = public_key_from_pem(pem.as_bytes(), KeySize::CloudFront)
-            .map_err(|e| format!("key {id}: {e}"))?;
-        group.insert(key_id, key);
-    }
-    Ok(group)
 }

@@ -14,9 +14,6 @@ use hlsgate_signed_url_issuer::handle;
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/it/common.rs"]
 mod common;
-#[allow(dead_code)]
-#[path = "../../manifest-rewriter/tests/it/common.rs"]
-mod rw;
 use common::*;
 
 fn bench(c: &mut Criterion) {

@@ -48,8 +48,8 @@ pub use signer::{
     CookieOptions, SameSite, SignError, SignedParams, Signer, normalize_url, resource_url,
 };
 pub use verify::{
-    Context, KeyGroup, MAX_COOKIE_BYTES, MAX_POLICY_BYTES, MAX_URL_BYTES, Verified, VerifyError,
-    verify_cookies, verify_url, verify_url_with,
+    Context, KeyGroup, KeyGroupError, MAX_COOKIE_BYTES, MAX_POLICY_BYTES, MAX_URL_BYTES, Verified,
+    VerifyError, verify_cookies, verify_url, verify_url_with,
 };
 
 /// The digest under the signature. CloudFront's default is SHA1; SHA256 is

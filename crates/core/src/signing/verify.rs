@@ -13,7 +13,7 @@ use ipnet::Ipv4Net;
 use serde::Serialize;
 
 use super::crypto::PublicKey;
-use super::keys::KeyPairId;
+use super::keys::{KeyError, KeyPairId, KeySize, public_key_from_pem};
 use super::names::{self, Found, Names};
 use super::policy::{Epoch, Policy, PolicyKind};
 use super::{HashAlgorithm, b64, wildcard};
@@ -52,6 +52,51 @@ impl KeyGroup {
     pub fn is_empty(&self) -> bool {
         self.keys.is_empty()
     }
+
+    /// `{"KEYID": "PEM or base64 DER SPKI", …}` (`PUBLIC_KEYS`): a bare
+    /// base64 body is accepted because templates cannot easily hold PEM's
+    /// line breaks. RSA keys must be CloudFront's size.
+    pub fn from_json(json: &str) -> Result<KeyGroup, KeyGroupError> {
+        let map: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(json).map_err(|e| KeyGroupError::NotJson(e.to_string()))?;
+        if map.is_empty() {
+            return Err(KeyGroupError::Empty);
+        }
+        let mut group = KeyGroup::new();
+        for (id, v) in map {
+            let key_id = KeyPairId::new(&id).map_err(|e| KeyGroupError::BadId(id.clone(), e))?;
+            let text = v
+                .as_str()
+                .ok_or_else(|| KeyGroupError::NotText(id.clone()))?;
+            let pem = if text.contains("-----BEGIN") {
+                text.replace("\\n", "\n")
+            } else {
+                format!(
+                    "-----BEGIN PUBLIC KEY-----\n{}\n-----END PUBLIC KEY-----\n",
+                    text.split_whitespace().collect::<String>()
+                )
+            };
+            let key = public_key_from_pem(pem.as_bytes(), KeySize::CloudFront)
+                .map_err(|e| KeyGroupError::BadKey(id.clone(), e))?;
+            group.insert(key_id, key);
+        }
+        Ok(group)
+    }
+}
+
+/// Why a key group's JSON was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyGroupError {
+    #[error("not a JSON object of key id to public key: {0}")]
+    NotJson(String),
+    #[error("no keys")]
+    Empty,
+    #[error("key id {0:?}: {1}")]
+    BadId(String, #[source] KeyError),
+    #[error("key {0}: the value must be a string")]
+    NotText(String),
+    #[error("key {0}: {1}")]
+    BadKey(String, #[source] KeyError),
 }
 
 /// What a request is checked against, besides its keys.

@@ -1,21 +1,8 @@
-use std::path::PathBuf;
-
 use hlsgate_core::signing::*;
+pub use hlsgate_fixtures::{CDN, ECDSA_KEY_ID as EC_ID, KEY_ID as RSA_ID, fixtures, read};
 
-pub const CDN: &str = "https://d111111abcdef8.cloudfront.net";
-pub const RSA_ID: &str = "K2JCJMDEHXQW5F";
-pub const EC_ID: &str = "K3ECDSATESTKEY";
 /// Inside every vector's validity window (window: 1893369600..1893456000).
 pub const NOW: u64 = 1_893_400_000;
-
-pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures")
-}
-
-pub fn read(rel: &str) -> Vec<u8> {
-    let p = fixtures().join(rel);
-    std::fs::read(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
-}
 
 pub fn private(rel: &str) -> PrivateKey {
     private_key_from_pem(&read(rel), KeySize::CloudFront).unwrap()

@@ -36,12 +36,8 @@ pub fn config(extra: &[(&str, &str)]) -> Config {
 }
 
 pub fn fixture(name: &str) -> Value {
-    let path = format!(
-        "{}/../../fixtures/events/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"))
+    let bytes = hlsgate_aws::testing::read(&format!("events/{name}"));
+    serde_json::from_slice(&bytes).unwrap_or_else(|e| panic!("events/{name}: {e}"))
 }
 
 /// A fixture with one field replaced, by JSON pointer.

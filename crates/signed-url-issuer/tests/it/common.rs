@@ -12,7 +12,7 @@ use lambda_http::{Body, Request, Response};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-pub use crate::rw::{CDN, ECDSA_KEY_ID, KEY_ID, NOW, ecdsa_key, header, read, rsa_key};
+pub use hlsgate_aws::testing::*;
 
 pub const SUB: &str = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
 pub const VIEWER_IP: &str = "203.0.113.10";
@@ -34,7 +34,7 @@ pub fn env(extra: &[(&str, &str)]) -> Env {
     let keys = keys_json(KEY_ID);
     let mut vars: Vec<(String, String)> = vec![
         ("MEDIA_BUCKET".into(), "media".into()),
-        ("CDN_DOMAIN".into(), "d111111abcdef8.cloudfront.net".into()),
+        ("CDN_DOMAIN".into(), CDN_DOMAIN.into()),
         ("SIGNING_KEYS".into(), keys),
         ("ENTITLEMENT_CLAIM".into(), "cognito:groups".into()),
         ("ENTITLEMENT_VALUES".into(), "subscribers".into()),
@@ -66,7 +66,7 @@ pub fn config(extra: &[(&str, &str)]) -> Config {
 /// The ladder under `videos/demo/`, and a sidecar saying it plays 2 h.
 pub fn store() -> MemoryObjects {
     let objects = MemoryObjects::new();
-    for (k, v) in crate::rw::ladder_files() {
+    for (k, v) in ladder_files() {
         objects.put(k, v);
     }
     objects.put("videos/demo/playback.json", sidecar("demo", 7200.0));
@@ -118,15 +118,10 @@ pub fn app_with<S: ObjectSource>(extra: &[(&str, &str)], objects: S) -> TestApp<
     app_parts(extra, objects, keys, rules)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Shape {
-    Rest,
-    Http,
-}
-
 pub const SHAPES: [Shape; 2] = [Shape::Rest, Shape::Http];
 
-/// A playback request as API Gateway delivers it.
+/// A playback request as API Gateway delivers it: the fixture event of its
+/// shape (with the authorizer's claims), edited.
 #[derive(Debug, Clone)]
 pub struct Call {
     pub shape: Shape,
@@ -193,91 +188,38 @@ impl Call {
         match (self.shape, self.anonymous) {
             (Shape::Rest, false) => "events/apigw-rest-playback.json",
             (Shape::Rest, true) => "events/apigw-rest-playback-anonymous.json",
-            (Shape::Http, false) => "events/apigw-http-playback.json",
-            (Shape::Http, true) => "events/apigw-http-playback-anonymous.json",
+            (_, false) => "events/apigw-http-playback.json",
+            (_, true) => "events/apigw-http-playback-anonymous.json",
         }
+    }
+
+    pub fn api_request(&self) -> ApiRequest {
+        let raw_query: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let mut r = ApiRequest::from_fixture(self.shape, self.fixture())
+            .method(&self.method)
+            .path(&format!("/playback/{}", self.video_id))
+            .path_parameter("videoId", &self.video_id);
+        if !raw_query.is_empty() {
+            r = r.query(&raw_query.join("&"));
+        }
+        for (k, v) in &self.headers {
+            r = r.header(k, v);
+        }
+        if let Some(ip) = &self.source_ip {
+            r = r.source_ip(ip);
+        }
+        for (k, v) in &self.claims {
+            r = r.claim(k, v.as_deref());
+        }
+        r
     }
 
     pub fn event(&self) -> Value {
-        let mut ev: Value = serde_json::from_slice(&read(self.fixture())).unwrap();
-        let path = format!("/playback/{}", self.video_id);
-        let query: serde_json::Map<String, Value> = self
-            .query
-            .iter()
-            .map(|(k, v)| (k.clone(), json!(v)))
-            .collect();
-        let raw_query: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        match self.shape {
-            Shape::Rest => {
-                ev["path"] = json!(path);
-                ev["httpMethod"] = json!(self.method);
-                ev["requestContext"]["httpMethod"] = json!(self.method);
-                ev["requestContext"]["path"] = json!(format!("/prod{path}"));
-                ev["pathParameters"] = json!({ "videoId": self.video_id });
-                if !query.is_empty() {
-                    let multi: serde_json::Map<String, Value> = self
-                        .query
-                        .iter()
-                        .map(|(k, v)| (k.clone(), json!([v])))
-                        .collect();
-                    ev["queryStringParameters"] = Value::Object(query);
-                    ev["multiValueQueryStringParameters"] = Value::Object(multi);
-                }
-                for (k, v) in &self.headers {
-                    ev["headers"][k] = json!(v);
-                    ev["multiValueHeaders"][k] = json!([v]);
-                }
-                if let Some(ip) = &self.source_ip {
-                    ev["requestContext"]["identity"]["sourceIp"] = json!(ip);
-                }
-                edit_claims(
-                    &mut ev["requestContext"]["authorizer"]["claims"],
-                    &self.claims,
-                );
-            }
-            Shape::Http => {
-                ev["rawPath"] = json!(path);
-                ev["rawQueryString"] = json!(raw_query.join("&"));
-                if !query.is_empty() {
-                    ev["queryStringParameters"] = Value::Object(query);
-                }
-                ev["requestContext"]["http"]["method"] = json!(self.method);
-                ev["requestContext"]["http"]["path"] = json!(path);
-                ev["pathParameters"] = json!({ "videoId": self.video_id });
-                for (k, v) in &self.headers {
-                    ev["headers"][k.to_ascii_lowercase()] = json!(v);
-                }
-                if let Some(ip) = &self.source_ip {
-                    ev["requestContext"]["http"]["sourceIp"] = json!(ip);
-                }
-                edit_claims(
-                    &mut ev["requestContext"]["authorizer"]["jwt"]["claims"],
-                    &self.claims,
-                );
-            }
-        }
-        ev
+        self.api_request().event()
     }
 
     pub fn request(&self) -> Request {
-        lambda_http::request::from_str(&self.event().to_string()).unwrap()
-    }
-}
-
-fn edit_claims(claims: &mut Value, edits: &[(String, Option<String>)]) {
-    if edits.is_empty() {
-        return;
-    }
-    let map = claims.as_object_mut().expect("claims in the fixture");
-    for (k, v) in edits {
-        match v {
-            Some(v) => {
-                map.insert(k.clone(), json!(v));
-            }
-            None => {
-                map.remove(k);
-            }
-        }
+        self.api_request().request()
     }
 }
 
@@ -286,13 +228,6 @@ pub async fn call<S: ObjectSource, K: KeySource, E: Entitlement>(
     c: &Call,
 ) -> Response<Body> {
     handle(app, c.request()).await
-}
-
-pub fn json_body(r: &Response<Body>) -> Value {
-    match r.body() {
-        Body::Text(s) => serde_json::from_str(s).unwrap(),
-        other => panic!("expected a JSON text body, got {other:?}"),
-    }
 }
 
 pub fn set_cookies(r: &Response<Body>) -> Vec<String> {
@@ -313,8 +248,4 @@ pub fn cookie_jar(r: &Response<Body>) -> HashMap<String, String> {
             (n.to_string(), v.to_string())
         })
         .collect()
-}
-
-pub fn key_group() -> KeyGroup {
-    crate::rw::key_group()
 }

@@ -11,8 +11,3 @@ mod handler;
 mod keys;
 mod logs;
 mod payloads;
-/// The rewriter's test setup (keys, ladder, events, checks), shared so the
-/// end-to-end test plays by exactly the rewriter's rules.
-#[path = "../../../manifest-rewriter/tests/it/common.rs"]
-#[allow(dead_code)]
-mod rw;

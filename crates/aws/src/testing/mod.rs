@@ -1,4 +1,12 @@
-//! Helpers for tests that replay or starve the SDK (feature `test-util`).
+//! Helpers for tests (feature `test-util`): replayed or starved SDK calls,
+//! captured logs, the project's fixtures and test keys, and requests as
+//! API Gateway delivers them.
+
+mod fixtures;
+mod request;
+
+pub use fixtures::*;
+pub use request::{ApiRequest, Shape};
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;
