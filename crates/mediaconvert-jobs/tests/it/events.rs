@@ -125,3 +125,25 @@ async fn malformed_events_are_answered_ok_without_side_effects() {
         assert!(report.is_object(), "{event}");
     }
 }
+
+#[test]
+fn one_bad_classic_record_does_not_hide_the_others() {
+    let good = fixture("s3-put-classic.json")["Records"][0].clone();
+    let mut removed = good.clone();
+    removed["eventName"] = json!("ObjectRemoved:Delete");
+    let mut broken = good.clone();
+    broken["s3"]["object"]["size"] = json!("big");
+    let event = json!({"Records": [removed, broken, good]});
+    let Incoming::Uploads { uploads, bad } = parse(&event) else {
+        panic!("not an upload")
+    };
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].key, "uploads/My Trip/café + friends.mov");
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].index, 1);
+    assert!(
+        bad[0].reason.contains("unreadable S3 record"),
+        "{}",
+        bad[0].reason
+    );
+}
