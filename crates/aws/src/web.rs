@@ -1,10 +1,17 @@
-//! Small pieces every HTTP-facing Lambda needs the same way: the request id
-//! for logs and error bodies, and which browser origins may read an answer.
+//! The frame of both HTTP functions, written once: the request id, the
+//! method check and CORS preflight, the headers every answer carries, the
+//! `refused` line for a refusal and one wide `request` line per request.
+//! A function's handler only decides; [`Frame::serve`] does the rest.
+//!
+//! CORS is ours rather than tower-http's `CorsLayer`: the layer answers a
+//! preflight before the handler runs (the rewriter checks the origin secret
+//! first) and appends its own `Vary` values, where payload 2.0 keeps one
+//! value per header name.
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use http::{HeaderMap, HeaderValue, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
@@ -169,6 +176,156 @@ pub fn common_headers(h: &mut HeaderMap, allow_origin: Option<&str>, request_id:
         "x-content-type-options",
         HeaderValue::from_static("nosniff"),
     );
+}
+
+/// What a function answers with and which browsers may read it.
+#[derive(Debug, Clone)]
+pub struct Frame {
+    /// The methods served, besides `OPTIONS`.
+    pub methods: &'static [Method],
+    /// `Allow` on a 405 and `Access-Control-Allow-Methods` on a preflight.
+    pub allow: &'static str,
+    /// `Access-Control-Allow-Headers` on a preflight.
+    pub allow_headers: &'static str,
+    /// `CORS_ALLOWED_ORIGINS` (`*` for any).
+    pub cors_origins: Vec<String>,
+    /// `Access-Control-Allow-Credentials: true` for listed origins (signed
+    /// cookies); configs refuse `*` with it.
+    pub credentials: bool,
+}
+
+/// The fields of the `request` and `refused` lines the frame knows.
+#[derive(Debug)]
+pub struct Line<'a> {
+    pub request_id: &'a str,
+    pub method: &'a Method,
+    pub status: u16,
+    /// Set on the `request` line.
+    pub duration_us: Option<u64>,
+    /// Set on the `refused` line.
+    pub code: Option<&'static str>,
+    pub reason: Option<&'a str>,
+}
+
+/// What a handler found out about its request, logged on both lines.
+pub trait Outcome: Default {
+    /// Writes `message` at `level` with `line`'s fields and the function's
+    /// own ([`log_line!`](crate::log_line) does it in one call).
+    fn log(&self, level: tracing::Level, message: &'static str, line: &Line<'_>);
+}
+
+/// One `tracing` event at a level chosen at run time, with the frame's
+/// fields first and the function's own after them, each followed by a
+/// comma: `log_line!(level, message, line, key = k, cache = c,)`.
+#[macro_export]
+macro_rules! log_line {
+    ($level:expr, $message:expr, $line:expr, $($field:tt)*) => {{
+        let line: &$crate::web::Line<'_> = $line;
+        let level: tracing::Level = $level;
+        if level == tracing::Level::ERROR {
+            tracing::error!(
+                request_id = %line.request_id, method = %line.method, status = line.status,
+                code = line.code, reason = line.reason, $($field)* duration_us = line.duration_us,
+                "{}", $message
+            )
+        } else if level == tracing::Level::WARN {
+            tracing::warn!(
+                request_id = %line.request_id, method = %line.method, status = line.status,
+                code = line.code, reason = line.reason, $($field)* duration_us = line.duration_us,
+                "{}", $message
+            )
+        } else {
+            tracing::info!(
+                request_id = %line.request_id, method = %line.method, status = line.status,
+                code = line.code, reason = line.reason, $($field)* duration_us = line.duration_us,
+                "{}", $message
+            )
+        }
+    }};
+}
+
+impl Frame {
+    /// Runs `handler` for `req` and frames its answer: a refusal becomes
+    /// its JSON answer and a `refused` line (warn for 5xx, our side's
+    /// trouble; info for 4xx, the caller's); every answer gets the common
+    /// headers and CORS; `HEAD` loses its body; one `request` line ends it.
+    pub async fn serve<O, F>(&self, req: Request, handler: F) -> Response<Body>
+    where
+        O: Outcome,
+        F: AsyncFnOnce(&Request, &mut O) -> Result<Response<Body>, Refusal>,
+    {
+        let started = Instant::now();
+        let request_id = request_id(&req);
+        let mut outcome = O::default();
+        let result = handler(&req, &mut outcome).await;
+        let mut response = match result {
+            Ok(resp) => resp,
+            Err(r) => {
+                let level = if r.status.is_server_error() {
+                    tracing::Level::WARN
+                } else {
+                    tracing::Level::INFO
+                };
+                let line = Line {
+                    request_id: &request_id,
+                    method: req.method(),
+                    status: r.status.as_u16(),
+                    duration_us: None,
+                    code: Some(r.code),
+                    reason: Some(&r.reason),
+                };
+                outcome.log(level, "refused", &line);
+                r.response(&request_id, self.allow)
+            }
+        };
+        self.finish(response.headers_mut(), req.headers(), &request_id);
+        if req.method() == Method::HEAD {
+            *response.body_mut() = Body::Empty;
+        }
+        let line = Line {
+            request_id: &request_id,
+            method: req.method(),
+            status: response.status().as_u16(),
+            duration_us: Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)),
+            code: None,
+            reason: None,
+        };
+        outcome.log(tracing::Level::INFO, "request", &line);
+        response
+    }
+
+    /// The method step: `Ok(None)` to go on, `Ok(Some(preflight))` for
+    /// `OPTIONS`, a 405 refusal for anything else.
+    pub fn method(&self, req: &Request) -> Result<Option<Response<Body>>, Refusal> {
+        if self.methods.contains(req.method()) {
+            Ok(None)
+        } else if req.method() == Method::OPTIONS {
+            Ok(Some(self.preflight(req.headers())))
+        } else {
+            Err(Refusal::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("method {}", req.method()),
+            ))
+        }
+    }
+
+    /// A CORS preflight answer ([`preflight`]) with this frame's rules.
+    pub fn preflight(&self, request: &HeaderMap) -> Response<Body> {
+        preflight(&self.cors_origins, request, self.allow, self.allow_headers)
+    }
+
+    /// The common headers and CORS for an answer to `request`.
+    pub fn finish(&self, h: &mut HeaderMap, request: &HeaderMap, request_id: &str) {
+        let origin = allowed_origin(&self.cors_origins, request);
+        common_headers(h, origin.as_deref(), request_id);
+        if origin.is_some() && self.credentials {
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+        }
+    }
 }
 
 #[cfg(test)]

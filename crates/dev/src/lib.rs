@@ -587,12 +587,7 @@ impl Stack {
         let cors = web::allowed_origin(cors_origins, req.headers())
             .and_then(|o| HeaderValue::try_from(o).ok());
         let mut answer = if method == Method::OPTIONS {
-            lambda::response(web::preflight(
-                cors_origins,
-                req.headers(),
-                "GET, HEAD, OPTIONS",
-                "Range",
-            ))
+            lambda::response(self.rewriter.frame.preflight(req.headers()))
         } else if method != Method::GET && method != Method::HEAD {
             edge::denied(&Denial {
                 code: "MethodNotAllowed",

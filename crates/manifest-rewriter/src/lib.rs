@@ -17,11 +17,10 @@ pub mod config;
 pub mod path;
 
 use std::net::IpAddr;
-use std::time::Instant;
 
 use hlsgate_aws::cache::{CacheStatus, CachedObjects};
 use hlsgate_aws::secret::{Check, RotatingSecret, SecretSource};
-use hlsgate_aws::web::{self, Refusal, allowed_origin, request_id};
+use hlsgate_aws::web::{self, Frame, Refusal};
 pub use hlsgate_aws::web::{Clock, system_clock};
 use hlsgate_aws::{ObjectSource, SourceError};
 use hlsgate_core::hls::{Limits, QueryParams, Rewriter};
@@ -40,6 +39,8 @@ pub const PLAYLIST_TYPE: &str = "application/vnd.apple.mpegurl";
 /// Everything a request needs, built once per cold start.
 pub struct App<S, O> {
     pub config: Config,
+    /// Methods, CORS and the log lines (`hlsgate_aws::web`).
+    pub frame: Frame,
     pub objects: CachedObjects<S>,
     pub secret: RotatingSecret<O>,
     pub clock: Clock,
@@ -56,6 +57,13 @@ impl<S, O> std::fmt::Debug for App<S, O> {
 impl<S: ObjectSource, O: SecretSource> App<S, O> {
     pub fn new(config: Config, objects: S, secret: O, clock: Clock) -> Self {
         App {
+            frame: Frame {
+                methods: &[Method::GET, Method::HEAD],
+                allow: "GET, HEAD, OPTIONS",
+                allow_headers: "Range",
+                cors_origins: config.cors_origins.clone(),
+                credentials: false,
+            },
             objects: CachedObjects::new(objects, config.cache),
             secret: RotatingSecret::new(secret, config.secret_refresh),
             config,
@@ -83,58 +91,35 @@ struct Outcome {
     verify: Option<&'static str>,
 }
 
+impl web::Outcome for Outcome {
+    fn log(&self, level: tracing::Level, message: &'static str, line: &web::Line<'_>) {
+        hlsgate_aws::log_line!(
+            level,
+            message,
+            line,
+            key = self.key.as_deref(),
+            cache = self.cache.map(CacheStatus::as_str),
+            encoding = self.encoding.map(ContentCoding::as_str),
+            input_bytes = self.input_bytes,
+            body_bytes = self.body_bytes,
+            uris_signed = self.rewritten,
+            uris_skipped = self.skipped,
+            verify = self.verify,
+        );
+    }
+}
+
 /// Handles one request. Never panics on input; every answer carries
 /// `Cache-Control: private, no-store` and CORS headers for allowed origins.
 pub async fn handle<S: ObjectSource, O: SecretSource>(
     app: &App<S, O>,
     req: Request,
 ) -> Response<Body> {
-    let started = Instant::now();
-    let request_id = request_id(&req);
-    let mut outcome = Outcome::default();
-    let result = serve(app, &req, &mut outcome).await;
-    let cors = cors_origin(&app.config, req.headers());
-    let mut response = match result {
-        Ok(resp) => resp,
-        Err(r) => {
-            // 5xx is our side's trouble (warn); 4xx is the caller's (info).
-            macro_rules! refused {
-                ($level:ident) => {
-                    tracing::$level!(
-                        request_id = %request_id, status = r.status.as_u16(), code = r.code,
-                        reason = %r.reason, key = outcome.key.as_deref(),
-                        "refused"
-                    )
-                };
-            }
-            if r.status.is_server_error() {
-                refused!(warn);
-            } else {
-                refused!(info);
-            }
-            r.response(&request_id, "GET, HEAD, OPTIONS")
-        }
-    };
-    web::common_headers(response.headers_mut(), cors.as_deref(), &request_id);
-    if req.method() == Method::HEAD {
-        *response.body_mut() = Body::Empty;
-    }
-    tracing::info!(
-        request_id = %request_id,
-        method = %req.method(),
-        key = outcome.key.as_deref(),
-        status = response.status().as_u16(),
-        cache = outcome.cache.map(CacheStatus::as_str),
-        encoding = outcome.encoding.map(ContentCoding::as_str),
-        input_bytes = outcome.input_bytes,
-        body_bytes = outcome.body_bytes,
-        uris_signed = outcome.rewritten,
-        uris_skipped = outcome.skipped,
-        verify = outcome.verify,
-        duration_us = started.elapsed().as_micros() as u64,
-        "request"
-    );
-    response
+    app.frame
+        .serve(req, async |req: &Request, out: &mut Outcome| {
+            serve(app, req, out).await
+        })
+        .await
 }
 
 async fn serve<S: ObjectSource, O: SecretSource>(
@@ -166,16 +151,8 @@ async fn serve<S: ObjectSource, O: SecretSource>(
     }
 
     // 2. Method.
-    match *req.method() {
-        Method::GET | Method::HEAD => {}
-        Method::OPTIONS => return Ok(preflight(cfg, req.headers())),
-        _ => {
-            return Err(Refusal::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!("method {}", req.method()),
-            ));
-        }
+    if let Some(preflight) = app.frame.method(req)? {
+        return Ok(preflight);
     }
 
     // 3. Path → key.
@@ -308,16 +285,6 @@ fn source_refusal(e: SourceError) -> Refusal {
         }
         _ => Refusal::storage(&e),
     }
-}
-
-/// CORS preflight: 204; the allow headers only for configured origins.
-fn preflight(cfg: &Config, headers: &HeaderMap) -> Response<Body> {
-    web::preflight(&cfg.cors_origins, headers, "GET, HEAD, OPTIONS", "Range")
-}
-
-/// The `Access-Control-Allow-Origin` value for this request, if any.
-fn cors_origin(cfg: &Config, headers: &HeaderMap) -> Option<String> {
-    allowed_origin(&cfg.cors_origins, headers)
 }
 
 /// The viewer's address, from CloudFront's `CloudFront-Viewer-Address`

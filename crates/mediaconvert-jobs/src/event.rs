@@ -154,7 +154,7 @@ struct TestEvent {
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 enum Shape {
-    EventBridge(EventBridgeEvent<Value>),
+    EventBridge(Box<EventBridgeEvent<Value>>),
     Notification(Notification),
     Test(TestEvent),
     Other(serde::de::IgnoredAny),

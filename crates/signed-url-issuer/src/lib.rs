@@ -21,16 +21,15 @@ pub mod keys;
 pub mod viewer;
 
 use std::net::IpAddr;
-use std::time::Instant;
 
 use hlsgate_aws::ObjectSource;
 use hlsgate_aws::cache::CachedObjects;
-use hlsgate_aws::web::{self, Refusal, allowed_origin, request_id};
+use hlsgate_aws::web::{self, Frame, Refusal};
 pub use hlsgate_aws::web::{Clock, system_clock};
 use hlsgate_core::signing::{CookieOptions, Epoch, Forwarded};
 use hlsgate_core::video::VideoId;
 use hmac::{KeyInit, Mac};
-use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 use secrecy::ExposeSecret;
 
@@ -44,6 +43,8 @@ pub use hlsgate_core::signing::Delivery;
 /// Everything a request needs, built once per cold start.
 pub struct App<S, K, E> {
     pub config: Config,
+    /// Methods, CORS and the log lines (`hlsgate_aws::web`).
+    pub frame: Frame,
     pub catalog: Catalog<S>,
     pub keys: KeyRing<K>,
     pub entitlement: E,
@@ -61,6 +62,15 @@ impl<S, K, E> std::fmt::Debug for App<S, K, E> {
 impl<S: ObjectSource, K: KeySource, E: Entitlement> App<S, K, E> {
     pub fn new(config: Config, objects: S, keys: K, entitlement: E, clock: Clock) -> Self {
         App {
+            // Cookie mode: the browser must send credentials so it keeps
+            // the cookies; config refuses `*` with cookies.
+            frame: Frame {
+                methods: &[Method::GET],
+                allow: "GET, OPTIONS",
+                allow_headers: "Authorization",
+                cors_origins: config.cors_origins.clone(),
+                credentials: config.cookies.is_some(),
+            },
             catalog: Catalog::new(
                 CachedObjects::new(objects, config.cache),
                 config.key_prefix.clone(),
@@ -86,59 +96,35 @@ struct Outcome {
     sidecar: Option<bool>,
 }
 
+impl web::Outcome for Outcome {
+    fn log(&self, level: tracing::Level, message: &'static str, line: &web::Line<'_>) {
+        hlsgate_aws::log_line!(
+            level,
+            message,
+            line,
+            subject = self.subject.as_deref(),
+            video_id = self.video_id.as_deref(),
+            mode = self.mode.map(Delivery::as_str),
+            expires = self.expires,
+            ttl_seconds = self.ttl,
+            key_id = self.key_id.as_deref(),
+            ip_bound = self.ip_bound,
+            sidecar = self.sidecar,
+        );
+    }
+}
+
 /// Handles one request. Never panics on input; every answer carries
 /// `Cache-Control: private, no-store`, and CORS headers for allowed origins.
 pub async fn handle<S: ObjectSource, K: KeySource, E: Entitlement>(
     app: &App<S, K, E>,
     req: Request,
 ) -> Response<Body> {
-    let started = Instant::now();
-    let request_id = request_id(&req);
-    let mut out = Outcome::default();
-    let result = serve(app, &req, &mut out).await;
-    let mut response = match result {
-        Ok(resp) => resp,
-        Err(r) => {
-            // 5xx is our side's trouble (warn); 4xx is the caller's (info).
-            macro_rules! refused {
-                ($level:ident) => {
-                    tracing::$level!(
-                        request_id = %request_id, status = r.status.as_u16(), code = r.code,
-                        reason = %r.reason, subject = out.subject.as_deref(),
-                        video_id = out.video_id.as_deref(), "refused"
-                    )
-                };
-            }
-            if r.status.is_server_error() {
-                refused!(warn);
-            } else {
-                refused!(info);
-            }
-            r.response(&request_id, "GET, OPTIONS")
-        }
-    };
-    finish_headers(
-        &app.config,
-        response.headers_mut(),
-        req.headers(),
-        &request_id,
-    );
-    tracing::info!(
-        request_id = %request_id,
-        method = %req.method(),
-        status = response.status().as_u16(),
-        subject = out.subject.as_deref(),
-        video_id = out.video_id.as_deref(),
-        mode = out.mode.map(Delivery::as_str),
-        expires = out.expires,
-        ttl_seconds = out.ttl,
-        key_id = out.key_id.as_deref(),
-        ip_bound = out.ip_bound,
-        sidecar = out.sidecar,
-        duration_us = started.elapsed().as_micros() as u64,
-        "request"
-    );
-    response
+    app.frame
+        .serve(req, async |req: &Request, out: &mut Outcome| {
+            serve(app, req, out).await
+        })
+        .await
 }
 
 async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
@@ -149,16 +135,8 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
     let cfg = &app.config;
 
     // 1. Method.
-    match *req.method() {
-        Method::GET => {}
-        Method::OPTIONS => return Ok(preflight(cfg, req.headers())),
-        _ => {
-            return Err(Refusal::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                format!("method {}", req.method()),
-            ));
-        }
+    if let Some(preflight) = app.frame.method(req)? {
+        return Ok(preflight);
     }
 
     // 2. Who.
@@ -384,22 +362,4 @@ pub fn subject_hash(cfg: &Config, subject: &str) -> String {
     mac.update(subject.as_bytes());
     let digest = mac.finalize().into_bytes();
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// CORS preflight: 204; the allow headers only for configured origins.
-fn preflight(cfg: &Config, headers: &HeaderMap) -> Response<Body> {
-    web::preflight(&cfg.cors_origins, headers, "GET, OPTIONS", "Authorization")
-}
-
-fn finish_headers(cfg: &Config, h: &mut HeaderMap, request: &HeaderMap, request_id: &str) {
-    let origin = allowed_origin(&cfg.cors_origins, request);
-    web::common_headers(h, origin.as_deref(), request_id);
-    // Cookie mode: the browser must send credentials so it keeps the
-    // cookies; config refuses `*` with cookies, so this never meets `*`.
-    if origin.is_some() && cfg.cookies.is_some() {
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
-            HeaderValue::from_static("true"),
-        );
-    }
 }

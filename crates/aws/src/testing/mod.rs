@@ -87,7 +87,11 @@ impl LogCapture {
             crate::telemetry::subscriber(tracing_subscriber::EnvFilter::new("trace"), move || {
                 writer.clone()
             });
-        tracing::subscriber::set_default(subscriber)
+        let guard = tracing::subscriber::set_default(subscriber);
+        // Another test thread registering a callsite at the same moment can
+        // leave the global max level computed without this subscriber.
+        tracing::callsite::rebuild_interest_cache();
+        guard
     }
 
     /// Everything written so far.

@@ -5,3 +5,4 @@
 
 mod s3;
 mod secrets;
+mod web;
