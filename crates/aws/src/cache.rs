@@ -6,8 +6,9 @@
 //! byte budget is full; an object larger than a quarter of the budget is
 //! never kept, so one huge playlist cannot flush the hot ones.
 
+use std::future::Future;
 use std::num::NonZeroUsize;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -202,6 +203,147 @@ impl<S: ObjectSource> CachedObjects<S> {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+// ---- A value fetched again after a TTL (secrets, signing keys) ----
+
+/// Cache timings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refresh {
+    /// Age after which the cached versions are fetched again.
+    pub ttl: Duration,
+    /// Shortest interval between refreshes caused by a wrong header.
+    pub min_refresh: Duration,
+}
+
+impl Refresh {
+    pub const DEFAULT: Refresh = Refresh {
+        ttl: Duration::from_secs(300),
+        min_refresh: Duration::from_secs(30),
+    };
+}
+
+/// A value fetched from somewhere slow and kept for a TTL. A failed refresh
+/// keeps the last value and is not retried for `min_refresh`; only a value
+/// never fetched is an error.
+#[derive(Debug)]
+pub struct Refreshing<T> {
+    refresh: Refresh,
+    state: Mutex<Option<Cached<T>>>,
+}
+
+#[derive(Debug)]
+struct Cached<T> {
+    value: Arc<T>,
+    fetched: Instant,
+    /// Last fetch attempt, successful or not.
+    attempted: Instant,
+}
+
+impl<T> Clone for Cached<T> {
+    fn clone(&self) -> Self {
+        Cached {
+            value: Arc::clone(&self.value),
+            fetched: self.fetched,
+            attempted: self.attempted,
+        }
+    }
+}
+
+impl<T> Cached<T> {
+    fn fresh(&self, refresh: &Refresh, now: Instant) -> bool {
+        now.saturating_duration_since(self.fetched) < refresh.ttl
+            || self.recently_tried(refresh, now)
+    }
+
+    fn recently_tried(&self, refresh: &Refresh, now: Instant) -> bool {
+        now.saturating_duration_since(self.attempted) < refresh.min_refresh
+    }
+}
+
+impl<T> Refreshing<T> {
+    pub fn new(refresh: Refresh) -> Self {
+        Refreshing {
+            refresh,
+            state: Mutex::new(None),
+        }
+    }
+
+    /// The cached value while fresh; else `fetch`'s, or the stale one (with a
+    /// warning naming `what`) when `fetch` fails.
+    pub async fn get_at<E, F>(&self, now: Instant, what: &str, fetch: F) -> Result<Arc<T>, E>
+    where
+        E: std::fmt::Display,
+        F: Future<Output = Result<T, E>>,
+    {
+        let cached = self.lock().clone();
+        match cached {
+            Some(c) if c.fresh(&self.refresh, now) => Ok(c.value),
+            stale => self.reload(stale, now, what, fetch).await,
+        }
+    }
+
+    /// Fetches again unless a fetch was tried within `min_refresh`: for a
+    /// caller that has reason to think the value changed. `None` when it was
+    /// too soon.
+    pub async fn refresh_early<E, F>(
+        &self,
+        now: Instant,
+        what: &str,
+        fetch: F,
+    ) -> Option<Result<Arc<T>, E>>
+    where
+        E: std::fmt::Display,
+        F: Future<Output = Result<T, E>>,
+    {
+        let cached = self.lock().clone();
+        if cached
+            .as_ref()
+            .is_some_and(|c| c.recently_tried(&self.refresh, now))
+        {
+            return None;
+        }
+        Some(self.reload(cached, now, what, fetch).await)
+    }
+
+    async fn reload<E, F>(
+        &self,
+        stale: Option<Cached<T>>,
+        now: Instant,
+        what: &str,
+        fetch: F,
+    ) -> Result<Arc<T>, E>
+    where
+        E: std::fmt::Display,
+        F: Future<Output = Result<T, E>>,
+    {
+        match fetch.await {
+            Ok(v) => {
+                let value = Arc::new(v);
+                *self.lock() = Some(Cached {
+                    value: Arc::clone(&value),
+                    fetched: now,
+                    attempted: now,
+                });
+                Ok(value)
+            }
+            Err(e) => match stale {
+                Some(mut c) => {
+                    tracing::warn!(error = %e, "{what}: refresh failed; keeping the cached value");
+                    // Try again after min_refresh, not on every request.
+                    c.attempted = now;
+                    let value = Arc::clone(&c.value);
+                    *self.lock() = Some(c);
+                    Ok(value)
+                }
+                None => Err(e),
+            },
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Cached<T>>> {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }

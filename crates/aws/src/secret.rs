@@ -9,13 +9,16 @@
 //! Manager. Comparisons take the same time whatever the bytes.
 
 use std::future::Future;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
+use std::time::Instant;
 
 use aws_sdk_secretsmanager::error::SdkError;
 use aws_sdk_secretsmanager::operation::get_secret_value::GetSecretValueError;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
+
+use crate::Env;
+use crate::cache::{Refresh, Refreshing};
 
 /// The versions a request may present.
 #[derive(Clone)]
@@ -62,6 +65,8 @@ pub enum SecretError {
     Empty(String),
     #[error("Secrets Manager unavailable: {0}")]
     Unavailable(String),
+    #[error("{0}")]
+    File(String),
 }
 
 /// Fetches the versions of one secret.
@@ -157,20 +162,162 @@ impl SecretSource for SecretsManagerSecret {
     }
 }
 
-/// Cache timings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Refresh {
-    /// Age after which the cached versions are fetched again.
-    pub ttl: Duration,
-    /// Shortest interval between refreshes caused by a wrong header.
-    pub min_refresh: Duration,
+/// The current text of a secret: the signing keys' JSON document.
+pub trait KeySource: Send + Sync {
+    fn fetch(&self) -> impl Future<Output = Result<SecretString, SecretError>> + Send;
 }
 
-impl Refresh {
-    pub const DEFAULT: Refresh = Refresh {
-        ttl: Duration::from_secs(300),
-        min_refresh: Duration::from_secs(30),
-    };
+/// The `AWSCURRENT` version of a Secrets Manager secret.
+impl KeySource for SecretsManagerSecret {
+    async fn fetch(&self) -> Result<SecretString, SecretError> {
+        self.current().await
+    }
+}
+
+/// JSON given directly (`SIGNING_KEYS`), for local runs and tests.
+#[derive(Debug, Clone)]
+pub struct StaticKeys(pub SecretString);
+
+impl KeySource for StaticKeys {
+    async fn fetch(&self) -> Result<SecretString, SecretError> {
+        Ok(self.0.clone())
+    }
+}
+
+/// A file (`SIGNING_KEYS_FILE`), read again on every refresh so a local
+/// rotation is an edit.
+#[derive(Debug, Clone)]
+pub struct FileKeys(pub PathBuf);
+
+impl KeySource for FileKeys {
+    async fn fetch(&self) -> Result<SecretString, SecretError> {
+        let text = tokio::fs::read_to_string(&self.0)
+            .await
+            .map_err(|e| SecretError::File(format!("{}: {e}", self.0.display())))?;
+        Ok(SecretString::from(text))
+    }
+}
+
+/// Where a secret's value comes from: one of a function's variables.
+#[derive(Clone, PartialEq, Eq)]
+pub enum SecretLocation {
+    /// A Secrets Manager secret id or ARN (`ORIGIN_SECRET_ARN`,
+    /// `SIGNING_KEYS_SECRET_ARN`).
+    SecretsManager(String),
+    /// A file read at every refresh (`SIGNING_KEYS_FILE`), for local runs.
+    File(PathBuf),
+    /// The value itself (`ORIGIN_SECRET`, `SIGNING_KEYS`), for local runs.
+    Literal(String),
+}
+
+impl std::fmt::Debug for SecretLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SecretLocation::SecretsManager(id) => write!(f, "SecretsManager({id:?})"),
+            SecretLocation::File(p) => write!(f, "File({p:?})"),
+            SecretLocation::Literal(_) => f.write_str("Literal([redacted])"),
+        }
+    }
+}
+
+/// The variables one secret may be given by: exactly one must be set.
+#[derive(Debug, Clone, Copy)]
+pub struct SecretVars {
+    pub secrets_manager: &'static str,
+    pub file: Option<&'static str>,
+    pub literal: &'static str,
+    /// Said when none is set: what the secret is.
+    pub what: &'static str,
+}
+
+impl Env {
+    /// The one location `vars` name; none, or more than one, is a problem.
+    pub fn secret_location(&mut self, vars: SecretVars) -> SecretLocation {
+        let arn = self.optional(vars.secrets_manager).map(str::to_string);
+        let file = vars.file.and_then(|f| self.optional(f)).map(PathBuf::from);
+        let literal = self.optional(vars.literal).map(str::to_string);
+        match (arn, file, literal) {
+            (Some(a), None, None) => SecretLocation::SecretsManager(a),
+            (None, Some(f), None) => SecretLocation::File(f),
+            (None, None, Some(l)) => SecretLocation::Literal(l),
+            (None, None, None) => {
+                let local: Vec<&str> = vars.file.into_iter().chain([vars.literal]).collect();
+                self.problem(format!(
+                    "{} is required: {} ({} for local runs)",
+                    vars.secrets_manager,
+                    vars.what,
+                    local.join(" or ")
+                ));
+                SecretLocation::Literal(String::new())
+            }
+            _ => {
+                let all: Vec<&str> = [vars.secrets_manager]
+                    .into_iter()
+                    .chain(vars.file)
+                    .chain([vars.literal])
+                    .collect();
+                self.problem(format!("set one of {}", all.join(", ")));
+                SecretLocation::Literal(String::new())
+            }
+        }
+    }
+}
+
+/// A secret wherever it lives: the one backend both functions build from
+/// a [`SecretLocation`]. A new place for secrets is one variant here.
+#[derive(Debug, Clone)]
+pub enum Secret {
+    SecretsManager(SecretsManagerSecret),
+    File(FileKeys),
+    Literal(StaticKeys),
+}
+
+impl Secret {
+    /// The backend for `location`; `what` names the secret in the warning
+    /// a local-only location gets.
+    pub fn new(what: &str, location: SecretLocation, sdk: &aws_config::SdkConfig) -> Secret {
+        match location {
+            SecretLocation::SecretsManager(id) => Secret::SecretsManager(
+                SecretsManagerSecret::new(aws_sdk_secretsmanager::Client::new(sdk), id),
+            ),
+            SecretLocation::File(path) => {
+                tracing::warn!("{what} comes from a file: for local runs only");
+                Secret::File(FileKeys(path))
+            }
+            SecretLocation::Literal(value) => {
+                tracing::warn!("{what} is set in the environment: for local runs only");
+                Secret::Literal(StaticKeys(SecretString::from(value)))
+            }
+        }
+    }
+}
+
+impl KeySource for Secret {
+    async fn fetch(&self) -> Result<SecretString, SecretError> {
+        match self {
+            Secret::SecretsManager(s) => KeySource::fetch(s).await,
+            Secret::File(f) => f.fetch().await,
+            Secret::Literal(l) => l.fetch().await,
+        }
+    }
+}
+
+/// Secrets Manager gives the current and previous versions; a file or a
+/// literal only the one value.
+impl SecretSource for Secret {
+    async fn fetch(&self) -> Result<Versions, SecretError> {
+        match self {
+            Secret::SecretsManager(s) => SecretSource::fetch(s).await,
+            Secret::File(f) => Ok(Versions {
+                current: f.fetch().await?,
+                previous: None,
+            }),
+            Secret::Literal(l) => Ok(Versions {
+                current: l.0.clone(),
+                previous: None,
+            }),
+        }
+    }
 }
 
 /// The outcome of a check.
@@ -178,129 +325,6 @@ impl Refresh {
 pub enum Check {
     Accepted,
     Refused,
-}
-
-/// A value fetched from somewhere slow and kept for a TTL. A failed refresh
-/// keeps the last value and is not retried for `min_refresh`; only a value
-/// never fetched is an error.
-#[derive(Debug)]
-pub struct Refreshing<T> {
-    refresh: Refresh,
-    state: Mutex<Option<Cached<T>>>,
-}
-
-#[derive(Debug)]
-struct Cached<T> {
-    value: Arc<T>,
-    fetched: Instant,
-    /// Last fetch attempt, successful or not.
-    attempted: Instant,
-}
-
-impl<T> Clone for Cached<T> {
-    fn clone(&self) -> Self {
-        Cached {
-            value: Arc::clone(&self.value),
-            fetched: self.fetched,
-            attempted: self.attempted,
-        }
-    }
-}
-
-impl<T> Cached<T> {
-    fn fresh(&self, refresh: &Refresh, now: Instant) -> bool {
-        now.saturating_duration_since(self.fetched) < refresh.ttl
-            || self.recently_tried(refresh, now)
-    }
-
-    fn recently_tried(&self, refresh: &Refresh, now: Instant) -> bool {
-        now.saturating_duration_since(self.attempted) < refresh.min_refresh
-    }
-}
-
-impl<T> Refreshing<T> {
-    pub fn new(refresh: Refresh) -> Self {
-        Refreshing {
-            refresh,
-            state: Mutex::new(None),
-        }
-    }
-
-    /// The cached value while fresh; else `fetch`'s, or the stale one (with a
-    /// warning naming `what`) when `fetch` fails.
-    pub async fn get_at<E, F>(&self, now: Instant, what: &str, fetch: F) -> Result<Arc<T>, E>
-    where
-        E: std::fmt::Display,
-        F: Future<Output = Result<T, E>>,
-    {
-        let cached = self.lock().clone();
-        match cached {
-            Some(c) if c.fresh(&self.refresh, now) => Ok(c.value),
-            stale => self.reload(stale, now, what, fetch).await,
-        }
-    }
-
-    /// Fetches again unless a fetch was tried within `min_refresh`: for a
-    /// caller that has reason to think the value changed. `None` when it was
-    /// too soon.
-    pub async fn refresh_early<E, F>(
-        &self,
-        now: Instant,
-        what: &str,
-        fetch: F,
-    ) -> Option<Result<Arc<T>, E>>
-    where
-        E: std::fmt::Display,
-        F: Future<Output = Result<T, E>>,
-    {
-        let cached = self.lock().clone();
-        if cached
-            .as_ref()
-            .is_some_and(|c| c.recently_tried(&self.refresh, now))
-        {
-            return None;
-        }
-        Some(self.reload(cached, now, what, fetch).await)
-    }
-
-    async fn reload<E, F>(
-        &self,
-        stale: Option<Cached<T>>,
-        now: Instant,
-        what: &str,
-        fetch: F,
-    ) -> Result<Arc<T>, E>
-    where
-        E: std::fmt::Display,
-        F: Future<Output = Result<T, E>>,
-    {
-        match fetch.await {
-            Ok(v) => {
-                let value = Arc::new(v);
-                *self.lock() = Some(Cached {
-                    value: Arc::clone(&value),
-                    fetched: now,
-                    attempted: now,
-                });
-                Ok(value)
-            }
-            Err(e) => match stale {
-                Some(mut c) => {
-                    tracing::warn!(error = %e, "{what}: refresh failed; keeping the cached value");
-                    // Try again after min_refresh, not on every request.
-                    c.attempted = now;
-                    let value = Arc::clone(&c.value);
-                    *self.lock() = Some(c);
-                    Ok(value)
-                }
-                None => Err(e),
-            },
-        }
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Option<Cached<T>>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
 }
 
 /// A [`SecretSource`] behind a TTL cache.
@@ -349,7 +373,72 @@ impl<S: SecretSource> RotatingSecret<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const VARS: SecretVars = SecretVars {
+        secrets_manager: "S_ARN",
+        file: Some("S_FILE"),
+        literal: "S",
+        what: "the thing",
+    };
+
+    #[test]
+    fn exactly_one_location_is_taken() {
+        let loc = |pairs: &[(&str, &str)]| {
+            let mut env = Env::from_pairs(pairs.iter().copied());
+            let l = env.secret_location(VARS);
+            (l, env.finish().err().map(|e| e.problems))
+        };
+        assert_eq!(
+            loc(&[("S_ARN", "arn")]).0,
+            SecretLocation::SecretsManager("arn".into())
+        );
+        assert_eq!(
+            loc(&[("S_FILE", "/k")]).0,
+            SecretLocation::File("/k".into())
+        );
+        assert_eq!(loc(&[("S", "v")]).0, SecretLocation::Literal("v".into()));
+        assert_eq!(
+            loc(&[]).1,
+            Some(vec![
+                "S_ARN is required: the thing (S_FILE or S for local runs)".into()
+            ])
+        );
+        assert_eq!(
+            loc(&[("S_ARN", "a"), ("S", "v")]).1,
+            Some(vec!["set one of S_ARN, S_FILE, S".into()])
+        );
+        assert_eq!(
+            format!("{:?}", SecretLocation::Literal("v".into())),
+            "Literal([redacted])"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_literal_or_a_file_is_one_version() {
+        let dir = std::env::temp_dir().join(format!("hlsgate-secret-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let path = dir.join("s.txt");
+        std::fs::write(&path, "from-file").unwrap_or_default();
+        let file = Secret::File(FileKeys(path.clone()));
+        let v = SecretSource::fetch(&file).await.map_err(|e| e.to_string());
+        assert!(
+            v.as_ref()
+                .is_ok_and(|v| v.accepts(b"from-file") && v.previous.is_none())
+        );
+        let lit = Secret::Literal(StaticKeys(SecretString::from("lit")));
+        let k = KeySource::fetch(&lit)
+            .await
+            .map(|s| s.expose_secret().to_string());
+        assert_eq!(k, Ok("lit".to_string()));
+        std::fs::remove_file(&path).unwrap_or_default();
+        let gone = SecretSource::fetch(&file)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+        assert!(gone.is_err_and(|e| e.contains("s.txt")));
+    }
     use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
 
     /// Returns the versions in `script`, one per fetch (the last repeats).
     struct Script {

@@ -3,29 +3,24 @@
 use std::time::Duration;
 
 use hlsgate_aws::cache::CacheLimits;
+use hlsgate_aws::cache::Refresh;
 use hlsgate_aws::env::{ConfigError, Env, MediaLocation};
 use hlsgate_aws::sdk::Timeouts;
-use hlsgate_aws::secret::Refresh;
+use hlsgate_aws::secret::{SecretLocation, SecretVars};
 use hlsgate_core::signing::{Delivery, KeyGroup, ParamSuffix};
 use http::HeaderName;
 
-/// Where the origin secret comes from.
-#[derive(Clone, PartialEq, Eq)]
-pub enum SecretConfig {
-    /// A Secrets Manager secret id or ARN (`ORIGIN_SECRET_ARN`).
-    SecretsManager(String),
-    /// A literal value (`ORIGIN_SECRET`), for local runs only.
-    Literal(String),
-}
+/// Where the origin secret comes from: `ORIGIN_SECRET_ARN`, or
+/// `ORIGIN_SECRET` for local runs.
+pub type SecretConfig = SecretLocation;
 
-impl std::fmt::Debug for SecretConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SecretConfig::SecretsManager(id) => write!(f, "SecretsManager({id:?})"),
-            SecretConfig::Literal(_) => f.write_str("Literal([redacted])"),
-        }
-    }
-}
+/// The variables of the origin secret.
+pub const ORIGIN_SECRET_VARS: SecretVars = SecretVars {
+    secrets_manager: "ORIGIN_SECRET_ARN",
+    file: None,
+    literal: "ORIGIN_SECRET",
+    what: "the Secrets Manager secret CloudFront sends as the origin header",
+};
 
 /// Everything the handler needs besides its clients.
 #[derive(Debug)]
@@ -87,24 +82,7 @@ impl Config {
             HeaderName::from_static("x-origin-verify"),
             |h| HeaderName::try_from(h).map_err(|_| "not a valid header name".to_string()),
         );
-        let origin_secret = match (
-            env.optional("ORIGIN_SECRET_ARN").map(str::to_string),
-            env.optional("ORIGIN_SECRET").map(str::to_string),
-        ) {
-            (Some(arn), None) => SecretConfig::SecretsManager(arn),
-            (None, Some(v)) => SecretConfig::Literal(v),
-            (Some(_), Some(_)) => {
-                env.problem("set ORIGIN_SECRET_ARN or ORIGIN_SECRET, not both");
-                SecretConfig::Literal(String::new())
-            }
-            (None, None) => {
-                env.problem(
-                    "ORIGIN_SECRET_ARN is required: the Secrets Manager secret CloudFront \
-                     sends as the origin header (ORIGIN_SECRET=value for local runs)",
-                );
-                SecretConfig::Literal(String::new())
-            }
-        };
+        let origin_secret = env.secret_location(ORIGIN_SECRET_VARS);
         let secret_refresh = Refresh {
             ttl: Duration::from_secs(env.int_in("ORIGIN_SECRET_TTL_SECONDS", 300, 1, 86_400)),
             ..Refresh::DEFAULT

@@ -3,9 +3,9 @@
 use std::convert::Infallible;
 use std::process::ExitCode;
 
-use hlsgate_aws::secret::{SecretSource, SecretsManagerSecret, StaticSecret, Versions};
+use hlsgate_aws::secret::Secret;
 use hlsgate_aws::{S3Objects, sdk, start};
-use hlsgate_manifest_rewriter::{App, Config, SecretConfig, handle, system_clock};
+use hlsgate_manifest_rewriter::{App, Config, handle, system_clock};
 use lambda_http::{Request, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
@@ -19,42 +19,21 @@ async fn main() -> ExitCode {
         sdk::s3_client(&sdk_config, config.s3_path_style),
         config.bucket.clone(),
     );
-    let clock = system_clock();
+    let secret = Secret::new(
+        "the origin secret",
+        config.origin_secret.clone(),
+        &sdk_config,
+    );
     tracing::info!(
         init_us = started.elapsed().as_micros() as u64,
         bucket = %config.bucket,
-        mode = ?config.mode,
+        mode = %config.mode,
         "ready"
     );
-    let result = match config.origin_secret.clone() {
-        SecretConfig::SecretsManager(id) => {
-            let client = aws_sdk_secretsmanager::Client::new(&sdk_config);
-            run(App::new(
-                config,
-                objects,
-                SecretsManagerSecret::new(client, id),
-                clock,
-            ))
-            .await
-        }
-        SecretConfig::Literal(v) => {
-            tracing::warn!("ORIGIN_SECRET is set: a literal origin secret is for local runs only");
-            run(App::new(
-                config,
-                objects,
-                StaticSecret(Versions::new(v, None)),
-                clock,
-            ))
-            .await
-        }
-    };
-    start::exit(result)
-}
-
-async fn run<O: SecretSource>(app: App<S3Objects, O>) -> Result<(), lambda_http::Error> {
-    lambda_http::run(service_fn(|req: Request| {
-        let app = &app;
-        async move { Ok::<_, Infallible>(handle(app, req).await) }
+    let app = &App::new(config, objects, secret, system_clock());
+    let result = lambda_http::run(service_fn(|req: Request| async move {
+        Ok::<_, Infallible>(handle(app, req).await)
     }))
-    .await
+    .await;
+    start::exit(result)
 }

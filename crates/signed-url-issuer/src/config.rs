@@ -1,37 +1,28 @@
 //! The function's configuration, read from the environment once at cold start.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use hlsgate_aws::cache::CacheLimits;
+use hlsgate_aws::cache::Refresh;
 use hlsgate_aws::env::{ConfigError, Env, MediaLocation};
 use hlsgate_aws::sdk::Timeouts;
-use hlsgate_aws::secret::Refresh;
+use hlsgate_aws::secret::{SecretLocation, SecretVars};
 use hlsgate_core::signing::{Delivery, HashAlgorithm, ParamSuffix, SameSite};
 use secrecy::SecretString;
 
 use crate::entitlement::ClaimsEntitlement;
 
-/// Where the signing keys come from.
-#[derive(Clone, PartialEq, Eq)]
-pub enum KeysConfig {
-    /// A Secrets Manager secret id or ARN (`SIGNING_KEYS_SECRET_ARN`).
-    SecretsManager(String),
-    /// A JSON file (`SIGNING_KEYS_FILE`), for local runs.
-    File(PathBuf),
-    /// The JSON itself (`SIGNING_KEYS`), for local runs.
-    Literal(String),
-}
+/// Where the signing keys come from: `SIGNING_KEYS_SECRET_ARN`, or
+/// `SIGNING_KEYS_FILE` / `SIGNING_KEYS` for local runs.
+pub type KeysConfig = SecretLocation;
 
-impl std::fmt::Debug for KeysConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            KeysConfig::SecretsManager(id) => write!(f, "SecretsManager({id:?})"),
-            KeysConfig::File(p) => write!(f, "File({p:?})"),
-            KeysConfig::Literal(_) => f.write_str("Literal([redacted])"),
-        }
-    }
-}
+/// The variables of the signing keys.
+pub const KEYS_VARS: SecretVars = SecretVars {
+    secrets_manager: "SIGNING_KEYS_SECRET_ARN",
+    file: Some("SIGNING_KEYS_FILE"),
+    literal: "SIGNING_KEYS",
+    what: r#"the Secrets Manager secret holding {"keys":[{"id","private_key","active"}]}"#,
+};
 
 /// Signed-cookie attributes (cookie mode is available only when
 /// `COOKIE_DOMAIN` is set: cookies set on the API's own host would never
@@ -130,7 +121,7 @@ impl Config {
             key_prefix,
             public_origin,
         } = env.media_location();
-        let keys = keys_config(&mut env);
+        let keys = env.secret_location(KEYS_VARS);
         let keys_refresh = Refresh {
             ttl: Duration::from_secs(env.int_in("SIGNING_KEYS_TTL_SECONDS", 300, 1, 86_400)),
             ..Refresh::DEFAULT
@@ -231,27 +222,6 @@ impl Config {
     /// `https://cdn/videos/abc/`: the video's folder on the CDN.
     pub fn folder_url(&self, id: &str) -> String {
         format!("{}/{}", self.public_origin, self.folder_key(id))
-    }
-}
-
-fn keys_config(env: &mut Env) -> KeysConfig {
-    let arn = env.optional("SIGNING_KEYS_SECRET_ARN").map(str::to_string);
-    let file = env.optional("SIGNING_KEYS_FILE").map(PathBuf::from);
-    let literal = env.optional("SIGNING_KEYS").map(str::to_string);
-    match (arn, file, literal) {
-        (Some(a), None, None) => KeysConfig::SecretsManager(a),
-        (None, Some(f), None) => KeysConfig::File(f),
-        (None, None, Some(l)) => KeysConfig::Literal(l),
-        (None, None, None) => {
-            env.problem(
-                r#"SIGNING_KEYS_SECRET_ARN is required: the Secrets Manager secret holding {"keys":[{"id","private_key","active"}]} (SIGNING_KEYS_FILE or SIGNING_KEYS for local runs)"#,
-            );
-            KeysConfig::Literal(String::new())
-        }
-        _ => {
-            env.problem("set one of SIGNING_KEYS_SECRET_ARN, SIGNING_KEYS_FILE, SIGNING_KEYS");
-            KeysConfig::Literal(String::new())
-        }
     }
 }
 

@@ -142,6 +142,28 @@ impl Entitlement for ClaimsEntitlement {
     }
 }
 
+/// The configured rules, whichever backend holds them: what `main.rs`
+/// builds. A new backend (a table, a webhook) is one variant here and one
+/// arm in each match.
+#[derive(Debug, Clone)]
+pub enum Entitlements {
+    Claims(ClaimsEntitlement),
+}
+
+impl Entitlements {
+    pub fn new(config: &crate::Config) -> Entitlements {
+        Entitlements::Claims(config.entitlement.clone())
+    }
+}
+
+impl Entitlement for Entitlements {
+    async fn check(&self, viewer: &Viewer, video: &VideoId) -> Result<Decision, EntitlementError> {
+        match self {
+            Entitlements::Claims(c) => c.check(viewer, video).await,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,16 +14,16 @@
 //! that never parsed stops the function at start. Errors name key ids, never
 //! key material.
 
-use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
-use hlsgate_aws::secret::{Refresh, Refreshing, SecretError, SecretsManagerSecret};
+use hlsgate_aws::cache::{Refresh, Refreshing};
+use hlsgate_aws::secret::SecretError;
+pub use hlsgate_aws::secret::{FileKeys, KeySource, StaticKeys};
 use hlsgate_core::signing::{
     HashAlgorithm, KeyPairId, KeySize, PrivateKey, Signer, private_key_from_pem,
 };
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 
 /// Why no keys could be had.
@@ -127,42 +127,6 @@ impl SigningKeys {
     /// Every key id in the secret, in order.
     pub fn ids(&self) -> &[String] {
         &self.ids
-    }
-}
-
-/// Fetches the secret's JSON.
-pub trait KeySource: Send + Sync {
-    fn fetch(&self) -> impl Future<Output = Result<SecretString, KeysError>> + Send;
-}
-
-/// The `AWSCURRENT` version of a Secrets Manager secret.
-impl KeySource for SecretsManagerSecret {
-    async fn fetch(&self) -> Result<SecretString, KeysError> {
-        Ok(self.current().await?)
-    }
-}
-
-/// JSON given directly (`SIGNING_KEYS`), for local runs and tests.
-#[derive(Debug, Clone)]
-pub struct StaticKeys(pub SecretString);
-
-impl KeySource for StaticKeys {
-    async fn fetch(&self) -> Result<SecretString, KeysError> {
-        Ok(self.0.clone())
-    }
-}
-
-/// A JSON file (`SIGNING_KEYS_FILE`), read again on every refresh so a local
-/// rotation is an edit.
-#[derive(Debug, Clone)]
-pub struct FileKeys(pub PathBuf);
-
-impl KeySource for FileKeys {
-    async fn fetch(&self) -> Result<SecretString, KeysError> {
-        let text = tokio::fs::read_to_string(&self.0)
-            .await
-            .map_err(|e| KeysError::Source(format!("{}: {e}", self.0.display())))?;
-        Ok(SecretString::from(text))
     }
 }
 

@@ -6,11 +6,12 @@ use std::net::IpAddr;
 use aws_sdk_s3::Client;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use hlsgate_aws::S3Objects;
+use hlsgate_aws::secret::SecretError;
 use hlsgate_aws::testing::s3_error;
 use hlsgate_core::signing::*;
 use hlsgate_core::video::VideoId;
 use hlsgate_signed_url_issuer::entitlement::{Decision, Entitlement, EntitlementError};
-use hlsgate_signed_url_issuer::keys::{KeySource, KeysError, StaticKeys};
+use hlsgate_signed_url_issuer::keys::{KeySource, StaticKeys};
 use hlsgate_signed_url_issuer::viewer::Viewer;
 use secrecy::SecretString;
 
@@ -251,8 +252,8 @@ async fn storage_trouble_is_503_when_retryable_and_502_otherwise() {
 struct NoKeys;
 
 impl KeySource for NoKeys {
-    async fn fetch(&self) -> Result<SecretString, KeysError> {
-        Err(KeysError::Source("secret not found".into()))
+    async fn fetch(&self) -> Result<SecretString, SecretError> {
+        Err(SecretError::NotFound("the signing keys".into()))
     }
 }
 

@@ -9,7 +9,8 @@ use aws_sdk_secretsmanager::operation::get_secret_value::{
 };
 use aws_sdk_secretsmanager::types::error::ResourceNotFoundException;
 use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
-use hlsgate_aws::secret::{Refresh, SecretsManagerSecret};
+use hlsgate_aws::cache::Refresh;
+use hlsgate_aws::secret::SecretsManagerSecret;
 use hlsgate_core::signing::HashAlgorithm;
 use hlsgate_signed_url_issuer::keys::{KeyRing, KeysError, SigningKeys};
 use serde_json::json;
