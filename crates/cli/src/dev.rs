@@ -4,6 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use hlsgate_core::signing::Delivery;
+use hlsgate_dev::DevError;
+
+use crate::{CliError, Outcome};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -31,7 +34,7 @@ pub struct Args {
     mode: Delivery,
 }
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
+pub fn run(args: Args) -> Outcome {
     let _ = tracing::subscriber::set_global_default(
         tracing_subscriber::fmt()
             .compact()
@@ -54,7 +57,12 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    runtime.block_on(hlsgate_dev::run(opts))?;
+        .map_err(CliError::io("cannot start the runtime"))?;
+    runtime
+        .block_on(hlsgate_dev::run(opts))
+        .map_err(|e| match e {
+            DevError::Usage(m) => CliError::Usage(m),
+            other => CliError::Environment(other.to_string()),
+        })?;
     Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use crate::{CliError, Outcome};
 use hlsgate_core::signing::{KeyAlgorithm, PrivateKey, private_key_to_pem, public_key_to_pem};
 
 #[derive(Debug, clap::Args)]
@@ -21,27 +22,31 @@ pub struct Args {
     force: bool,
 }
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
+pub fn run(args: Args) -> Outcome {
     let algorithm = args.algorithm;
     let private_path = args.out.join("private.pem");
     let public_path = args.out.join("public.pem");
     for p in [&private_path, &public_path] {
         if p.exists() && !args.force {
-            return Err(format!(
+            return Err(CliError::usage(format!(
                 "{} already exists; pass --force to overwrite",
                 p.display()
-            ));
+            )));
         }
     }
-    fs::create_dir_all(&args.out)
-        .map_err(|e| format!("cannot create {}: {e}", args.out.display()))?;
-    let key = PrivateKey::generate(algorithm).map_err(|e| e.to_string())?;
-    let private_pem = private_key_to_pem(&key).map_err(|e| e.to_string())?;
-    let public = key.public_key().map_err(|e| e.to_string())?;
-    let public_pem = public_key_to_pem(&public).map_err(|e| e.to_string())?;
+    fs::create_dir_all(&args.out).map_err(CliError::io(format!(
+        "cannot create {}",
+        args.out.display()
+    )))?;
+    let key = PrivateKey::generate(algorithm).map_err(CliError::usage)?;
+    let private_pem = private_key_to_pem(&key).map_err(CliError::usage)?;
+    let public = key.public_key().map_err(CliError::usage)?;
+    let public_pem = public_key_to_pem(&public).map_err(CliError::usage)?;
     write_private(&private_path, private_pem.as_bytes())?;
-    fs::write(&public_path, &public_pem)
-        .map_err(|e| format!("cannot write {}: {e}", public_path.display()))?;
+    fs::write(&public_path, &public_pem).map_err(CliError::io(format!(
+        "cannot write {}",
+        public_path.display()
+    )))?;
 
     println!(
         "Wrote {} ({algorithm}, PKCS#8, mode 0600): keep it secret; store it in the signing-keys secret.",
@@ -70,8 +75,8 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    let err = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), CliError> {
+    let err = |e: std::io::Error| CliError::io(format!("cannot write {}", path.display()))(e);
     let mut opts = fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]

@@ -2,7 +2,9 @@
 //! them offline with the exact reason CloudFront would refuse them, and sign
 //! every URI of an HLS playlist.
 
+#[cfg(feature = "dev")]
 mod dev;
+mod error;
 mod keygen;
 mod rewrite;
 mod sign;
@@ -16,7 +18,7 @@ use clap::{Parser, Subcommand};
 
 /// Secure HLS video-on-demand on AWS: CloudFront signing and playlist tools.
 #[derive(Debug, Parser)]
-#[command(name = "hlsgate", version, about, long_about = None)]
+#[command(name = "hlsgate", version, about, long_about = None, after_help = error::EXIT_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -35,11 +37,11 @@ enum Command {
     /// Print the video id an upload key becomes (the jobs Lambda's rule).
     VideoId(video_id::Args),
     /// Run the whole system locally: S3, issuer, edge, rewriter, transcoder, player.
+    #[cfg(feature = "dev")]
     Dev(dev::Args),
 }
 
-/// Exit status for bad usage or input (clap uses 2 as well).
-pub const EXIT_USAGE: u8 = 2;
+pub use error::{CliError, Outcome};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -49,13 +51,14 @@ fn main() -> ExitCode {
         Command::Verify(args) => verify::run(args),
         Command::Rewrite(args) => rewrite::run(args),
         Command::VideoId(args) => video_id::run(args),
+        #[cfg(feature = "dev")]
         Command::Dev(args) => dev::run(args),
     };
     match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("hlsgate: error: {e}");
-            ExitCode::from(EXIT_USAGE)
+            e.exit_code()
         }
     }
 }
@@ -72,6 +75,6 @@ where
     clap::builder::PossibleValuesParser::new(T::VARIANTS).try_map(|s| s.parse::<T>())
 }
 
-pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, String> {
-    std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+pub fn read_file(path: &std::path::Path) -> Result<Vec<u8>, CliError> {
+    std::fs::read(path).map_err(CliError::io(format!("cannot read {}", path.display())))
 }

@@ -3,12 +3,14 @@
 
 use std::io::{self, BufWriter, Read};
 use std::path::PathBuf;
+
+use crate::error::EXIT_REFUSED;
+use crate::{CliError, Outcome};
 use std::process::ExitCode;
 
 use hlsgate_core::hls::{Limits, QueryParams, Rewriter};
 
 /// Exit status when the playlist itself is refused.
-const EXIT_INVALID: u8 = 1;
 
 #[derive(Debug, clap::Args)]
 #[command(
@@ -47,7 +49,7 @@ pub struct Args {
     input: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
+pub fn run(args: Args) -> Outcome {
     let mut rewriter = Rewriter::new(args.params)
         .sign_variable_uris(args.sign_variable_uris)
         .limits(Limits {
@@ -60,7 +62,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     if let Some(base) = &args.base_url {
         rewriter = rewriter
             .base_url(base)
-            .map_err(|e| format!("--base-url: {e}"))?;
+            .map_err(|e| CliError::usage(format!("--base-url: {e}")))?;
     }
 
     let input = read_input(args.input.as_deref(), args.max_bytes)?;
@@ -79,10 +81,10 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     let stdout = io::stdout().lock();
     let report = rewriter
         .rewrite_to(&input, BufWriter::with_capacity(64 * 1024, stdout))
-        .map_err(|e| format!("writing the playlist: {e}"))?;
+        .map_err(|e| CliError::Environment(format!("writing the playlist: {e}")))?;
 
     if args.report {
-        let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        let json = serde_json::to_string_pretty(&report)?;
         eprintln!("{json}");
     } else if report.skipped > 0 {
         let reasons: Vec<String> = report
@@ -101,17 +103,17 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
 
 fn refuse(why: &str) -> ExitCode {
     eprintln!("hlsgate: invalid playlist: {why}");
-    ExitCode::from(EXIT_INVALID)
+    ExitCode::from(EXIT_REFUSED)
 }
 
 /// Reads at most `max + 1` bytes: enough to tell a playlist over the limit
 /// without holding all of it.
-fn read_input(path: Option<&std::path::Path>, max: usize) -> Result<Vec<u8>, String> {
+fn read_input(path: Option<&std::path::Path>, max: usize) -> Result<Vec<u8>, CliError> {
     let reader: Box<dyn Read> = match path {
         None => Box::new(io::stdin().lock()),
         Some(p) if p.as_os_str() == "-" => Box::new(io::stdin().lock()),
         Some(p) => Box::new(
-            std::fs::File::open(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?,
+            std::fs::File::open(p).map_err(CliError::io(format!("cannot read {}", p.display())))?,
         ),
     };
     let mut bytes = Vec::new();
@@ -119,6 +121,6 @@ fn read_input(path: Option<&std::path::Path>, max: usize) -> Result<Vec<u8>, Str
     reader
         .take(limit)
         .read_to_end(&mut bytes)
-        .map_err(|e| format!("reading the playlist: {e}"))?;
+        .map_err(CliError::io("reading the playlist"))?;
     Ok(bytes)
 }

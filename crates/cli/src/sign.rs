@@ -11,7 +11,7 @@ use hlsgate_core::signing::{
 };
 use serde_json::json;
 
-use crate::{choice, read_file, timearg};
+use crate::{CliError, Outcome, choice, read_file, timearg};
 
 /// Output of `verify`.
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
@@ -77,21 +77,22 @@ pub struct Args {
     allow_any_key_size: bool,
 }
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
+pub fn run(args: Args) -> Outcome {
     let now = timearg::now();
-    let expires = timearg::parse(&args.expires, now).map_err(|e| format!("--expires: {e}"))?;
+    let expires = timearg::parse(&args.expires, now)
+        .map_err(|e| CliError::usage(format!("--expires: {e}")))?;
     if expires.seconds() <= now {
         eprintln!("hlsgate: warning: --expires {expires} is already in the past");
     }
     let starts = args
         .starts
         .as_deref()
-        .map(|s| timearg::parse(s, now).map_err(|e| format!("--starts: {e}")))
+        .map(|s| timearg::parse(s, now).map_err(|e| CliError::usage(format!("--starts: {e}"))))
         .transpose()?;
     let ip = args
         .ip
         .as_deref()
-        .map(|s| parse_source_ip(s).map_err(|e| format!("--ip: {e}")))
+        .map(|s| parse_source_ip(s).map_err(|e| CliError::usage(format!("--ip: {e}"))))
         .transpose()?;
     let size = if args.allow_any_key_size {
         KeySize::AllowAny
@@ -99,30 +100,30 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         KeySize::CloudFront
     };
     let key = private_key_from_pem(&read_file(&args.private_key)?, size)
-        .map_err(|e| format!("{}: {e}", args.private_key.display()))?;
-    let key_pair_id = KeyPairId::new(&args.key_pair_id).map_err(|e| e.to_string())?;
+        .map_err(|e| CliError::usage(format!("{}: {e}", args.private_key.display())))?;
+    let key_pair_id = KeyPairId::new(&args.key_pair_id).map_err(CliError::usage)?;
     let signer = Signer::new(key, key_pair_id, args.hash);
 
     let custom = args.policy_resource.is_some() || starts.is_some() || ip.is_some();
     let signed = if custom {
         let resource = match &args.policy_resource {
             Some(p) => p.clone(),
-            None => resource_url(&args.url).map_err(|e| e.to_string())?.0,
+            None => resource_url(&args.url).map_err(CliError::usage)?.0,
         };
-        let mut policy = Policy::new(resource, expires).map_err(|e| e.to_string())?;
+        let mut policy = Policy::new(resource, expires).map_err(CliError::usage)?;
         if let Some(s) = starts {
-            policy = policy.with_start(s).map_err(|e| e.to_string())?;
+            policy = policy.with_start(s).map_err(CliError::usage)?;
         }
         if let Some(ip) = ip {
             policy = policy.with_source_ip(ip);
         }
-        signer.sign_custom(&policy).map_err(|e| e.to_string())?
+        signer.sign_custom(&policy).map_err(CliError::usage)?
     } else {
         signer
             .sign_canned(&args.url, expires)
-            .map_err(|e| e.to_string())?
+            .map_err(CliError::usage)?
     };
-    let url = signed.apply_to(&args.url).map_err(|e| e.to_string())?;
+    let url = signed.apply_to(&args.url).map_err(CliError::usage)?;
     let cookie_opts = CookieOptions {
         domain: args.cookie_domain.clone(),
         path: args.cookie_path.clone(),
@@ -131,7 +132,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     };
     let set_cookies = signed
         .set_cookie_headers(&cookie_opts)
-        .map_err(|e| e.to_string())?;
+        .map_err(CliError::usage)?;
 
     match args.format {
         SignFormat::Query => println!("{}", signed.query_string()),
@@ -162,7 +163,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
             }
             println!(
                 "{}",
-                serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?
+                serde_json::to_string_pretty(&out).map_err(CliError::usage)?
             );
         }
     }

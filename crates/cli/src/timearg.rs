@@ -3,7 +3,25 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use hlsgate_core::signing::Epoch;
+use hlsgate_core::signing::{Epoch, PolicyError};
+
+/// Why a time argument was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum TimeError {
+    #[error("time {0:?} is too large")]
+    TooLarge(String),
+    #[error("time {0:?} is before 1970")]
+    BeforeEpoch(String),
+    #[error(
+        "cannot read time {0:?}: give epoch seconds (1893456000), a duration from now (15m, 2h, 7d) \
+         or an RFC 3339 time (2030-01-01T00:00:00Z)"
+    )]
+    Unreadable(String),
+    #[error("duration {0:?} is too long")]
+    TooLong(String),
+    #[error(transparent)]
+    Epoch(#[from] PolicyError),
+}
 
 pub fn now() -> u64 {
     SystemTime::now()
@@ -13,29 +31,25 @@ pub fn now() -> u64 {
 }
 
 /// Parses a time argument relative to `now`.
-pub fn parse(input: &str, now: u64) -> Result<Epoch, String> {
+pub fn parse(input: &str, now: u64) -> Result<Epoch, TimeError> {
     let s = input.trim();
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        let secs: u64 = s.parse().map_err(|_| format!("time {s:?} is too large"))?;
-        return Epoch::new(secs).map_err(|e| e.to_string());
+        let secs: u64 = s.parse().map_err(|_| TimeError::TooLarge(s.into()))?;
+        return Ok(Epoch::new(secs)?);
     }
     if let Ok(t) = humantime::parse_rfc3339_weak(s) {
         let secs = t
             .duration_since(UNIX_EPOCH)
-            .map_err(|_| format!("time {s:?} is before 1970"))?
+            .map_err(|_| TimeError::BeforeEpoch(s.into()))?
             .as_secs();
-        return Epoch::new(secs).map_err(|e| e.to_string());
+        return Ok(Epoch::new(secs)?);
     }
-    let d: Duration = humantime::parse_duration(s).map_err(|_| {
-        format!(
-            "cannot read time {input:?}: give epoch seconds (1893456000), a duration from now (15m, 2h, 7d) \
-             or an RFC 3339 time (2030-01-01T00:00:00Z)"
-        )
-    })?;
+    let d: Duration =
+        humantime::parse_duration(s).map_err(|_| TimeError::Unreadable(input.into()))?;
     let secs = now
         .checked_add(d.as_secs())
-        .ok_or_else(|| format!("duration {s:?} is too long"))?;
-    Epoch::new(secs).map_err(|e| e.to_string())
+        .ok_or_else(|| TimeError::TooLong(s.into()))?;
+    Ok(Epoch::new(secs)?)
 }
 
 #[cfg(test)]
@@ -52,7 +66,7 @@ mod tests {
             parse("2030-01-01T00:00:00Z", 0).unwrap().seconds(),
             1893456000
         );
-        let ms = parse("1893456000000", 0).unwrap_err();
+        let ms = parse("1893456000000", 0).unwrap_err().to_string();
         assert!(ms.contains("milliseconds"), "{ms}");
         assert!(parse("soon", 0).is_err());
         assert!(parse("", 0).is_err());

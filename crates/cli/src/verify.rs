@@ -10,8 +10,9 @@ use hlsgate_core::signing::{
 };
 use serde_json::json;
 
+use crate::error::EXIT_REFUSED;
 use crate::sign::Format;
-use crate::{read_file, timearg};
+use crate::{CliError, Outcome, read_file, timearg};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -39,7 +40,7 @@ pub struct Args {
     allow_any_key_size: bool,
 }
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
+pub fn run(args: Args) -> Outcome {
     let size = if args.allow_any_key_size {
         KeySize::AllowAny
     } else {
@@ -49,17 +50,17 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     for spec in &args.public_keys {
         let (id, file) = spec
             .split_once('=')
-            .ok_or_else(|| format!("--public-key {spec:?}: expected ID=FILE"))?;
-        let id = KeyPairId::new(id).map_err(|e| format!("--public-key: {e}"))?;
+            .ok_or_else(|| CliError::usage(format!("--public-key {spec:?}: expected ID=FILE")))?;
+        let id = KeyPairId::new(id).map_err(|e| CliError::usage(format!("--public-key: {e}")))?;
         let path = PathBuf::from(file);
         let key = public_key_from_pem(&read_file(&path)?, size)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
         keys.insert(id, key);
     }
     let real_now = timearg::now();
     let now = match &args.now {
         Some(t) => timearg::parse(t, real_now)
-            .map_err(|e| format!("--now: {e}"))?
+            .map_err(|e| CliError::usage(format!("--now: {e}")))?
             .seconds(),
         None => real_now,
     };
@@ -76,7 +77,7 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
         (Format::Text, Ok(v)) => println!("{v}"),
         (Format::Text, Err(e)) => println!("invalid: {e}"),
         (Format::Json, Ok(v)) => {
-            let mut out = serde_json::to_value(&v).map_err(|e| e.to_string())?;
+            let mut out = serde_json::to_value(&v)?;
             out["valid"] = json!(true);
             out["now"] = json!(now);
             print_json(&out)?;
@@ -92,14 +93,11 @@ pub fn run(args: Args) -> Result<ExitCode, String> {
     Ok(if valid {
         ExitCode::SUCCESS
     } else {
-        ExitCode::from(1)
+        ExitCode::from(EXIT_REFUSED)
     })
 }
 
-fn print_json(v: &serde_json::Value) -> Result<(), String> {
-    println!(
-        "{}",
-        serde_json::to_string_pretty(v).map_err(|e| e.to_string())?
-    );
+fn print_json(v: &serde_json::Value) -> Result<(), CliError> {
+    println!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }

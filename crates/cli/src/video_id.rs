@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use hlsgate_core::video::VideoId;
 
+use crate::{CliError, Outcome};
+
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The upload bucket (part of the id: one key in two buckets is two videos).
@@ -24,12 +26,12 @@ pub struct Args {
     key: String,
 }
 
-pub fn run(args: Args) -> Result<ExitCode, String> {
+pub fn run(args: Args) -> Outcome {
     if !args.key.starts_with(&args.input_prefix) {
-        return Err(format!(
+        return Err(CliError::usage(format!(
             "{:?} is not under {:?}: the jobs Lambda ignores it",
             args.key, args.input_prefix
-        ));
+        )));
     }
     let id = VideoId::from_upload(&args.bucket, &args.key, &args.input_prefix);
     if args.json {

@@ -370,8 +370,9 @@ fn usage_errors_exit_2() {
         let o = hlsgate(&args);
         assert_eq!(o.status.code(), Some(2), "{args:?}");
     }
+    // A file that cannot be read is I/O, not usage.
     let missing = sign_quick("/nonexistent.pem", "1h", &[]);
-    assert_eq!(missing.status.code(), Some(2));
+    assert_eq!(missing.status.code(), Some(3));
     let pk = key("test-rsa2048-pkcs1.pem");
     let ms = sign_quick(&pk, "1893456000000", &[]);
     assert_eq!(ms.status.code(), Some(2));
@@ -668,12 +669,14 @@ fn rewrite_usage_errors_exit_2() {
             "--base-url",
             "cdn.example.com",
         ],
-        vec!["rewrite", "--params", "a=1", "/nonexistent.m3u8"],
     ] {
         let o = hlsgate_stdin(&args, b"#EXTM3U\n");
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert!(o.stdout.is_empty());
     }
+    let o = hlsgate_stdin(&["rewrite", "--params", "a=1", "/nonexistent.m3u8"], b"");
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(o.stdout.is_empty());
 }
 
 #[test]
@@ -699,4 +702,80 @@ fn video_id_follows_the_jobs_rule() {
     let out = hlsgate(&["video-id", "--bucket", "b", "elsewhere/a.mp4"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ignores it"));
+}
+
+/// 0 done, 1 refused, 2 usage, 3 I/O or environment: said in --help, and
+/// each one reached.
+#[test]
+fn exit_statuses_are_documented_and_kept() {
+    let help = stdout(&hlsgate(&["--help"]));
+    assert!(
+        help.contains("Exit status: 0 done; 1 refused (an invalid playlist or signature); 2 usage"),
+        "{help}"
+    );
+    assert!(help.contains("3 I/O or environment"), "{help}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, b"x").unwrap();
+    // keygen --out under a file: the folder cannot be made.
+    let out = file.join("keys");
+    let o = hlsgate(&["keygen", "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(3), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot create"), "{}", stderr(&o));
+    // A playlist that is not one is refused (1), not a usage error.
+    let o = hlsgate_stdin(&["rewrite", "--params", "a=1"], b"not a playlist\n");
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // A bad value is usage.
+    let o = hlsgate(&["keygen", "--algorithm", "dsa", "--out", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("[possible values: rsa, ecdsa]"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// keygen, sign, verify, rewrite and video-id build without the AWS SDK,
+/// hyper or s3s: only `dev` (a default feature) brings them in.
+#[test]
+fn the_tools_do_not_link_the_sdk() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let tree = |features: &[&str]| {
+        let o = Command::new(&cargo)
+            .args([
+                "tree",
+                "--offline",
+                "--locked",
+                "-p",
+                "hlsgate",
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+            ])
+            .args(features)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run cargo tree");
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let heavy = |t: &str| {
+        t.lines()
+            .filter(|l| {
+                ["aws-sdk-", "aws-config ", "aws-smithy-", "hyper ", "s3s "]
+                    .iter()
+                    .any(|p| l.starts_with(p))
+            })
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let lean = tree(&["--no-default-features"]);
+    assert!(
+        lean.lines().any(|l| l.starts_with("hlsgate-core ")),
+        "{lean}"
+    );
+    assert_eq!(heavy(&lean), Vec::<String>::new());
+    assert!(!heavy(&tree(&[])).is_empty(), "dev brings the SDK in");
 }

@@ -457,7 +457,8 @@ fn without_ffmpeg_an_upload_says_how_to_install_it() {
         .env("HLSGATE_FFMPEG", "/nonexistent/ffmpeg")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(2));
+    // A missing tool is the environment's trouble (3), not usage.
+    assert_eq!(o.status.code(), Some(3));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("--video: ffmpeg and ffprobe are needed"),

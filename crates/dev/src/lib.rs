@@ -12,10 +12,12 @@
 //! | SNS | a printed, logged notice |
 
 pub mod edge;
+pub mod error;
 pub mod lambda;
 pub mod setup;
 pub mod transcode;
 
+pub use crate::error::DevError;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -99,7 +101,7 @@ impl std::fmt::Debug for Stack {
 }
 
 /// Starts everything, then serves until Ctrl-C.
-pub async fn run(opts: Options) -> Result<(), String> {
+pub async fn run(opts: Options) -> Result<(), DevError> {
     let (stack, listener) = start(opts.clone()).await?;
     let tools_line = match stack.jobs.transcoder.tools() {
         Some(t) => format!("ffmpeg {}", t.ffmpeg.display()),
@@ -124,13 +126,13 @@ pub async fn run(opts: Options) -> Result<(), String> {
             .unwrap_or_else(|| "video.mp4".into());
         match stack.ingest(&name, video).await {
             Ok(v) => println!("  --video    {name}: {v}"),
-            Err((_, v)) => return Err(format!("--video {}: {v}", video.display())),
+            Err((_, v)) => return Err(DevError::env(format!("--video {}: {v}", video.display()))),
         }
     }
     tokio::select! {
         () = serve(stack.clone(), listener) => Ok(()),
         r = tokio::signal::ctrl_c() => {
-            r.map_err(|e| format!("waiting for Ctrl-C: {e}"))?;
+            r.map_err(|e| DevError::env(format!("waiting for Ctrl-C: {e}")))?;
             println!("\nhlsgate dev: stopped");
             Ok(())
         }
@@ -138,36 +140,43 @@ pub async fn run(opts: Options) -> Result<(), String> {
 }
 
 /// Builds the stack and binds its port; [`serve`] answers requests.
-pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), String> {
+pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), DevError> {
     let mode = opts.mode;
     let token = match &opts.dev_token {
         Some(t) if t.len() < 16 || !t.bytes().all(|b| b.is_ascii_graphic()) => {
-            return Err("--dev-token: at least 16 printable characters, no spaces".into());
+            return Err(DevError::usage(
+                "--dev-token: at least 16 printable characters, no spaces",
+            ));
         }
         Some(t) => t.clone(),
         None => setup::random_token(16)?,
     };
     let tools = Tools::find().ok();
     if opts.video.is_some() && tools.is_none() {
-        return Err(format!("--video: {}", transcode::INSTALL_FFMPEG));
+        return Err(DevError::env(format!(
+            "--video: {}",
+            transcode::INSTALL_FFMPEG
+        )));
     }
     let hlsjs = match &opts.hlsjs {
-        Some(p) => Some(Bytes::from(
-            std::fs::read(p).map_err(|e| format!("--hlsjs {}: {e}", p.display()))?,
-        )),
+        Some(p) => {
+            Some(Bytes::from(std::fs::read(p).map_err(|e| {
+                DevError::env(format!("--hlsjs {}: {e}", p.display()))
+            })?))
+        }
         None => None,
     };
     let data = DataDir::new(
         std::path::absolute(&opts.data)
-            .map_err(|e| format!("--data {}: {e}", opts.data.display()))?,
+            .map_err(|e| DevError::env(format!("--data {}: {e}", opts.data.display())))?,
     );
     data.prepare()?;
     let secrets = data.secrets()?;
 
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", opts.port))
         .await
-        .map_err(|e| format!("cannot listen on 127.0.0.1:{}: {e}", opts.port))?;
-    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        .map_err(|e| DevError::env(format!("cannot listen on 127.0.0.1:{}: {e}", opts.port)))?;
+    let port = listener.local_addr().map_err(DevError::env)?.port();
     let public_origin = format!("http://127.0.0.1:{port}");
     let s3_port = opts.s3_port.unwrap_or(if opts.port == 0 {
         0
@@ -176,17 +185,15 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), St
     });
     let local_s3 = LocalS3::start_on(&data.s3(), SocketAddr::from(([127, 0, 0, 1], s3_port)))
         .await
-        .map_err(|e| {
-            format!(
-                "cannot start the embedded S3 on 127.0.0.1:{s3_port}: {e} (--s3-port to move it)"
-            )
-        })?;
+        .map_err(DevError::io(format!(
+            "cannot start the embedded S3 on 127.0.0.1:{s3_port} (--s3-port to move it)"
+        )))?;
     let s3 = local_s3.client();
     let s3_endpoint = local_s3.endpoint();
 
     let env = function_env(&public_origin, &data, &secrets, mode);
     let config_error = |what: &str, e: hlsgate_aws::ConfigError| {
-        format!("{what} config: {}", e.problems.join("; "))
+        DevError::env(format!("{what} config: {}", e.problems.join("; ")))
     };
     let rewriter_config = hlsgate_manifest_rewriter::Config::from(Env::from_pairs(env.clone()))
         .map_err(|e| config_error("manifest-rewriter", e))?;
@@ -210,7 +217,7 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), St
         .keys
         .current()
         .await
-        .map_err(|e| format!("{}: {e}", data.signing_keys().display()))?;
+        .map_err(|e| DevError::env(format!("{}: {e}", data.signing_keys().display())))?;
     write_playlist_event(
         &data,
         &public_origin,
@@ -371,18 +378,18 @@ fn write_playlist_event(
     signer: &hlsgate_core::signing::Signer,
     secrets: &Secrets,
     suffix: &hlsgate_core::signing::ParamSuffix,
-) -> Result<(), String> {
+) -> Result<(), DevError> {
     let mut event: Value = serde_json::from_str(include_str!(
         "../../../fixtures/events/apigw-http-playlist.json"
     ))
-    .map_err(|e| e.to_string())?;
+    .map_err(DevError::env)?;
     let folder = folder_key(KEY_PREFIX, SAMPLE_ID);
     let path = format!("/{folder}{DEFAULT_MASTER_NAME}");
     let now = web::system_clock()();
-    let expires = hlsgate_core::signing::Epoch::new(now + 6 * 3600).map_err(|e| e.to_string())?;
+    let expires = hlsgate_core::signing::Epoch::new(now + 6 * 3600).map_err(DevError::env)?;
     let signed = signer
         .sign_folder(&format!("{public_origin}/{folder}"), expires, None, None)
-        .map_err(|e| e.to_string())?;
+        .map_err(DevError::env)?;
     let copy: Vec<(String, String)> = hlsgate_core::signing::Forwarded::from_signed(&signed)
         .with_copy(suffix)
         .filter(|(n, _)| n.ends_with(suffix.as_str()))
@@ -406,13 +413,13 @@ fn write_playlist_event(
     event["requestContext"]["http"]["path"] = json!(path);
     event["pathParameters"]["proxy"] = json!(path.trim_start_matches('/'));
     let dir = data.dev().join("events");
-    std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let text = serde_json::to_string_pretty(&event).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&dir).map_err(|e| DevError::env(format!("{}: {e}", dir.display())))?;
+    let text = serde_json::to_string_pretty(&event).map_err(DevError::env)?;
     setup::write_private(&dir.join("playlist-sample.json"), text.as_bytes())
 }
 
 /// Puts the seed ladder in the media bucket as video `sample`, once.
-async fn seed(s3: &aws_sdk_s3::Client) -> Result<(), String> {
+async fn seed(s3: &aws_sdk_s3::Client) -> Result<(), DevError> {
     let folder = folder_key(KEY_PREFIX, SAMPLE_ID);
     if s3
         .head_object()
@@ -425,7 +432,7 @@ async fn seed(s3: &aws_sdk_s3::Client) -> Result<(), String> {
         return Ok(());
     }
     let playback = setup::sample_playback(KEY_PREFIX)?;
-    let sidecar = serde_json::to_vec_pretty(&playback).map_err(|e| e.to_string())?;
+    let sidecar = serde_json::to_vec_pretty(&playback).map_err(DevError::env)?;
     let mut files: Vec<(&str, Bytes)> = setup::sample_files()
         .iter()
         .map(|(n, b)| (*n, Bytes::from_static(b)))
@@ -439,7 +446,7 @@ async fn seed(s3: &aws_sdk_s3::Client) -> Result<(), String> {
         media
             .write(&key, bytes, setup::content_type(name))
             .await
-            .map_err(|e| format!("seeding {key}: {e}"))?;
+            .map_err(|e| DevError::env(format!("seeding {key}: {e}")))?;
     }
     Ok(())
 }
@@ -804,7 +811,7 @@ impl Stack {
             .decode_utf8_lossy()
             .into_owned();
         if let Err(e) = check_upload_name(&name) {
-            return error(StatusCode::BAD_REQUEST, "bad_name", e);
+            return error(StatusCode::BAD_REQUEST, "bad_name", e.to_string());
         }
         let declared = req
             .headers()
@@ -844,11 +851,12 @@ impl Stack {
         let fail = |status: StatusCode, code: &str, m: String| {
             (status, json!({"error": code, "message": m}))
         };
-        check_upload_name(name).map_err(|e| fail(StatusCode::BAD_REQUEST, "bad_name", e))?;
+        check_upload_name(name)
+            .map_err(|e| fail(StatusCode::BAD_REQUEST, "bad_name", e.to_string()))?;
         let key = format!("uploads/{name}");
         let stored = transcode::upload(&self.s3, UPLOAD_BUCKET, &key, file)
             .await
-            .map_err(|e| fail(StatusCode::BAD_GATEWAY, "storage_error", e))?;
+            .map_err(|e| fail(StatusCode::BAD_GATEWAY, "storage_error", e.to_string()))?;
         let seq = self.sequencer.fetch_add(1, Ordering::Relaxed);
         let sequencer = format!("{:010X}{seq:08X}", std::process::id());
         let event = transcode::object_created_event(
@@ -888,15 +896,17 @@ impl Stack {
 }
 
 /// An upload's file name: one path segment of printable characters.
-pub fn check_upload_name(name: &str) -> Result<(), String> {
+pub fn check_upload_name(name: &str) -> Result<(), DevError> {
     if name.is_empty() || name.len() > 200 {
-        return Err("the name must be 1 to 200 bytes".into());
+        return Err(DevError::usage("the name must be 1 to 200 bytes"));
     }
     if name == "." || name == ".." || name.contains(['/', '\\']) {
-        return Err("the name must be a file name, without / or \\".into());
+        return Err(DevError::usage(
+            "the name must be a file name, without / or \\",
+        ));
     }
     if name.chars().any(char::is_control) {
-        return Err("the name must not hold control characters".into());
+        return Err(DevError::usage("the name must not hold control characters"));
     }
     Ok(())
 }

@@ -10,6 +10,7 @@
 //! DATA/tmp/                    uploads and transcodes in flight
 //! ```
 
+use crate::error::DevError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -42,24 +43,24 @@ pub fn sample_files() -> &'static [(&'static str, &'static [u8])] {
 /// The seed's `playback.json`, as the jobs function writes one on
 /// `COMPLETE`: duration from the first rendition's segments, renditions from
 /// the master's `RESOLUTION` and `BANDWIDTH`.
-pub fn sample_playback(key_prefix: &str) -> Result<Playback, String> {
+pub fn sample_playback(key_prefix: &str) -> Result<Playback, DevError> {
     let file = |name: &str| {
         sample_files()
             .iter()
             .find(|(n, _)| *n == name)
             .map(|(_, b)| *b)
-            .ok_or_else(|| format!("the seed has no {name}"))
+            .ok_or_else(|| DevError::env(format!("the seed has no {name}")))
     };
     let master = m3u8_rs::parse_master_playlist_res(file(DEFAULT_MASTER_NAME)?)
-        .map_err(|e| format!("the seed master: {e}"))?;
+        .map_err(|e| DevError::env(format!("the seed master: {e}")))?;
     let first = master
         .variants
         .first()
-        .ok_or("the seed master has no variants")?;
+        .ok_or_else(|| DevError::env("the seed master has no variants"))?;
     let media = m3u8_rs::parse_media_playlist_res(file(&first.uri)?)
-        .map_err(|e| format!("the seed's {}: {e}", first.uri))?;
+        .map_err(|e| DevError::env(format!("the seed's {}: {e}", first.uri)))?;
     let seconds: f64 = media.segments.iter().map(|s| f64::from(s.duration)).sum();
-    let id = VideoId::parse(SAMPLE_ID).map_err(|e| e.to_string())?;
+    let id = VideoId::parse(SAMPLE_ID).map_err(DevError::env)?;
     let master_key = format!("{}{DEFAULT_MASTER_NAME}", folder_key(key_prefix, SAMPLE_ID));
     Ok(Playback {
         video_id: id,
@@ -128,7 +129,7 @@ impl DataDir {
     }
 
     /// Creates the folders and both buckets.
-    pub fn prepare(&self) -> Result<(), String> {
+    pub fn prepare(&self) -> Result<(), DevError> {
         for d in [
             self.dev(),
             self.s3().join(UPLOAD_BUCKET),
@@ -136,14 +137,14 @@ impl DataDir {
             self.tmp(),
         ] {
             std::fs::create_dir_all(&d)
-                .map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+                .map_err(|e| DevError::env(format!("cannot create {}: {e}", d.display())))?;
         }
         restrict(&self.dev(), 0o700)?;
         Ok(())
     }
 
     /// The dev keys and origin secret: read when present, else made now.
-    pub fn secrets(&self) -> Result<Secrets, String> {
+    pub fn secrets(&self) -> Result<Secrets, DevError> {
         let (sk, pk, os) = (
             self.signing_keys(),
             self.public_keys(),
@@ -151,18 +152,19 @@ impl DataDir {
         );
         if sk.exists() && pk.exists() && os.exists() {
             let read = |p: &Path| {
-                std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+                std::fs::read_to_string(p)
+                    .map_err(|e| DevError::env(format!("cannot read {}: {e}", p.display())))
             };
             let signing_keys_json = read(&sk)?;
             let doc: Value = serde_json::from_str(&signing_keys_json).map_err(|e| {
-                format!(
+                DevError::env(format!(
                     "{}: not JSON ({e}); delete the folder to start over",
                     sk.display()
-                )
+                ))
             })?;
             let key_pair_id = doc["keys"][0]["id"]
                 .as_str()
-                .ok_or_else(|| format!("{}: no keys[0].id", sk.display()))?
+                .ok_or_else(|| DevError::env(format!("{}: no keys[0].id", sk.display())))?
                 .to_string();
             return Ok(Secrets {
                 key_pair_id,
@@ -172,18 +174,18 @@ impl DataDir {
                 created: false,
             });
         }
-        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).map_err(|e| e.to_string())?;
-        let private_pem = private_key_to_pem(&key).map_err(|e| e.to_string())?;
-        let public = key.public_key().map_err(|e| e.to_string())?;
-        let public_pem = public_key_to_pem(&public).map_err(|e| e.to_string())?;
+        let key = PrivateKey::generate(KeyAlgorithm::EcdsaP256).map_err(DevError::env)?;
+        let private_pem = private_key_to_pem(&key).map_err(DevError::env)?;
+        let public = key.public_key().map_err(DevError::env)?;
+        let public_pem = public_key_to_pem(&public).map_err(DevError::env)?;
         let key_pair_id = dev_key_id()?;
         let signing_keys_json = serde_json::to_string_pretty(&json!({
             "keys": [{"id": key_pair_id, "private_key": private_pem, "active": true}]
         }))
-        .map_err(|e| e.to_string())?;
+        .map_err(DevError::env)?;
         let public_keys_json =
             serde_json::to_string_pretty(&json!({ key_pair_id.clone(): public_pem }))
-                .map_err(|e| e.to_string())?;
+                .map_err(DevError::env)?;
         let origin_secret = random_token(32)?;
         write_private(&sk, signing_keys_json.as_bytes())?;
         write_private(&pk, public_keys_json.as_bytes())?;
@@ -199,10 +201,10 @@ impl DataDir {
 }
 
 /// `K` and 13 random letters and digits: shaped like a CloudFront public key id.
-fn dev_key_id() -> Result<String, String> {
+fn dev_key_id() -> Result<String, DevError> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut bytes = [0u8; 13];
-    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
+    getrandom::fill(&mut bytes).map_err(|e| DevError::env(format!("no randomness: {e}")))?;
     let id: String = std::iter::once('K')
         .chain(
             bytes
@@ -210,19 +212,19 @@ fn dev_key_id() -> Result<String, String> {
                 .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char),
         )
         .collect();
-    KeyPairId::new(&id).map_err(|e| e.to_string())?;
+    KeyPairId::new(&id).map_err(DevError::env)?;
     Ok(id)
 }
 
 /// `n` random bytes in lower-case hex.
-pub fn random_token(n: usize) -> Result<String, String> {
+pub fn random_token(n: usize) -> Result<String, DevError> {
     let mut bytes = vec![0u8; n];
-    getrandom::fill(&mut bytes).map_err(|e| format!("no randomness: {e}"))?;
+    getrandom::fill(&mut bytes).map_err(|e| DevError::env(format!("no randomness: {e}")))?;
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
 /// Writes a file only its owner can read.
-pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), DevError> {
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -232,21 +234,21 @@ pub fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
     }
     let mut f = opts
         .open(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        .map_err(|e| DevError::env(format!("cannot write {}: {e}", path.display())))?;
     f.write_all(bytes)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        .map_err(|e| DevError::env(format!("cannot write {}: {e}", path.display())))?;
     restrict(path, 0o600)
 }
 
 #[cfg(unix)]
-fn restrict(path: &Path, mode: u32) -> Result<(), String> {
+fn restrict(path: &Path, mode: u32) -> Result<(), DevError> {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
-        .map_err(|e| format!("cannot set the mode of {}: {e}", path.display()))
+        .map_err(|e| DevError::env(format!("cannot set the mode of {}: {e}", path.display())))
 }
 
 #[cfg(not(unix))]
-fn restrict(_path: &Path, _mode: u32) -> Result<(), String> {
+fn restrict(_path: &Path, _mode: u32) -> Result<(), DevError> {
     Ok(())
 }
 

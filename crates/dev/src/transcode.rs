@@ -7,6 +7,7 @@
 //!
 //! SNS's stand-in, [`PrintNotifier`], prints every notice and logs it.
 
+use crate::error::DevError;
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -42,7 +43,7 @@ pub struct Tools {
 
 impl Tools {
     /// Finds both, or says how to install them.
-    pub fn find() -> Result<Tools, String> {
+    pub fn find() -> Result<Tools, DevError> {
         let find = |var: &str, name: &str| -> Option<PathBuf> {
             if let Some(p) = std::env::var_os(var).filter(|p| !p.is_empty()) {
                 let p = PathBuf::from(p);
@@ -59,7 +60,7 @@ impl Tools {
             find("HLSGATE_FFPROBE", "ffprobe"),
         ) {
             (Some(ffmpeg), Some(ffprobe)) => Ok(Tools { ffmpeg, ffprobe }),
-            _ => Err(INSTALL_FFMPEG.to_string()),
+            _ => Err(DevError::env(INSTALL_FFMPEG)),
         }
     }
 }
@@ -139,7 +140,7 @@ impl Transcoder for LocalTranscoder {
         let job_id = format!(
             "{}-{}",
             now_ms(),
-            crate::setup::random_token(3).map_err(CallError::local)?
+            crate::setup::random_token(3).map_err(|e| CallError::local(e.to_string()))?
         );
         self.board.insert(JobView {
             job_id: job_id.clone(),
@@ -179,7 +180,8 @@ pub struct PrintNotifier {
 
 impl Notifier for PrintNotifier {
     async fn publish(&self, notice: &Notice) -> Result<String, CallError> {
-        let message_id = crate::setup::random_token(16).map_err(CallError::local)?;
+        let message_id =
+            crate::setup::random_token(16).map_err(|e| CallError::local(e.to_string()))?;
         let body = serde_json::to_string_pretty(&notice.body).unwrap_or_default();
         println!(
             "\nSNS publish to {} (message {message_id})\n  Subject: {}\n  Attributes: event={} videoId={}\n{}\n",
@@ -604,7 +606,7 @@ pub struct Probe {
     pub has_audio: bool,
 }
 
-async fn probe(tools: &Tools, source: &Path) -> Result<Probe, String> {
+async fn probe(tools: &Tools, source: &Path) -> Result<Probe, DevError> {
     let out = tokio::process::Command::new(&tools.ffprobe)
         .args([
             "-v",
@@ -618,24 +620,27 @@ async fn probe(tools: &Tools, source: &Path) -> Result<Probe, String> {
         .stdin(Stdio::null())
         .output()
         .await
-        .map_err(|e| format!("cannot start {}: {e}", tools.ffprobe.display()))?;
+        .map_err(|e| DevError::env(format!("cannot start {}: {e}", tools.ffprobe.display())))?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         let last = err.lines().last().unwrap_or("unreadable input").trim();
-        return Err(last.replace(&source.display().to_string(), "input"));
+        return Err(DevError::env(
+            last.replace(&source.display().to_string(), "input"),
+        ));
     }
     parse_probe(&out.stdout)
 }
 
 /// Reads ffprobe's JSON: a video stream is required.
-pub fn parse_probe(json: &[u8]) -> Result<Probe, String> {
-    let v: Value = serde_json::from_slice(json).map_err(|e| format!("ffprobe output: {e}"))?;
+pub fn parse_probe(json: &[u8]) -> Result<Probe, DevError> {
+    let v: Value =
+        serde_json::from_slice(json).map_err(|e| DevError::env(format!("ffprobe output: {e}")))?;
     let kinds: Vec<&str> = v["streams"]
         .as_array()
         .map(|s| s.iter().filter_map(|s| s["codec_type"].as_str()).collect())
         .unwrap_or_default();
     if !kinds.contains(&"video") {
-        return Err("no video stream".into());
+        return Err(DevError::env("no video stream"));
     }
     let seconds: f64 = v["format"]["duration"]
         .as_str()
@@ -660,21 +665,21 @@ async fn download(
     bucket: &str,
     key: &str,
     to: &Path,
-) -> Result<(), String> {
+) -> Result<(), DevError> {
     let out = s3
         .get_object()
         .bucket(bucket)
         .key(key)
         .send()
         .await
-        .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(&e).to_string())?;
+        .map_err(|e| DevError::env(aws_sdk_s3::error::DisplayErrorContext(&e)))?;
     let mut reader = out.body.into_async_read();
     let mut file = tokio::fs::File::create(to)
         .await
-        .map_err(|e| format!("{}: {e}", to.display()))?;
+        .map_err(|e| DevError::env(format!("{}: {e}", to.display())))?;
     tokio::io::copy(&mut reader, &mut file)
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(DevError::env)?;
     Ok(())
 }
 
@@ -692,10 +697,10 @@ pub async fn upload(
     bucket: &str,
     key: &str,
     from: &Path,
-) -> Result<Stored, String> {
+) -> Result<Stored, DevError> {
     let body = aws_sdk_s3::primitives::ByteStream::from_path(from)
         .await
-        .map_err(|e| format!("{}: {e}", from.display()))?;
+        .map_err(|e| DevError::env(format!("{}: {e}", from.display())))?;
     let size = body.size_hint().0;
     let out = s3
         .put_object()
@@ -705,7 +710,7 @@ pub async fn upload(
         .body(body)
         .send()
         .await
-        .map_err(|e| aws_sdk_s3::error::DisplayErrorContext(&e).to_string())?;
+        .map_err(|e| DevError::env(aws_sdk_s3::error::DisplayErrorContext(&e)))?;
     Ok(Stored {
         size,
         etag: out.e_tag().unwrap_or("").trim_matches('"').to_string(),
@@ -929,7 +934,9 @@ mod tests {
             }
         );
         assert_eq!(
-            parse_probe(br#"{"streams":[{"codec_type":"audio"}],"format":{}}"#).unwrap_err(),
+            parse_probe(br#"{"streams":[{"codec_type":"audio"}],"format":{}}"#)
+                .unwrap_err()
+                .to_string(),
             "no video stream"
         );
         assert!(parse_probe(b"not json").is_err());
