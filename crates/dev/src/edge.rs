@@ -19,8 +19,13 @@ use bytes::Bytes;
 use hlsgate_core::signing::ParamSuffix;
 use hlsgate_core::signing::names::{self, QUERY};
 use hlsgate_core::signing::{Context, KeyGroup, Verified, VerifyError, verify_cookies, verify_url};
-use http::{HeaderMap, HeaderValue, Method, Response, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
+use hyper::body::Incoming;
+
+use crate::lambda;
+use crate::routes::Answer;
+use crate::setup::MEDIA_BUCKET;
 
 /// The dev-only header that names why the edge refused a request.
 pub const REASON_HEADER: &str = "x-hlsgate-dev-reason";
@@ -265,6 +270,123 @@ pub async fn from_s3(
 /// `CloudFront-Viewer-Address`: `ip:port`, as the origin request policy sends it.
 pub fn viewer_address(peer: SocketAddr) -> String {
     format!("{}:{}", peer.ip(), peer.port())
+}
+
+impl crate::Stack {
+    /// CloudFront for `/videos/**`.
+    pub(crate) async fn edge(&self, req: &Request<Incoming>, peer: SocketAddr) -> Answer {
+        let method = req.method().clone();
+        // The response-headers policy's CORS: the origins the functions allow.
+        let cors_origins = &self.rewriter.config.cors_origins;
+        let cors = hlsgate_aws::web::allowed_origin(cors_origins, req.headers())
+            .and_then(|o| HeaderValue::try_from(o).ok());
+        let mut answer = if method == Method::OPTIONS {
+            lambda::response(self.rewriter.frame.preflight(req.headers()))
+        } else if method != Method::GET && method != Method::HEAD {
+            denied(&Denial {
+                code: "MethodNotAllowed",
+                message: "This distribution is not configured to allow the HTTP request method that was used for this request.",
+                reason: format!("method {method}: the behaviours allow GET, HEAD, OPTIONS"),
+            })
+        } else {
+            self.edge_get(req, peer).await
+        };
+        if let Some(origin) = cors {
+            let h = answer.headers_mut();
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                HeaderValue::from_static("true"),
+            );
+            h.insert(
+                header::ACCESS_CONTROL_EXPOSE_HEADERS,
+                HeaderValue::from_static("Content-Range, Content-Length, X-Hlsgate-Dev-Reason"),
+            );
+            h.append(header::VARY, HeaderValue::from_static("Origin"));
+        }
+        answer
+    }
+
+    pub(crate) async fn edge_get(&self, req: &Request<Incoming>, peer: SocketAddr) -> Answer {
+        let path_and_query = req
+            .uri()
+            .path_and_query()
+            .map_or("/", |p| p.as_str())
+            .to_string();
+        // CloudFront checks the URL as the viewer asked for it, host included.
+        let host = req
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .map_or_else(|| self.public_origin.clone(), |h| format!("http://{h}"));
+        let url = format!("{host}{path_and_query}");
+        let cookies: Vec<&str> = req
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let cookies = (!cookies.is_empty()).then(|| cookies.join("; "));
+        let ctx = Context {
+            now: (self.rewriter.clock)(),
+            viewer_ip: Some(peer.ip()),
+        };
+        if let Err(d) = authorize(
+            &url,
+            cookies.as_deref(),
+            &self.rewriter.config.key_group,
+            ctx,
+        ) {
+            tracing::info!(%path_and_query, reason = %d.reason, "edge: 403");
+            return denied(&d);
+        }
+        let Some(key) = object_key(req.uri().path()) else {
+            return s3_error(
+                StatusCode::BAD_REQUEST,
+                "InvalidURI",
+                "a path no S3 key answers to",
+            );
+        };
+        if key.ends_with(".m3u8") {
+            let query = forwarded_query(
+                req.uri().query().unwrap_or(""),
+                &self.rewriter.config.suffix,
+            );
+            let mut headers = vec![
+                (
+                    self.rewriter.config.origin_header.as_str().to_string(),
+                    self.secrets.origin_secret.clone(),
+                ),
+                (
+                    "cloudfront-viewer-address".to_string(),
+                    viewer_address(peer),
+                ),
+                ("accept".to_string(), "*/*".to_string()),
+                ("user-agent".to_string(), "Amazon CloudFront".to_string()),
+                (
+                    "via".to_string(),
+                    "1.1 hlsgate-dev (CloudFront)".to_string(),
+                ),
+            ];
+            for name in [header::ACCEPT_ENCODING, header::ORIGIN] {
+                if let Some(v) = req.headers().get(&name).and_then(|v| v.to_str().ok()) {
+                    headers.push((name.as_str().to_string(), v.to_string()));
+                }
+            }
+            let mut answer = self
+                .call_rewriter(req.method(), req.uri().path(), &query, headers, peer)
+                .await;
+            answer
+                .headers_mut()
+                .insert("x-cache", HeaderValue::from_static("Miss from cloudfront"));
+            return answer;
+        }
+        let range = req
+            .headers()
+            .get(header::RANGE)
+            .and_then(|v| v.to_str().ok());
+        from_s3(&self.s3, MEDIA_BUCKET, &key, req.method(), range).await
+    }
 }
 
 #[cfg(test)]

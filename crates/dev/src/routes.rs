@@ -1,0 +1,191 @@
+//! The one port: which path goes to which stand-in, the dev authorizer in
+//! front of the issuer, and the rewriter behind (or without) the edge.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::json;
+use subtle::ConstantTimeEq;
+
+use crate::lambda::json_response;
+use crate::setup::KEY_PREFIX;
+use crate::*;
+
+/// Accepts connections until the listener fails.
+pub async fn serve(stack: Arc<Stack>, listener: tokio::net::TcpListener) {
+    while let Ok((sock, peer)) = listener.accept().await {
+        let stack = stack.clone();
+        tokio::spawn(async move {
+            let svc = hyper::service::service_fn(move |req: Request<Incoming>| {
+                let stack = stack.clone();
+                async move { Ok::<_, Infallible>(stack.route(req, peer).await) }
+            });
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(sock), svc)
+                .await;
+        });
+    }
+}
+
+pub(crate) type Answer = Response<Full<Bytes>>;
+
+pub(crate) fn text(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Answer {
+    let mut r = Response::new(Full::new(body.into()));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Answer {
+    json_response(status, &json!({"error": code, "message": message.into()}))
+}
+
+impl Stack {
+    pub(crate) async fn route(&self, req: Request<Incoming>, peer: SocketAddr) -> Answer {
+        let path = req.uri().path().to_string();
+        let method = req.method().clone();
+        let mut answer = match (&method, path.as_str()) {
+            (_, p)
+                if p.strip_prefix('/')
+                    .is_some_and(|k| k.starts_with(KEY_PREFIX)) =>
+            {
+                self.edge(&req, peer).await
+            }
+            (_, p) if p.starts_with("/_origin/rewriter/") => self.bare_rewriter(&req, peer).await,
+            (&Method::GET, "/") => self.page(req.headers()),
+            (&Method::GET, "/favicon.ico") => {
+                text(StatusCode::NO_CONTENT, "image/x-icon", Bytes::new())
+            }
+            (&Method::GET, "/hls.js") => match &self.hlsjs {
+                Some(b) => text(StatusCode::OK, "text/javascript", b.clone()),
+                None => error(StatusCode::NOT_FOUND, "not_found", "no --hlsjs given"),
+            },
+            (_, p) if p.starts_with("/api/playback/") => self.issue(&req, peer).await,
+            (&Method::GET, "/api/videos") => match self.unauthorized(req.headers()) {
+                Some(refused) => refused,
+                None => self.videos().await,
+            },
+            (&Method::PUT, p) if p.starts_with("/upload/") => self.put_upload(req).await,
+            _ => error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("{method} {path}"),
+            ),
+        };
+        answer
+            .headers_mut()
+            .entry(header::CACHE_CONTROL)
+            .or_insert(HeaderValue::from_static("no-store"));
+        tracing::debug!(%method, %path, status = answer.status().as_u16(), "dev request");
+        answer
+    }
+
+    /// The dev authorizer: `Authorization: Bearer TOKEN`, compared in
+    /// constant time; the 401 when it fails.
+    pub(crate) fn unauthorized(&self, headers: &HeaderMap) -> Option<Answer> {
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !presented.is_empty() && bool::from(presented.as_bytes().ct_eq(self.token.as_bytes())) {
+            return None;
+        }
+        let mut r = error(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            if presented.is_empty() {
+                "no bearer token: send Authorization: Bearer DEV_TOKEN (printed at start)"
+            } else {
+                "wrong bearer token"
+            },
+        );
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        Some(r)
+    }
+
+    /// The issuer, behind the dev authorizer: a valid token becomes the JWT
+    /// authorizer's context for subject `dev-viewer` in group `viewers`.
+    pub(crate) async fn issue(&self, req: &Request<Incoming>, peer: SocketAddr) -> Answer {
+        let authorizer = if req.method() == Method::OPTIONS {
+            None
+        } else {
+            if let Some(refused) = self.unauthorized(req.headers()) {
+                return refused;
+            }
+            Some(format!("[{DEV_GROUP}]"))
+        };
+        let raw = req.uri().path();
+        let id = raw.trim_start_matches("/api/playback/");
+        let path = format!("/playback/{id}");
+        let decoded_id = percent_encoding::percent_decode_str(id).decode_utf8_lossy();
+        let mut api = lambda::http_api_request(
+            req.method(),
+            &path,
+            req.uri().query().unwrap_or(""),
+            &lambda::header_pairs(req.headers()),
+            peer,
+            "GET /playback/{videoId}",
+        )
+        .path_parameter("videoId", &decoded_id);
+        if let Some(groups) = &authorizer {
+            api = api.jwt(
+                &[
+                    ("sub", DEV_SUBJECT),
+                    ("groups", groups),
+                    ("iss", "hlsgate-dev"),
+                ],
+                None,
+            );
+        }
+        match api.try_request() {
+            Ok(r) => lambda::response(hlsgate_signed_url_issuer::handle(&self.issuer, r).await),
+            Err(e) => error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+        }
+    }
+
+    /// The rewriter's API without CloudFront in front: what anyone who
+    /// finds the API Gateway URL can call. Only the origin secret stops them.
+    pub(crate) async fn bare_rewriter(&self, req: &Request<Incoming>, peer: SocketAddr) -> Answer {
+        let path = req.uri().path().trim_start_matches("/_origin/rewriter");
+        self.call_rewriter(
+            req.method(),
+            path,
+            req.uri().query().unwrap_or(""),
+            lambda::header_pairs(req.headers()),
+            peer,
+        )
+        .await
+    }
+
+    pub(crate) async fn call_rewriter(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &str,
+        headers: Vec<(String, String)>,
+        peer: SocketAddr,
+    ) -> Answer {
+        let proxy = percent_encoding::percent_decode_str(path.trim_start_matches('/'))
+            .decode_utf8_lossy()
+            .into_owned();
+        let api = lambda::http_api_request(method, path, query, &headers, peer, "ANY /{proxy+}")
+            .path_parameter("proxy", &proxy);
+        match api.try_request() {
+            Ok(r) => lambda::response(hlsgate_manifest_rewriter::handle(&self.rewriter, r).await),
+            Err(e) => error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+        }
+    }
+}

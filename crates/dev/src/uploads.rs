@@ -1,0 +1,179 @@
+//! Uploads: a `PUT` (or a file dropped on the page) streamed to disk, put
+//! in the upload bucket, and announced to the jobs function.
+
+use std::sync::atomic::Ordering;
+
+use http::{Request, StatusCode, header};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use serde_json::{Value, json};
+use tokio::io::AsyncWriteExt;
+
+use crate::error::DevError;
+use crate::lambda::json_response;
+use crate::routes::{Answer, error};
+use crate::setup::UPLOAD_BUCKET;
+use crate::*;
+
+impl Stack {
+    /// `PUT /upload/NAME`: the body becomes `uploads/NAME`.
+    pub(crate) async fn put_upload(&self, req: Request<Incoming>) -> Answer {
+        if let Some(refused) = self.unauthorized(req.headers()) {
+            return refused;
+        }
+        let raw = req.uri().path().trim_start_matches("/upload/");
+        let name = percent_encoding::percent_decode_str(raw)
+            .decode_utf8_lossy()
+            .into_owned();
+        if let Err(e) = check_upload_name(&name) {
+            return error(StatusCode::BAD_REQUEST, "bad_name", e.to_string());
+        }
+        let declared = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if declared.is_some_and(|n| n > MAX_UPLOAD_BYTES) {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("uploads are at most {MAX_UPLOAD_BYTES} bytes"),
+            );
+        }
+        let path = self.data.tmp().join(format!(
+            "upload-{}",
+            setup::random_token(8).unwrap_or_default()
+        ));
+        let result = async {
+            receive(req.into_body(), &path).await?;
+            self.ingest(&name, &path).await
+        }
+        .await;
+        let _ = tokio::fs::remove_file(&path).await;
+        match result {
+            Ok(v) => json_response(StatusCode::ACCEPTED, &v),
+            Err((status, v)) => json_response(status, &v),
+        }
+    }
+
+    /// Puts a file into the upload bucket and runs the jobs handler on the
+    /// "Object Created" event EventBridge would deliver.
+    pub async fn ingest(
+        &self,
+        name: &str,
+        file: &std::path::Path,
+    ) -> Result<Value, (StatusCode, Value)> {
+        let fail = |status: StatusCode, code: &str, m: String| {
+            (status, json!({"error": code, "message": m}))
+        };
+        check_upload_name(name)
+            .map_err(|e| fail(StatusCode::BAD_REQUEST, "bad_name", e.to_string()))?;
+        let key = format!("uploads/{name}");
+        let stored = transcode::upload(&self.s3, UPLOAD_BUCKET, &key, file)
+            .await
+            .map_err(|e| fail(StatusCode::BAD_GATEWAY, "storage_error", e.to_string()))?;
+        let seq = self.sequencer.fetch_add(1, Ordering::Relaxed);
+        let sequencer = format!("{:010X}{seq:08X}", std::process::id());
+        let event = transcode::object_created_event(
+            UPLOAD_BUCKET,
+            &key,
+            stored.size,
+            &stored.etag,
+            &sequencer,
+        );
+        let summary = hlsgate_mediaconvert_jobs::handle(&self.jobs, &event)
+            .await
+            .map_err(|e| {
+                fail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "transcoder_unavailable",
+                    e.to_string(),
+                )
+            })?;
+        let upload = &summary["uploads"][0];
+        match upload["outcome"].as_str() {
+            Some("submitted" | "duplicate") => Ok(json!({
+                "key": key,
+                "video_id": upload["video_id"],
+                "job_id": upload["job_id"],
+                "outcome": upload["outcome"],
+            })),
+            _ => Err(fail(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "ignored",
+                upload["reason"]
+                    .as_str()
+                    .unwrap_or("the jobs function ignored the upload")
+                    .to_string(),
+            )),
+        }
+    }
+}
+
+/// An upload's file name: one path segment of printable characters.
+pub fn check_upload_name(name: &str) -> Result<(), DevError> {
+    if name.is_empty() || name.len() > 200 {
+        return Err(DevError::usage("the name must be 1 to 200 bytes"));
+    }
+    if name == "." || name == ".." || name.contains(['/', '\\']) {
+        return Err(DevError::usage(
+            "the name must be a file name, without / or \\",
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(DevError::usage("the name must not hold control characters"));
+    }
+    Ok(())
+}
+
+/// Streams a request body to a file, refusing more than [`MAX_UPLOAD_BYTES`].
+async fn receive(mut body: Incoming, to: &std::path::Path) -> Result<(), (StatusCode, Value)> {
+    let io = |e: std::io::Error| {
+        (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"error": "io", "message": format!("{}: {e}", to.display())}),
+        )
+    };
+    let mut file = tokio::fs::File::create(to).await.map_err(io)?;
+    let mut total: u64 = 0;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| {
+            (
+                StatusCode::BAD_REQUEST,
+                json!({"error": "bad_body", "message": e.to_string()}),
+            )
+        })?;
+        if let Ok(data) = frame.into_data() {
+            total += data.len() as u64;
+            if total > MAX_UPLOAD_BYTES {
+                return Err((
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    json!({"error": "too_large", "message": format!("uploads are at most {MAX_UPLOAD_BYTES} bytes")}),
+                ));
+            }
+            file.write_all(&data).await.map_err(io)?;
+        }
+    }
+    if total == 0 {
+        return Err((
+            StatusCode::BAD_REQUEST,
+            json!({"error": "empty", "message": "the upload is empty"}),
+        ));
+    }
+    file.flush().await.map_err(io)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upload_names() {
+        assert!(check_upload_name("My Trip.mp4").is_ok());
+        assert!(check_upload_name("../x.mp4").is_err());
+        assert!(check_upload_name("a/b.mp4").is_err());
+        assert!(check_upload_name("").is_err());
+        assert!(check_upload_name("a\nb.mp4").is_err());
+        assert!(check_upload_name(&"x".repeat(201)).is_err());
+    }
+}
