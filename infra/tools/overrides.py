@@ -5,7 +5,7 @@ A guided prompt takes one line and a PEM has several, so key files come from
 the command line. SAM then ignores the overrides saved in samconfig.toml, so
 this passes the saved ones along too (read with SAM's own parser): the guided
 prompts keep offering the saved answers. KEYn=none empties slot n (retiring a
-key, README "Rotating the signing key").
+key, docs/deploy.md "Rotating the signing key").
 
 usage: overrides.py SAMCONFIG ENV KEY1 KEY2   (an empty KEYn leaves slot n as saved)
 """

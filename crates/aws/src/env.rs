@@ -58,6 +58,29 @@ pub struct MediaLocation {
 pub struct Env {
     vars: HashMap<String, String>,
     problems: Vec<String>,
+    /// Every name asked for, when someone wants to know ([`Env::tracking`]).
+    read: Option<ReadNames>,
+}
+
+/// The names an [`Env`] was asked for: what a configuration reads, which
+/// the docs' tables are checked against.
+#[derive(Debug, Clone, Default)]
+pub struct ReadNames(std::sync::Arc<std::sync::Mutex<std::collections::BTreeSet<String>>>);
+
+impl ReadNames {
+    pub fn names(&self) -> std::collections::BTreeSet<String> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    fn add(&self, name: &str) {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .insert(name.to_string());
+    }
 }
 
 impl fmt::Debug for Env {
@@ -89,6 +112,7 @@ impl Env {
         Env {
             vars,
             problems: Vec::new(),
+            read: None,
         }
     }
 
@@ -102,7 +126,15 @@ impl Env {
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
             problems: Vec::new(),
+            read: None,
         }
+    }
+
+    /// This environment, recording every name read into the returned set.
+    pub fn tracking(mut self) -> (Env, ReadNames) {
+        let names = ReadNames::default();
+        self.read = Some(names.clone());
+        (self, names)
     }
 
     /// Records a problem found while interpreting values.
@@ -113,6 +145,9 @@ impl Env {
     /// The value, or `None` when unset or empty (an empty variable is how
     /// templates say "not given").
     pub fn optional(&self, name: &str) -> Option<&str> {
+        if let Some(read) = &self.read {
+            read.add(name);
+        }
         self.vars
             .get(name)
             .map(String::as_str)

@@ -21,6 +21,9 @@ use tracing::Subscriber;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
+/// The variables [`LogSettings::from_env`] reads.
+pub const VARIABLES: [&str; 3] = ["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG", "AWS_LAMBDA_LOG_FORMAT"];
+
 /// Which lines the functions write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {

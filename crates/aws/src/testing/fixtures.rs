@@ -241,3 +241,54 @@ pub async fn follow_children(
     }
     served
 }
+
+/// The variables a page of `docs/` lists in the table under its
+/// `## Configuration` heading: every backticked `UPPER_CASE` name in the
+/// first column.
+pub fn documented_variables(page: &str) -> std::collections::BTreeSet<String> {
+    let path = fixtures().join("../docs").join(page);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let after = text
+        .split_once("\n## Configuration")
+        .unwrap_or_else(|| panic!("{page} has no ## Configuration section"))
+        .1;
+    let mut names = std::collections::BTreeSet::new();
+    let rows = after
+        .lines()
+        .skip_while(|l| !l.starts_with('|'))
+        .take_while(|l| l.starts_with('|'))
+        .skip(2);
+    for row in rows {
+        let first = row.trim_start_matches('|').split('|').next().unwrap_or("");
+        for (i, part) in first.split('`').enumerate() {
+            let is_name = i % 2 == 1
+                && !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_');
+            if is_name {
+                names.insert(part.to_string());
+            }
+        }
+    }
+    assert!(
+        !names.is_empty(),
+        "{page}: no variables in the configuration table"
+    );
+    names
+}
+
+/// Fails, naming both sides, unless `page`'s configuration table lists
+/// exactly the variables in `read` (what the function's config reads, plus
+/// the telemetry's).
+pub fn assert_documented(page: &str, read: std::collections::BTreeSet<String>) {
+    let mut read = read;
+    read.extend(crate::telemetry::VARIABLES.iter().map(|v| v.to_string()));
+    let documented = documented_variables(page);
+    let undocumented: Vec<_> = read.difference(&documented).collect();
+    let unread: Vec<_> = documented.difference(&read).collect();
+    assert!(
+        undocumented.is_empty() && unread.is_empty(),
+        "docs/{page}: read but not in the table: {undocumented:?}; in the table but never read: {unread:?}"
+    );
+}

@@ -11,7 +11,7 @@
 //!
 //! It leaves alone, and reports, what must not carry the signature: `data:`
 //! and non-http(s) URIs (`skd://`), absolute URLs on other hosts, and URIs
-//! with `{$variable}` references. See the README's rewriter section for the
+//! with `{$variable}` references. See docs/manifest-rewriter.md and docs/cli.md for the
 //! full rules.
 
 mod query;

@@ -59,3 +59,11 @@ fn defaults() {
     .unwrap();
     assert!(matches!(arn.origin_secret, SecretConfig::SecretsManager(_)));
 }
+
+/// docs/manifest-rewriter.md's table is what the config reads, both ways.
+#[test]
+fn the_docs_list_exactly_the_variables_read() {
+    let (env, read) = env(&[]).tracking();
+    Config::from(env).unwrap();
+    hlsgate_aws::testing::assert_documented("manifest-rewriter.md", read.names());
+}

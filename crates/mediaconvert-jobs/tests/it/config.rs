@@ -122,3 +122,16 @@ fn the_binary_lists_what_is_missing_and_stops() {
         assert!(stderr.contains(needle), "{needle} missing from:\n{stderr}");
     }
 }
+
+/// docs/mediaconvert-jobs.md's table is what the config reads, both ways
+/// (with the fixed ladder and with automated ABR).
+#[test]
+fn the_docs_list_exactly_the_variables_read() {
+    let mut names = std::collections::BTreeSet::new();
+    for extra in [&[][..], &[("ENCODING", "auto")][..]] {
+        let (env, read) = env(extra).tracking();
+        hlsgate_mediaconvert_jobs::Config::from(env).unwrap();
+        names.extend(read.names());
+    }
+    hlsgate_aws::testing::assert_documented("mediaconvert-jobs.md", names);
+}

@@ -77,3 +77,15 @@ fn every_problem_is_listed() {
     }
     assert_eq!(p.len(), 6, "{text}");
 }
+
+/// docs/signed-url-issuer.md's table is what the config reads, both ways.
+#[test]
+fn the_docs_list_exactly_the_variables_read() {
+    let mut names = std::collections::BTreeSet::new();
+    for extra in [&[][..], COOKIES] {
+        let (env, read) = env(extra).tracking();
+        Config::from(env).unwrap();
+        names.extend(read.names());
+    }
+    hlsgate_aws::testing::assert_documented("signed-url-issuer.md", names);
+}
