@@ -21,6 +21,24 @@ pub struct Timeouts {
     pub max_attempts: u32,
 }
 
+/// How a function reaches AWS: the SDK's time limits and S3's addressing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AwsSettings {
+    pub timeouts: Timeouts,
+    /// `S3_FORCE_PATH_STYLE`: path-style addressing, for local S3 servers.
+    pub s3_path_style: bool,
+}
+
+impl AwsSettings {
+    /// Reads the timeouts ([`Timeouts::from_env`]) and `S3_FORCE_PATH_STYLE`.
+    pub fn from_env(env: &mut Env) -> AwsSettings {
+        AwsSettings {
+            timeouts: Timeouts::from_env(env),
+            s3_path_style: env.flag("S3_FORCE_PATH_STYLE", false),
+        }
+    }
+}
+
 impl Timeouts {
     /// 1 s to connect, 3 s an attempt, 3 attempts, 8 s in all: a slow S3
     /// answer becomes a clean 503 long before API Gateway's 29 s cut-off.

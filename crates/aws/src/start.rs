@@ -3,14 +3,67 @@
 
 use std::fmt::Display;
 use std::process::ExitCode;
+use std::time::Instant;
 
-use crate::{ConfigError, telemetry};
+use crate::sdk::{self, AwsSettings};
+use crate::{ConfigError, Env, S3Objects, telemetry};
 
-/// Installs the JSON logs, then reads the function's configuration. A bad
-/// environment is reported, every problem at once, and `None` stops the start.
-pub fn configure<C>(from_env: impl FnOnce() -> Result<C, ConfigError>) -> Option<C> {
+/// A function's configuration, as `main` reads it.
+pub trait FunctionConfig: Sized {
+    /// Reads `env`; every problem is reported at once.
+    fn read(env: Env) -> Result<Self, ConfigError>;
+    /// How the function reaches AWS.
+    fn aws(&self) -> AwsSettings;
+}
+
+/// `function_config!(Config)`: [`FunctionConfig`] for a config with an
+/// inherent `from(Env)` and an `aws` field.
+#[macro_export]
+macro_rules! function_config {
+    ($type:ty) => {
+        impl $crate::start::FunctionConfig for $type {
+            fn read(env: $crate::Env) -> Result<Self, $crate::ConfigError> {
+                <$type>::from(env)
+            }
+            fn aws(&self) -> $crate::sdk::AwsSettings {
+                self.aws
+            }
+        }
+    };
+}
+
+/// A function configured and connected: what `main` wires its handler from.
+#[derive(Debug)]
+pub struct Started<C> {
+    pub config: C,
+    pub sdk: aws_config::SdkConfig,
+    at: Instant,
+}
+
+impl<C: FunctionConfig> Started<C> {
+    /// The objects of `bucket`, through the SDK's S3 client.
+    pub fn s3(&self, bucket: &str) -> S3Objects {
+        S3Objects::new(
+            sdk::s3_client(&self.sdk, self.config.aws().s3_path_style),
+            bucket.to_string(),
+        )
+    }
+
+    /// Microseconds since the start began, for the `ready` line.
+    pub fn init_us(&self) -> u64 {
+        u64::try_from(self.at.elapsed().as_micros()).unwrap_or(u64::MAX)
+    }
+}
+
+/// Installs the logs, reads the function's configuration from the process
+/// environment and loads the SDK's. A bad environment is reported, every
+/// problem at once, and `None` stops the start.
+pub async fn configure<C: FunctionConfig>() -> Option<Started<C>> {
+    let at = Instant::now();
     telemetry::init();
-    from_env().map_err(|e| e.report()).ok()
+    let config = C::read(Env::from_process()).map_err(|e| e.report()).ok()?;
+    let sdk = sdk::load(config.aws().timeouts).await;
+    Some(Started { config, sdk, at })
 }
 
 /// The exit code once the runtime has returned; a stop is logged and printed.

@@ -244,6 +244,26 @@ macro_rules! log_line {
     }};
 }
 
+/// Implements [`Outcome`] for `$type` with one [`log_line!`](crate::log_line)
+/// of the named fields, each an expression of `$o` (the outcome):
+/// `impl_outcome!(Outcome, o, key = o.key.as_deref(), …)`.
+#[macro_export]
+macro_rules! impl_outcome {
+    ($type:ty, $o:ident, $($field:tt)*) => {
+        impl $crate::web::Outcome for $type {
+            fn log(
+                &self,
+                level: tracing::Level,
+                message: &'static str,
+                line: &$crate::web::Line<'_>,
+            ) {
+                let $o = self;
+                $crate::log_line!(level, message, line, $($field)*);
+            }
+        }
+    };
+}
+
 impl Frame {
     /// Runs `handler` for `req` and frames its answer: a refusal becomes
     /// its JSON answer and a `refused` line (warn for 5xx, our side's

@@ -7,13 +7,10 @@ pub enum DevError {
     /// A bad option or name: the caller's to fix.
     #[error("{0}")]
     Usage(String),
-    /// A file or folder of the data directory, a port, a socket.
-    #[error("{what}: {source}")]
-    Io {
-        what: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// A file or folder of the data directory, a port, a socket: what was
+    /// being done, and the system's answer.
+    #[error("{0}: {1}")]
+    Io(String, #[source] std::io::Error),
     /// The machine or a component: a tool, the embedded S3, a handler's
     /// configuration, a transcode.
     #[error("{0}")]
@@ -31,9 +28,6 @@ impl DevError {
 
     /// A closure for `map_err` that names what was being done.
     pub fn io(what: impl std::fmt::Display) -> impl FnOnce(std::io::Error) -> DevError {
-        move |source| DevError::Io {
-            what: what.to_string(),
-            source,
-        }
+        move |source| DevError::Io(what.to_string(), source)
     }
 }

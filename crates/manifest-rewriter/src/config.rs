@@ -5,7 +5,7 @@ use std::time::Duration;
 use hlsgate_aws::cache::CacheLimits;
 use hlsgate_aws::cache::Refresh;
 use hlsgate_aws::env::{ConfigError, Env, MediaLocation};
-use hlsgate_aws::sdk::Timeouts;
+use hlsgate_aws::sdk::AwsSettings;
 use hlsgate_aws::secret::{SecretLocation, SecretVars};
 use hlsgate_core::signing::{Delivery, KeyGroup, ParamSuffix};
 use http::HeaderName;
@@ -59,24 +59,13 @@ pub struct Config {
     /// Bodies at least this large are compressed when the client accepts it
     /// (`COMPRESS_MIN_BYTES`, default 4096).
     pub compress_min_bytes: usize,
-    pub timeouts: Timeouts,
-    /// `S3_FORCE_PATH_STYLE`: for local S3 servers.
-    pub s3_path_style: bool,
+    pub aws: AwsSettings,
 }
 
 impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from(Env::from_process())
-    }
-
     /// Reads `env`; every problem is reported at once.
     pub fn from(mut env: Env) -> Result<Config, ConfigError> {
-        let MediaLocation {
-            bucket,
-            key_prefix,
-            public_origin,
-        } = env.media_location();
+        let media: MediaLocation = env.media_location();
         let origin_header = env.parse_with(
             "ORIGIN_HEADER",
             HeaderName::from_static("x-origin-verify"),
@@ -108,13 +97,12 @@ impl Config {
         };
         let cors_origins = env.origins("CORS_ALLOWED_ORIGINS");
         let compress_min_bytes = env.int_in("COMPRESS_MIN_BYTES", 4096, 0, 1 << 30) as usize;
-        let timeouts = Timeouts::from_env(&mut env);
-        let s3_path_style = env.flag("S3_FORCE_PATH_STYLE", false);
+        let aws = AwsSettings::from_env(&mut env);
         env.finish()?;
         Ok(Config {
-            bucket,
-            key_prefix,
-            public_origin,
+            bucket: media.bucket,
+            key_prefix: media.key_prefix,
+            public_origin: media.public_origin,
             origin_header,
             origin_secret,
             secret_refresh,
@@ -126,8 +114,9 @@ impl Config {
             cache,
             cors_origins,
             compress_min_bytes,
-            timeouts,
-            s3_path_style,
+            aws,
         })
     }
 }
+
+hlsgate_aws::function_config!(Config);

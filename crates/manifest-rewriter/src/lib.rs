@@ -20,8 +20,8 @@ use std::net::IpAddr;
 
 use hlsgate_aws::cache::{CacheStatus, CachedObjects};
 use hlsgate_aws::secret::{Check, RotatingSecret, SecretSource};
-use hlsgate_aws::web::{self, Frame, Refusal};
 pub use hlsgate_aws::web::{Clock, system_clock};
+use hlsgate_aws::web::{Frame, Refusal};
 use hlsgate_aws::{ObjectSource, SourceError};
 use hlsgate_core::hls::{Limits, QueryParams, Rewriter};
 use hlsgate_core::signing::{Context, Forwarded, VerifyError};
@@ -91,23 +91,18 @@ struct Outcome {
     verify: Option<&'static str>,
 }
 
-impl web::Outcome for Outcome {
-    fn log(&self, level: tracing::Level, message: &'static str, line: &web::Line<'_>) {
-        hlsgate_aws::log_line!(
-            level,
-            message,
-            line,
-            key = self.key.as_deref(),
-            cache = self.cache.map(CacheStatus::as_str),
-            encoding = self.encoding.map(ContentCoding::as_str),
-            input_bytes = self.input_bytes,
-            body_bytes = self.body_bytes,
-            uris_signed = self.rewritten,
-            uris_skipped = self.skipped,
-            verify = self.verify,
-        );
-    }
-}
+hlsgate_aws::impl_outcome!(
+    Outcome,
+    o,
+    key = o.key.as_deref(),
+    cache = o.cache.map(CacheStatus::as_str),
+    encoding = o.encoding.map(ContentCoding::as_str),
+    input_bytes = o.input_bytes,
+    body_bytes = o.body_bytes,
+    uris_signed = o.rewritten,
+    uris_skipped = o.skipped,
+    verify = o.verify,
+);
 
 /// Handles one request. Never panics on input; every answer carries
 /// `Cache-Control: private, no-store` and CORS headers for allowed origins.

@@ -4,33 +4,28 @@ use std::convert::Infallible;
 use std::process::ExitCode;
 
 use hlsgate_aws::secret::Secret;
-use hlsgate_aws::{S3Objects, sdk, start};
+use hlsgate_aws::start;
 use hlsgate_manifest_rewriter::{App, Config, handle, system_clock};
 use lambda_http::{Request, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let started = std::time::Instant::now();
-    let Some(config) = start::configure(Config::from_env) else {
+    let Some(started) = start::configure::<Config>().await else {
         return ExitCode::FAILURE;
     };
-    let sdk_config = sdk::load(config.timeouts).await;
-    let objects = S3Objects::new(
-        sdk::s3_client(&sdk_config, config.s3_path_style),
-        config.bucket.clone(),
-    );
+    let objects = started.s3(&started.config.bucket);
     let secret = Secret::new(
         "the origin secret",
-        config.origin_secret.clone(),
-        &sdk_config,
+        started.config.origin_secret.clone(),
+        &started.sdk,
     );
     tracing::info!(
-        init_us = started.elapsed().as_micros() as u64,
-        bucket = %config.bucket,
-        mode = %config.mode,
+        init_us = started.init_us(),
+        bucket = %started.config.bucket,
+        mode = %started.config.mode,
         "ready"
     );
-    let app = &App::new(config, objects, secret, system_clock());
+    let app = &App::new(started.config, objects, secret, system_clock());
     let result = lambda_http::run(service_fn(|req: Request| async move {
         Ok::<_, Infallible>(handle(app, req).await)
     }))

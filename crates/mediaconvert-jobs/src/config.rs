@@ -1,7 +1,7 @@
 //! Configuration from the environment, read once per cold start. Every
 //! problem is listed at once, so one failed start says it all.
 
-use hlsgate_aws::sdk::Timeouts;
+use hlsgate_aws::sdk::AwsSettings;
 use hlsgate_aws::{ConfigError, Env};
 
 /// The stack's name when `STACK_NAME` is not set.
@@ -53,9 +53,7 @@ pub struct Config {
     /// Seconds between progress events (`STATUS_UPDATE_SECONDS`, 60).
     pub status_update_seconds: u32,
     pub ladder: LadderSettings,
-    pub timeouts: Timeouts,
-    /// Path-style S3 addressing, for local S3 servers (`S3_FORCE_PATH_STYLE`).
-    pub s3_path_style: bool,
+    pub aws: AwsSettings,
 }
 
 /// How the ladder is made.
@@ -278,8 +276,7 @@ impl Config {
                 .ok_or_else(|| format!("must be one of {STATUS_UPDATE_SECONDS:?}"))
         });
         let ladder = ladder_settings(&mut env);
-        let timeouts = Timeouts::from_env(&mut env);
-        let s3_path_style = env.flag("S3_FORCE_PATH_STYLE", false);
+        let aws = AwsSettings::from_env(&mut env);
         env.finish()?;
         Ok(Config {
             stack,
@@ -296,8 +293,7 @@ impl Config {
             notify_progress,
             status_update_seconds,
             ladder,
-            timeouts,
-            s3_path_style,
+            aws,
         })
     }
 
@@ -359,6 +355,8 @@ fn is_arn(arn: &str, service: &str, resource_prefix: &str) -> bool {
         && parts[5].len() > resource_prefix.len()
         && parts[5].starts_with(resource_prefix)
 }
+
+hlsgate_aws::function_config!(Config);
 
 #[cfg(test)]
 mod tests {

@@ -2,31 +2,27 @@
 
 use std::process::ExitCode;
 
-use hlsgate_aws::{S3Objects, sdk, start};
+use hlsgate_aws::start;
 use hlsgate_mediaconvert_jobs::{App, Config, MediaConvert, SnsNotifier, handle};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::Value;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let started = std::time::Instant::now();
-    let Some(config) = start::configure(Config::from_env) else {
+    let Some(started) = start::configure::<Config>().await else {
         return ExitCode::FAILURE;
     };
-    let sdk_config = sdk::load(config.timeouts).await;
-    let media = S3Objects::new(
-        sdk::s3_client(&sdk_config, config.s3_path_style),
-        config.media_bucket.clone(),
-    );
+    let media = started.s3(&started.config.media_bucket);
+    let (config, sdk_config) = (&started.config, &started.sdk);
     // The regional endpoint (mediaconvert.REGION.amazonaws.com) is the SDK's
     // default; DescribeEndpoints is deprecated and never called.
-    let mut mc_config = aws_sdk_mediaconvert::config::Builder::from(&sdk_config);
+    let mut mc_config = aws_sdk_mediaconvert::config::Builder::from(sdk_config);
     mc_config.set_endpoint_url(config.endpoint.clone());
     let mc_config = mc_config.build();
-    let transcoder = MediaConvert::new(aws_sdk_mediaconvert::Client::from_conf(mc_config), &config);
-    let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(&sdk_config), &config.topic_arn);
+    let transcoder = MediaConvert::new(aws_sdk_mediaconvert::Client::from_conf(mc_config), config);
+    let notifier = SnsNotifier::new(aws_sdk_sns::Client::new(sdk_config), &config.topic_arn);
     tracing::info!(
-        init_us = started.elapsed().as_micros() as u64,
+        init_us = started.init_us(),
         stack = %config.stack,
         input_prefix = %config.input_prefix,
         media_bucket = %config.media_bucket,
@@ -34,7 +30,7 @@ async fn main() -> ExitCode {
         "ready"
     );
     let app = App {
-        config,
+        config: started.config,
         transcoder,
         notifier,
         media,

@@ -5,7 +5,7 @@ use std::time::Duration;
 use hlsgate_aws::cache::CacheLimits;
 use hlsgate_aws::cache::Refresh;
 use hlsgate_aws::env::{ConfigError, Env, MediaLocation};
-use hlsgate_aws::sdk::Timeouts;
+use hlsgate_aws::sdk::AwsSettings;
 use hlsgate_aws::secret::{SecretLocation, SecretVars};
 use hlsgate_core::signing::{Delivery, HashAlgorithm, ParamSuffix, SameSite};
 use secrecy::SecretString;
@@ -103,17 +103,10 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `CACHE_TTL_SECONDS` (default 10): how long a `playback.json` is reused.
     pub cache: CacheLimits,
-    pub timeouts: Timeouts,
-    /// `S3_FORCE_PATH_STYLE`: for local S3 servers.
-    pub s3_path_style: bool,
+    pub aws: AwsSettings,
 }
 
 impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Config, ConfigError> {
-        Config::from(Env::from_process())
-    }
-
     /// Reads `env`; every problem is reported at once.
     pub fn from(mut env: Env) -> Result<Config, ConfigError> {
         let MediaLocation {
@@ -189,8 +182,7 @@ impl Config {
             ttl: Duration::from_secs(env.int_in("CACHE_TTL_SECONDS", 10, 0, 3600)),
             ..CacheLimits::DEFAULT
         };
-        let timeouts = Timeouts::from_env(&mut env);
-        let s3_path_style = env.flag("S3_FORCE_PATH_STYLE", false);
+        let aws = AwsSettings::from_env(&mut env);
         env.finish()?;
         Ok(Config {
             bucket,
@@ -209,8 +201,7 @@ impl Config {
             log_hash_key,
             cors_origins,
             cache,
-            timeouts,
-            s3_path_style,
+            aws,
         })
     }
 
@@ -251,6 +242,8 @@ fn ttl_policy(env: &mut Env) -> TtlPolicy {
         max,
     }
 }
+
+hlsgate_aws::function_config!(Config);
 
 #[cfg(test)]
 mod tests {

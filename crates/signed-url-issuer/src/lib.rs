@@ -24,8 +24,8 @@ use std::net::IpAddr;
 
 use hlsgate_aws::ObjectSource;
 use hlsgate_aws::cache::CachedObjects;
-use hlsgate_aws::web::{self, Frame, Refusal};
 pub use hlsgate_aws::web::{Clock, system_clock};
+use hlsgate_aws::web::{Frame, Refusal};
 use hlsgate_core::signing::{CookieOptions, Epoch, Forwarded};
 use hlsgate_core::video::VideoId;
 use hmac::{KeyInit, Mac};
@@ -96,23 +96,18 @@ struct Outcome {
     sidecar: Option<bool>,
 }
 
-impl web::Outcome for Outcome {
-    fn log(&self, level: tracing::Level, message: &'static str, line: &web::Line<'_>) {
-        hlsgate_aws::log_line!(
-            level,
-            message,
-            line,
-            subject = self.subject.as_deref(),
-            video_id = self.video_id.as_deref(),
-            mode = self.mode.map(Delivery::as_str),
-            expires = self.expires,
-            ttl_seconds = self.ttl,
-            key_id = self.key_id.as_deref(),
-            ip_bound = self.ip_bound,
-            sidecar = self.sidecar,
-        );
-    }
-}
+hlsgate_aws::impl_outcome!(
+    Outcome,
+    o,
+    subject = o.subject.as_deref(),
+    video_id = o.video_id.as_deref(),
+    mode = o.mode.map(Delivery::as_str),
+    expires = o.expires,
+    ttl_seconds = o.ttl,
+    key_id = o.key_id.as_deref(),
+    ip_bound = o.ip_bound,
+    sidecar = o.sidecar,
+);
 
 /// Handles one request. Never panics on input; every answer carries
 /// `Cache-Control: private, no-store`, and CORS headers for allowed origins.
@@ -121,8 +116,8 @@ pub async fn handle<S: ObjectSource, K: KeySource, E: Entitlement>(
     req: Request,
 ) -> Response<Body> {
     app.frame
-        .serve(req, async |req: &Request, out: &mut Outcome| {
-            serve(app, req, out).await
+        .serve(req, async |playback: &Request, outcome: &mut Outcome| {
+            serve(app, playback, outcome).await
         })
         .await
 }

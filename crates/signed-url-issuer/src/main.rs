@@ -4,35 +4,35 @@ use std::convert::Infallible;
 use std::process::ExitCode;
 
 use hlsgate_aws::secret::Secret;
-use hlsgate_aws::{S3Objects, sdk, start};
+use hlsgate_aws::{S3Objects, start};
 use hlsgate_signed_url_issuer::entitlement::Entitlements;
 use hlsgate_signed_url_issuer::{App, Config, handle, system_clock};
 use lambda_http::{Request, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let started = std::time::Instant::now();
-    let Some(config) = start::configure(Config::from_env) else {
+    let Some(started) = start::configure::<Config>().await else {
         return ExitCode::FAILURE;
     };
-    let sdk_config = sdk::load(config.timeouts).await;
-    let objects = S3Objects::new(
-        sdk::s3_client(&sdk_config, config.s3_path_style),
-        config.bucket.clone(),
+    let objects = started.s3(&started.config.bucket);
+    let keys = Secret::new(
+        "the signing keys",
+        started.config.keys.clone(),
+        &started.sdk,
     );
-    let keys = Secret::new("the signing keys", config.keys.clone(), &sdk_config);
-    let entitlement = Entitlements::new(&config);
-    let app = App::new(config, objects, keys, entitlement, system_clock());
-    start::exit(run(app, started).await)
+    let entitlement = Entitlements::new(&started.config);
+    let init_us = started.init_us();
+    let app = App::new(started.config, objects, keys, entitlement, system_clock());
+    start::exit(run(app, init_us).await)
 }
 
 async fn run(
     app: App<S3Objects, Secret, Entitlements>,
-    started: std::time::Instant,
+    init_us: u64,
 ) -> Result<(), lambda_http::Error> {
     let loaded = app.keys.current().await?;
     tracing::info!(
-        init_us = started.elapsed().as_micros() as u64,
+        init_us,
         bucket = %app.config.bucket,
         default_mode = app.config.default_mode.as_str(),
         cookies = app.config.cookies.is_some(),
