@@ -94,7 +94,7 @@ impl fmt::Debug for Env {
 }
 
 /// `a`, `a or b`, `a, b or c`.
-pub fn one_of(names: &[&str]) -> String {
+fn one_of(names: &[&str]) -> String {
     match names {
         [] => String::new(),
         [one] => (*one).to_string(),

@@ -308,12 +308,8 @@ impl SecretSource for Secret {
     async fn fetch(&self) -> Result<Versions, SecretError> {
         match self {
             Secret::SecretsManager(s) => SecretSource::fetch(s).await,
-            Secret::File(f) => Ok(Versions {
-                current: f.fetch().await?,
-                previous: None,
-            }),
-            Secret::Literal(l) => Ok(Versions {
-                current: l.0.clone(),
+            Secret::File(_) | Secret::Literal(_) => Ok(Versions {
+                current: KeySource::fetch(self).await?,
                 previous: None,
             }),
         }

@@ -222,13 +222,9 @@ macro_rules! log_line {
     ($level:expr, $message:expr, $line:expr, $($field:tt)*) => {{
         let line: &$crate::web::Line<'_> = $line;
         let level: tracing::Level = $level;
-        if level == tracing::Level::ERROR {
-            tracing::error!(
-                request_id = %line.request_id, method = %line.method, status = line.status,
-                code = line.code, reason = line.reason, $($field)* duration_us = line.duration_us,
-                "{}", $message
-            )
-        } else if level == tracing::Level::WARN {
+        // The frame logs at WARN (5xx refusals) or INFO (everything else);
+        // anything as severe as WARN goes out at WARN.
+        if level <= tracing::Level::WARN {
             tracing::warn!(
                 request_id = %line.request_id, method = %line.method, status = line.status,
                 code = line.code, reason = line.reason, $($field)* duration_us = line.duration_us,

@@ -272,9 +272,8 @@ fn write_playlist_event(
         .sign_folder(&format!("{public_origin}/{folder}"), expires, None, None)
         .map_err(DevError::env)?;
     let copy: Vec<(String, String)> = hlsgate_core::signing::Forwarded::from_signed(&signed)
-        .with_copy(suffix)
-        .filter(|(n, _)| n.ends_with(suffix.as_str()))
-        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .copy(suffix)
+        .map(|(n, v)| (n, v.to_string()))
         .collect();
     event["rawPath"] = json!(path);
     event["rawQueryString"] = json!(

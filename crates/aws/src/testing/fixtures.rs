@@ -119,10 +119,8 @@ pub fn signed_folder(id: &str) -> SignedParams {
 /// The forwarded copy only, under the default suffix, as CloudFront's
 /// origin request policy passes it.
 pub fn forwarded_query(signed: &SignedParams) -> String {
-    let suffix = ParamSuffix::default();
     Forwarded::from_signed(signed)
-        .with_copy(&suffix)
-        .filter(|(n, _)| n.ends_with(suffix.as_str()))
+        .copy(&ParamSuffix::default())
         .map(|(n, v)| format!("{n}={v}"))
         .collect::<Vec<_>>()
         .join("&")

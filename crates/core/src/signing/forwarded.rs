@@ -148,19 +148,26 @@ impl Forwarded {
         self.pairs.iter().map(|(n, v)| (*n, v.as_str()))
     }
 
+    /// The suffixed copy alone: what CloudFront's origin request policy
+    /// forwards to the origin.
+    pub fn copy<'a>(
+        &'a self,
+        suffix: &'a ParamSuffix,
+    ) -> impl Iterator<Item = (String, &'a str)> + 'a {
+        let suffix = suffix.as_str();
+        self.pairs
+            .iter()
+            .map(move |(n, v)| (format!("{n}{suffix}"), v.as_str()))
+    }
+
     /// The edge set followed by the suffixed copy: what a child playlist URI
     /// (and the issuer's master URL) carries.
     pub fn with_copy<'a>(
         &'a self,
         suffix: &'a ParamSuffix,
     ) -> impl Iterator<Item = (String, &'a str)> + 'a {
-        let suffix = suffix.as_str();
         let edge = self.pairs.iter().map(|(n, v)| (n.to_string(), v.as_str()));
-        let copy = self
-            .pairs
-            .iter()
-            .map(move |(n, v)| (format!("{n}{suffix}"), v.as_str()));
-        edge.chain(copy)
+        edge.chain(self.copy(suffix))
     }
 
     /// Verifies the set as CloudFront would for a request of `url` (no query):
