@@ -28,8 +28,9 @@ pub struct Args {
     /// The complete set, not an addition.
     #[arg(long, value_name = "QUERY")]
     child_params: Option<QueryParams>,
-    /// The playlist's own URL. Absolute URIs are signed only when they share
-    /// its scheme, host and port; without it they are left unsigned.
+    /// The playlist's own URL. Every URI is resolved against it as a player
+    /// does (WHATWG) and signed only when it stays on its scheme, host and
+    /// port; without it only relative references are signed.
     #[arg(long, value_name = "URL")]
     base_url: Option<String>,
     /// Also sign URIs with {$variable} references.

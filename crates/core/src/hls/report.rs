@@ -90,13 +90,16 @@ pub enum SkipReason {
     /// Contains a `{$name}` variable reference: its final form is only known to
     /// the player.
     Variable,
-    /// An absolute URL on another origin (scheme, host or port) than the
-    /// playlist's own: key servers, ad servers. Our signature must not leak
-    /// there.
+    /// Resolves (as a WHATWG parser resolves it against the playlist's URL)
+    /// to another origin (scheme, host or port) than the playlist's own: key
+    /// servers, ad servers, and spellings such as `\\host\x`, `/\t/host/x`
+    /// or a leading control character. Our signature must not leak there.
     OtherOrigin,
-    /// An absolute URL, and no base URL was given to compare its host with.
+    /// Could name a host of its own (an absolute URL, `//host/…`), and no base
+    /// URL was given to compare it with.
     NoBaseUrl,
-    /// An absolute http(s) URL that does not parse, so its host is unknown.
+    /// Does not resolve to a URL at all (`https://[bad/x`), so where it points
+    /// is unknown.
     BadUrl,
 }
 

@@ -91,19 +91,20 @@ pub struct BaseUrlError(pub String);
 pub struct Rewriter {
     media: QueryParams,
     child: Option<QueryParams>,
-    base: Option<Url>,
+    base: Base,
     sign_variable_uris: bool,
     limits: Limits,
 }
 
 impl Rewriter {
     /// A rewriter that gives `media` to every URI it signs. Without a base URL,
-    /// absolute URLs are left unsigned (their host cannot be checked).
+    /// only relative references are signed: a URI that could name a host
+    /// (an absolute URL, `//host/…`, `\\host\…`) is left as it is.
     pub fn new(media: QueryParams) -> Self {
         Self {
             media,
             child: None,
-            base: None,
+            base: Base::unknown(),
             sign_variable_uris: false,
             limits: Limits::DEFAULT,
         }
@@ -118,15 +119,15 @@ impl Rewriter {
         self
     }
 
-    /// The playlist's own URL. Absolute URLs (and `//host/…` references) are
-    /// signed only when they share its scheme, host and port; relative URIs
-    /// always resolve against it and are always signed.
+    /// The playlist's own URL, as the player fetched it. Every URI is resolved
+    /// against it with the WHATWG URL parser, as players do, and signed only
+    /// when the result has the same origin (scheme, host and port).
     pub fn base_url(mut self, base: &str) -> Result<Self, BaseUrlError> {
         let url = Url::parse(base).map_err(|_| BaseUrlError(base.to_string()))?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
             return Err(BaseUrlError(base.to_string()));
         }
-        self.base = Some(url);
+        self.base = Base::Playlist(url);
         Ok(self)
     }
 
@@ -470,33 +471,95 @@ impl<W: Write> Scan<'_, W> {
         Ok(())
     }
 
-    /// `Ok` when `uri` must carry our parameters.
+    /// `Ok` when `uri` must carry our parameters: it resolves, as the player
+    /// resolves it (a WHATWG URL parser: backslashes read as slashes, tabs and
+    /// newlines dropped, leading blanks and C0 controls trimmed, host case and
+    /// default ports folded), to the playlist's own origin.
     fn classify(&self, uri: &str) -> Result<(), SkipReason> {
         if uri.is_empty() {
             return Err(SkipReason::Empty);
         }
         let variable = !self.rw.sign_variable_uris && uri.contains("{$");
-        let absolute = match scheme(uri) {
-            Some(s) if s.eq_ignore_ascii_case("data") => return Err(SkipReason::Data),
-            Some(s) if s.eq_ignore_ascii_case("http") || s.eq_ignore_ascii_case("https") => true,
-            Some(_) => return Err(SkipReason::Scheme),
-            None => uri.starts_with("//"),
+        if stays_on_any_origin(uri) {
+            return if variable {
+                Err(SkipReason::Variable)
+            } else {
+                Ok(())
+            };
+        }
+        let (first, second) = self.rw.base.urls();
+        let Ok(url) = first.join(uri) else {
+            return Err(if variable {
+                SkipReason::Variable
+            } else {
+                SkipReason::BadUrl
+            });
         };
+        match url.scheme() {
+            "http" | "https" => {}
+            "data" => return Err(SkipReason::Data),
+            _ => return Err(SkipReason::Scheme),
+        }
         if variable {
             return Err(SkipReason::Variable);
         }
-        if !absolute {
-            return Ok(());
+        if url.origin() != first.origin() {
+            return Err(match self.rw.base {
+                Base::Playlist(_) => SkipReason::OtherOrigin,
+                Base::Unknown(_) => SkipReason::NoBaseUrl,
+            });
         }
-        let base = self.rw.base.as_ref().ok_or(SkipReason::NoBaseUrl)?;
-        let url = base.join(uri).map_err(|_| SkipReason::BadUrl)?;
-        let same = url.scheme() == base.scheme()
-            && url.host() == base.host()
-            && url.port_or_known_default() == base.port_or_known_default();
-        if same {
-            Ok(())
-        } else {
-            Err(SkipReason::OtherOrigin)
+        // Without the playlist's URL, a URI that stays on the stand-in could
+        // still be an absolute URL naming it: only one that also stays on a
+        // second stand-in is relative, and so on whatever host serves it.
+        match second {
+            Some(second) if second.join(uri).map(|u| u.origin()) != Ok(second.origin()) => {
+                Err(SkipReason::NoBaseUrl)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The common case without parsing: a path (`seg1.ts`, `../a/b.m4s?x=1`,
+/// `/videos/v/a.ts`) that the WHATWG parser can only read as relative to the
+/// base's own origin. No `:` (so no scheme), no tab, CR or LF (which the
+/// parser drops, joining what is around them), a first byte that is neither
+/// a C0 control nor a space (which it trims), and not two leading slashes
+/// of either kind (an authority). Anything else is resolved in full.
+fn stays_on_any_origin(uri: &str) -> bool {
+    let b = uri.as_bytes();
+    let slash = |c: Option<&u8>| matches!(c, Some(b'/' | b'\\'));
+    b.first().is_some_and(|&c| c > b' ')
+        && !(slash(b.first()) && slash(b.get(1)))
+        && memchr::memchr3(b':', b'\t', b'\r', b).is_none()
+        && memchr(b'\n', b).is_none()
+}
+
+/// What URIs resolve against: the playlist's own URL, or, when it is not
+/// known, two stand-ins that only tell relative references from the rest.
+#[derive(Debug, Clone)]
+enum Base {
+    Playlist(Url),
+    Unknown(Box<[Url; 2]>),
+}
+
+impl Base {
+    fn unknown() -> Self {
+        let stand_in = |host: &str| {
+            Url::parse(&format!("https://{host}/stand-in/playlist.m3u8"))
+                .expect("a fixed valid URL")
+        };
+        Self::Unknown(Box::new([
+            stand_in("base-a.hlsgate.invalid"),
+            stand_in("base-b.hlsgate.invalid"),
+        ]))
+    }
+
+    fn urls(&self) -> (&Url, Option<&Url>) {
+        match self {
+            Self::Playlist(url) => (url, None),
+            Self::Unknown(pair) => (&pair[0], Some(&pair[1])),
         }
     }
 }
@@ -572,17 +635,6 @@ fn pair_name(pair: &str) -> &str {
     pair.split_once('=').map_or(pair, |(n, _)| n)
 }
 
-/// The URI's scheme (RFC 3986 §3.1), if it has one.
-fn scheme(uri: &str) -> Option<&str> {
-    let colon = uri.find(':')?;
-    let s = &uri[..colon];
-    let mut chars = s.chars();
-    let first = chars.next()?;
-    (first.is_ascii_alphabetic()
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.')))
-    .then_some(s)
-}
-
 fn trim_start(b: &[u8]) -> &[u8] {
     let n = b.iter().take_while(|c| c.is_ascii_whitespace()).count();
     &b[n..]
@@ -595,4 +647,35 @@ fn trim_end(b: &[u8]) -> &[u8] {
         .take_while(|c| c.is_ascii_whitespace())
         .count();
     &b[..b.len() - n]
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+    use url::Url;
+
+    use super::stays_on_any_origin;
+
+    proptest! {
+        /// The shortcut never says "stays" where the full WHATWG resolution
+        /// leaves the base's origin (or fails), on strings rich in the
+        /// characters that matter.
+        #[test]
+        fn the_shortcut_agrees_with_full_resolution(
+            uri in "[a-z/\\\\:@.?#%\t\r\n \u{0}\u{1f}\u{7f}{$}]{0,12}",
+            base in prop::sample::select(vec![
+                "https://cdn.example.com/videos/v/index.m3u8",
+                "http://127.0.0.1:8080/a/",
+            ]),
+        ) {
+            let base = Url::parse(base).unwrap();
+            if stays_on_any_origin(&uri) {
+                let joined = base.join(&uri);
+                prop_assert!(
+                    joined.as_ref().is_ok_and(|u| u.origin() == base.origin()),
+                    "{uri:?} -> {joined:?}"
+                );
+            }
+        }
+    }
 }

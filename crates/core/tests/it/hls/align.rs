@@ -6,16 +6,24 @@
 /// preceded by `?`, by `&`, or by nothing right after an existing `?`/`&`.
 /// Returns how many were inserted, or where the two first differ.
 pub fn insertions(input: &[u8], output: &[u8], sets: &[&str]) -> Result<usize, String> {
+    signed_uris(input, output, sets).map(|uris| uris.len())
+}
+
+/// As [`insertions`], returning for each insertion the URI it was made in, up
+/// to the insertion point (scheme, authority, path and query: all that says
+/// where the URI goes).
+pub fn signed_uris(input: &[u8], output: &[u8], sets: &[&str]) -> Result<Vec<String>, String> {
     // Longest first, so a set that extends another is taken whole.
     let mut sets: Vec<&[u8]> = sets.iter().map(|s| s.as_bytes()).collect();
     sets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let (mut i, mut j, mut n) = (0, 0, 0);
+    let (mut i, mut j) = (0, 0);
+    let mut uris = Vec::new();
     'walk: while j < output.len() {
         let after_sep = j > 0 && matches!(output[j - 1], b'?' | b'&');
         for set in &sets {
             if after_sep && output[j..].starts_with(set) && !input[i..].starts_with(set) {
+                uris.push(String::from_utf8_lossy(uri_before(output, j)).into_owned());
                 j += set.len();
-                n += 1;
                 continue 'walk;
             }
         }
@@ -25,11 +33,7 @@ pub fn insertions(input: &[u8], output: &[u8], sets: &[&str]) -> Result<usize, S
             continue;
         }
         // Does the URI so far hold a query?
-        let line_start = output[..j]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1);
-        let uri = &output[line_start + value_start(&output[line_start..j])..j];
+        let uri = uri_before(output, j);
         let has_query = uri.contains(&b'?');
         for set in &sets {
             let rest = &output[j + 1..];
@@ -39,8 +43,8 @@ pub fn insertions(input: &[u8], output: &[u8], sets: &[&str]) -> Result<usize, S
                 _ => false,
             };
             if sep_ok && rest.starts_with(set) {
+                uris.push(String::from_utf8_lossy(uri).into_owned());
                 j += 1 + set.len();
-                n += 1;
                 continue 'walk;
             }
         }
@@ -56,7 +60,16 @@ pub fn insertions(input: &[u8], output: &[u8], sets: &[&str]) -> Result<usize, S
             input.len()
         ));
     }
-    Ok(n)
+    Ok(uris)
+}
+
+/// The URI that runs up to output byte `j`.
+fn uri_before(output: &[u8], j: usize) -> &[u8] {
+    let line_start = output[..j]
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    &output[line_start + value_start(&output[line_start..j])..j]
 }
 
 /// Where the URI that runs to the end of `line` starts: the line itself for a

@@ -7,6 +7,7 @@ mod corpus;
 mod errors;
 mod fuzz_case;
 mod golden;
+mod origin;
 mod props;
 
 pub use align::insertions;
