@@ -61,7 +61,10 @@ pub trait Entitlement: Send + Sync {
 /// - `ENTITLEMENT_CLAIM` + `ENTITLEMENT_VALUES`: the claim (say
 ///   `cognito:groups`, or `scope`) holds at least one of the values;
 /// - `ENTITLEMENT_VIDEOS_CLAIM`: the claim (say `custom:videos`) lists the
-///   video id, or a prefix of it ending in `*` (`course-101-*`), or `*`.
+///   video id; with `ENTITLEMENT_VIDEOS_WILDCARDS=true`, also a prefix of it
+///   ending in `*` (`course-101-*`), or `*`. Off by default: a claim the
+///   viewer can write (a Cognito `custom:` attribute their own app client
+///   may update) would otherwise grant everything with one `*`.
 ///
 /// With no rule configured the function refuses to start, unless
 /// `ENTITLEMENT_ANY_VIEWER=true` says that every signed-in viewer may watch
@@ -70,6 +73,8 @@ pub trait Entitlement: Send + Sync {
 pub struct ClaimsEntitlement {
     pub required: Option<(String, Vec<String>)>,
     pub videos_claim: Option<String>,
+    /// `ENTITLEMENT_VIDEOS_WILDCARDS`: `*` and `prefix*` entries grant.
+    pub wildcards: bool,
     pub any_viewer: bool,
 }
 
@@ -91,10 +96,15 @@ impl ClaimsEntitlement {
             }
         };
         let videos_claim = env.optional("ENTITLEMENT_VIDEOS_CLAIM").map(str::to_string);
+        let wildcards = env.flag("ENTITLEMENT_VIDEOS_WILDCARDS", false);
+        if wildcards && videos_claim.is_none() {
+            env.problem("ENTITLEMENT_VIDEOS_WILDCARDS is set but ENTITLEMENT_VIDEOS_CLAIM is not");
+        }
         let any_viewer = env.flag("ENTITLEMENT_ANY_VIEWER", false);
         let rules = ClaimsEntitlement {
             required,
             videos_claim,
+            wildcards,
             any_viewer,
         };
         if !rules.any_viewer && rules.required.is_none() && rules.videos_claim.is_none() {
@@ -117,16 +127,25 @@ impl ClaimsEntitlement {
         }
         if let Some(claim) = &self.videos_claim {
             let id = video.as_str();
-            let listed =
-                viewer
-                    .claim_values(claim)
-                    .iter()
-                    .any(|entry| match entry.strip_suffix('*') {
-                        Some(prefix) => id.starts_with(prefix),
-                        None => entry == id,
-                    });
-            if !listed {
-                return Decision::Denied("video not listed in the viewer's claim");
+            let entries = viewer.claim_values(claim);
+            let wildcard = entries.iter().any(|entry| {
+                entry
+                    .strip_suffix('*')
+                    .is_some_and(|prefix| id.starts_with(prefix))
+            });
+            // A video id holds no `*`, so an entry with one never matches
+            // literally.
+            let listed = entries.iter().any(|entry| entry == id);
+            match (listed, wildcard, self.wildcards) {
+                (true, _, _) | (false, true, true) => {}
+                (false, true, false) => {
+                    return Decision::Denied(
+                        "only a wildcard entry matches, and ENTITLEMENT_VIDEOS_WILDCARDS is off",
+                    );
+                }
+                (false, false, _) => {
+                    return Decision::Denied("video not listed in the viewer's claim");
+                }
             }
         }
         if self.required.is_none() && self.videos_claim.is_none() && !self.any_viewer {
@@ -205,9 +224,62 @@ mod tests {
     }
 
     #[test]
+    fn wildcards_grant_only_when_switched_on() {
+        let strict = rules(&[("ENTITLEMENT_VIDEOS_CLAIM", "custom:videos")]).unwrap();
+        let open = rules(&[
+            ("ENTITLEMENT_VIDEOS_CLAIM", "custom:videos"),
+            ("ENTITLEMENT_VIDEOS_WILDCARDS", "true"),
+        ])
+        .unwrap();
+        for claim in [
+            json!("*"),
+            json!("intro,*"),
+            json!("[intro *]"),
+            json!(["intro", "*"]),
+            json!("cour*"),
+        ] {
+            let v = viewer(json!({ "custom:videos": claim }));
+            assert_eq!(
+                strict.decide(&v, &id("course-1")),
+                Decision::Denied(
+                    "only a wildcard entry matches, and ENTITLEMENT_VIDEOS_WILDCARDS is off"
+                ),
+                "{claim}"
+            );
+            assert_eq!(
+                open.decide(&v, &id("course-1")),
+                Decision::Allowed,
+                "{claim}"
+            );
+        }
+        // Blanks do not split a plain string: "x *" is one entry, no wildcard.
+        let blank = viewer(json!({"custom:videos": "course-1 *"}));
+        assert_eq!(
+            open.decide(&blank, &id("course-1")),
+            Decision::Denied("video not listed in the viewer's claim")
+        );
+        assert_eq!(
+            open.decide(&blank, &id("other")),
+            Decision::Denied("video not listed in the viewer's claim")
+        );
+        // Exact ids pass either way.
+        let exact = viewer(json!({"custom:videos": "course-1,intro"}));
+        assert_eq!(strict.decide(&exact, &id("intro")), Decision::Allowed);
+        assert_eq!(
+            rules(&[
+                ("ENTITLEMENT_VIDEOS_WILDCARDS", "true"),
+                ("ENTITLEMENT_ANY_VIEWER", "true")
+            ])
+            .unwrap_err(),
+            ["ENTITLEMENT_VIDEOS_WILDCARDS is set but ENTITLEMENT_VIDEOS_CLAIM is not"]
+        );
+    }
+
+    #[test]
     fn videos_rule_with_prefixes_and_both_rules_together() {
         let r = rules(&[
             ("ENTITLEMENT_VIDEOS_CLAIM", "custom:videos"),
+            ("ENTITLEMENT_VIDEOS_WILDCARDS", "true"),
             ("ENTITLEMENT_CLAIM", "scope"),
             ("ENTITLEMENT_VALUES", "videos/watch"),
         ])

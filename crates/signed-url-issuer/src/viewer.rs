@@ -79,9 +79,12 @@ impl Viewer {
         })
     }
 
-    /// The values of a claim, however the authorizer flattened them: a JSON
-    /// array, `"[a b]"` (HTTP API), `"a,b"` (REST Cognito groups) or
-    /// `"a b"` (OAuth `scope`). For `scope`, the JWT authorizer's scopes too.
+    /// The values of a claim, in the formats the authorizers write them and
+    /// no other: a JSON array; for `scope`, blank-separated (RFC 6749 §3.3),
+    /// plus the JWT authorizer's scopes; for any other claim, `"[a b]"` (an
+    /// HTTP API's JWT authorizer flattening an array) or `"a,b"` (a REST
+    /// API's Cognito authorizer, e.g. `cognito:groups`). Otherwise a string
+    /// is one value, blanks and all: `"x *"` never becomes `x` and `*`.
     pub fn claim_values(&self, name: &str) -> Vec<String> {
         let mut out: Vec<String> = match self.claims.get(name) {
             Some(Value::Array(items)) => items
@@ -92,18 +95,10 @@ impl Viewer {
                     _ => None,
                 })
                 .collect(),
-            Some(Value::String(s)) => {
-                let s = s.trim();
-                let inner = s
-                    .strip_prefix('[')
-                    .and_then(|r| r.strip_suffix(']'))
-                    .unwrap_or(s);
-                inner
-                    .split(|c: char| c == ',' || c.is_whitespace())
-                    .filter(|v| !v.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            }
+            Some(Value::String(s)) => split_claim(name, s)
+                .filter(|v| !v.is_empty())
+                .map(str::to_string)
+                .collect(),
             Some(Value::Number(n)) => vec![n.to_string()],
             Some(Value::Bool(b)) => vec![b.to_string()],
             _ => Vec::new(),
@@ -112,6 +107,18 @@ impl Viewer {
             out.extend(self.scopes.iter().cloned());
         }
         out
+    }
+}
+
+/// A string claim split as its authorizer joined it (see
+/// [`Viewer::claim_values`]).
+fn split_claim<'a>(name: &str, s: &'a str) -> Box<dyn Iterator<Item = &'a str> + 'a> {
+    if name == "scope" {
+        return Box::new(s.split(' '));
+    }
+    match s.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+        Some(inner) => Box::new(inner.split(' ')),
+        None => Box::new(s.split(',')),
     }
 }
 
@@ -129,6 +136,11 @@ mod tests {
             ("array", json!(["subscribers", 7])),
             ("one", json!("subscribers")),
             ("empty", json!("")),
+            ("blanks", json!("course-1 *")),
+            ("tab", json!("a\tb")),
+            ("bracket-commas", json!("[a,b c]")),
+            ("half-bracket", json!("[a b")),
+            ("padded", json!(" a, b ")),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -141,6 +153,12 @@ mod tests {
         assert_eq!(v.claim_values("one"), ["subscribers"]);
         assert!(v.claim_values("empty").is_empty());
         assert!(v.claim_values("missing").is_empty());
+        // Only the documented separators split.
+        assert_eq!(v.claim_values("blanks"), ["course-1 *"]);
+        assert_eq!(v.claim_values("tab"), ["a\tb"]);
+        assert_eq!(v.claim_values("bracket-commas"), ["a,b", "c"]);
+        assert_eq!(v.claim_values("half-bracket"), ["[a b"]);
+        assert_eq!(v.claim_values("padded"), [" a", " b "]);
         assert_eq!(
             v.claim_values("scope"),
             ["openid", "videos/read", "videos/watch"]

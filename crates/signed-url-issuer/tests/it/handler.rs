@@ -141,26 +141,38 @@ async fn viewers_without_the_group_are_403() {
 
 #[tokio::test]
 async fn a_video_list_claim_limits_which_videos() {
-    let app = app(&[
+    let rules = [
         ("ENTITLEMENT_CLAIM", ""),
         ("ENTITLEMENT_VALUES", ""),
         ("ENTITLEMENT_VIDEOS_CLAIM", "custom:videos"),
-    ]);
+    ];
+    let strict = app(&rules);
+    let wildcards = app(&[
+        rules.as_slice(),
+        &[("ENTITLEMENT_VIDEOS_WILDCARDS", "true")],
+    ]
+    .concat());
     let shape = Shape::Http;
-    let r = call(
-        &app,
-        &Call::new(shape).claim("custom:videos", Some("intro,de*")),
-    )
-    .await;
-    assert_eq!(r.status(), 200);
-    let r = call(
-        &app,
-        &Call::new(shape).claim("custom:videos", Some("intro")),
-    )
-    .await;
-    assert_eq!(r.status(), 403);
-    let r = call(&app, &Call::new(shape)).await;
-    assert_eq!(r.status(), 403, "no claim, no videos");
+    // (claim value, status without wildcards, with them) for video `demo`.
+    for (claim, off, on) in [
+        (Some("intro,demo"), 200, 200),
+        (Some("[intro demo]"), 200, 200),
+        (Some("intro,de*"), 403, 200),
+        (Some("*"), 403, 200),
+        // Blanks split only scopes and the bracket form: one entry here.
+        (Some("intro demo"), 403, 403),
+        (Some("x *"), 403, 403),
+        (Some("intro"), 403, 403),
+        (None, 403, 403),
+    ] {
+        let c = Call::new(shape).claim("custom:videos", claim);
+        assert_eq!(call(&strict, &c).await.status(), off, "{claim:?}");
+        assert_eq!(
+            call(&wildcards, &c).await.status(),
+            on,
+            "{claim:?} with wildcards"
+        );
+    }
 }
 
 struct Down;
