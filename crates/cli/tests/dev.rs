@@ -417,6 +417,16 @@ fn signed_cookies_open_one_folder() {
     let (s, why) = status_and_reason(&dev.url("/videos/other/master.m3u8"), &[("Cookie", &jar)]);
     assert_eq!(s, 403);
     assert!(why.starts_with("resource_mismatch"), "{why}");
+    // Nor through dot segments, which resolve before the check, as at CloudFront.
+    for path in [
+        "/videos/sample/../other/master.m3u8",
+        "/videos/sample/%2e%2e/other/master.m3u8",
+        "/videos/sample/%2E%2E/other/master.m3u8",
+        "/videos/sample/./../other/master.m3u8",
+    ] {
+        let (s, why) = status_and_reason(&dev.url(path), &[("Cookie", &jar)]);
+        assert_eq!(s, 403, "{path}: {why}");
+    }
 }
 
 #[test]

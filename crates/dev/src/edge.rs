@@ -8,7 +8,8 @@
 //!    `X-Hlsgate-Dev-Reason` header naming the failed check.
 //! 2. The signing parameters are stripped. `*.m3u8` goes to the rewriter
 //!    handler with the origin secret header, the viewer's address, and only
-//!    the forwarded `-PREFIX` copies (the origin request policy's list).
+//!    the forwarded `-PREFIX` copies and `CloudFront-*` signing cookies (the
+//!    origin request policy's lists), which the rewriter verifies again.
 //!    Everything else comes from the media bucket through the S3 API, with
 //!    `Range` passed on, as the S3 origin behind origin access control does.
 
@@ -17,7 +18,7 @@ use std::net::SocketAddr;
 use aws_sdk_s3::operation::get_object::GetObjectError;
 use bytes::Bytes;
 use hlsgate_core::signing::ParamSuffix;
-use hlsgate_core::signing::names::{self, QUERY};
+use hlsgate_core::signing::names::{self, COOKIE, QUERY};
 use hlsgate_core::signing::{Context, KeyGroup, Verified, VerifyError, verify_cookies, verify_url};
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
@@ -93,6 +94,17 @@ pub fn forwarded_query(query: &str, suffix: &ParamSuffix) -> String {
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// The `Cookie` header the `*.m3u8` behaviour forwards: only the signing
+/// cookies, in the viewer's order; `None` when there are none.
+pub fn forwarded_cookies(cookie_header: &str) -> Option<String> {
+    let kept: Vec<&str> = cookie_header
+        .split(';')
+        .map(str::trim)
+        .filter(|pair| COOKIE.contains(pair.split_once('=').map_or(*pair, |(n, _)| n)))
+        .collect();
+    (!kept.is_empty()).then(|| kept.join("; "))
 }
 
 /// The object key for a request path (`/videos/a/b.ts` → `videos/a/b.ts`),
@@ -368,6 +380,9 @@ impl crate::Stack {
                     "1.1 hlsgate-dev (CloudFront)".to_string(),
                 ),
             ];
+            if let Some(c) = cookies.as_deref().and_then(forwarded_cookies) {
+                headers.push((header::COOKIE.as_str().to_string(), c));
+            }
             for name in [header::ACCEPT_ENCODING, header::ORIGIN] {
                 if let Some(v) = req.headers().get(&name).and_then(|v| v.to_str().ok()) {
                     headers.push((name.as_str().to_string(), v.to_string()));
@@ -474,6 +489,23 @@ mod tests {
             "Policy-PREFIX=p2&Signature-PREFIX=s2&Key-Pair-Id-PREFIX=k2&Hash-Algorithm-PREFIX=SHA256"
         );
         assert_eq!(forwarded_query("", &ParamSuffix::default()), "");
+    }
+
+    #[test]
+    fn only_the_signing_cookies_reach_the_rewriter() {
+        assert_eq!(
+            forwarded_cookies(
+                "theme=dark; CloudFront-Policy=p;CloudFront-Signature=s; session=x; \
+                 CloudFront-Key-Pair-Id=K; CloudFront-Hash-Algorithm=SHA256; CloudFront-Expires=9"
+            )
+            .as_deref(),
+            Some(
+                "CloudFront-Policy=p; CloudFront-Signature=s; CloudFront-Key-Pair-Id=K; \
+                 CloudFront-Hash-Algorithm=SHA256; CloudFront-Expires=9"
+            )
+        );
+        assert_eq!(forwarded_cookies("theme=dark; Policy=p"), None);
+        assert_eq!(forwarded_cookies(""), None);
     }
 
     #[test]

@@ -43,8 +43,9 @@ pub struct Config {
     /// Suffix of the forwarded copy (`PARAM_SUFFIX`, default `-PREFIX`).
     pub suffix: ParamSuffix,
     /// `AUTH_MODE`: `url` (default) or `cookies`. With cookies, a request
-    /// without the forwarded copy gets the playlist as stored (CloudFront
-    /// checked the cookies).
+    /// without the forwarded copy must carry the signed `CloudFront-*`
+    /// cookies (forwarded by the origin request policy), verified here as
+    /// the copy is; it then gets the playlist as stored.
     pub mode: Delivery,
     /// Largest playlist read from S3 (`MAX_PLAYLIST_BYTES`, default 8 MiB).
     pub max_playlist_bytes: u64,

@@ -6,7 +6,8 @@
 //! 1. the origin secret header (403, no detail);
 //! 2. the method (`OPTIONS` preflight, `GET`/`HEAD`, else 405);
 //! 3. the path (400 for tricks, 404 for non-playlists and other prefixes);
-//! 4. the forwarded signature copy (403 unless it verifies for this URL);
+//! 4. the forwarded signature copy, or in cookie mode the forwarded signed
+//!    cookies (403 unless they verify for this URL);
 //! 5. S3 (404 missing, 502/503 for store trouble, with a request id);
 //! 6. the rewrite, compression and Lambda's 6 MB limit (502 if over).
 //!
@@ -24,7 +25,7 @@ pub use hlsgate_aws::web::{Clock, system_clock};
 use hlsgate_aws::web::{Frame, Refusal};
 use hlsgate_aws::{ObjectSource, SourceError};
 use hlsgate_core::hls::{Limits, QueryParams, Rewriter};
-use hlsgate_core::signing::{Context, Forwarded, VerifyError};
+use hlsgate_core::signing::{Context, Forwarded, Verified, VerifyError, verify_cookies};
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 
@@ -158,13 +159,28 @@ async fn serve<S: ObjectSource, O: SecretSource>(
     out.key = Some(key.clone());
     let public_url = format!("{}/{}", cfg.public_origin, key);
 
-    // 4. The forwarded signature copy.
+    // 4. The forwarded signature copy, else (cookie mode) the signed
+    //    cookies: nothing is served on a credential not checked here.
     let query = req.uri().query().unwrap_or("");
     let forwarded = Forwarded::from_query(query, &cfg.suffix)
         .map_err(|e| forbidden(format!("forwarded parameters: {e}")))?;
+    let ctx = Context {
+        now: (app.clock)(),
+        viewer_ip: viewer_ip(req.headers()),
+    };
     let rewriter = match forwarded {
+        Some(f) => {
+            let verified = f.verify(&public_url, &cfg.key_group, ctx);
+            checked(&mut out.verify, verified, "signature copy")?;
+            Some(rewriter_for(cfg, &f, &public_url)?)
+        }
         None if cfg.mode == Delivery::Cookies => {
-            out.verify = Some("cookies");
+            let cookies = cookie_header(req.headers());
+            if cookies.is_empty() {
+                return Err(forbidden("no forwarded copy and no signed cookies"));
+            }
+            let verified = verify_cookies(&public_url, &cookies, &cfg.key_group, ctx);
+            checked(&mut out.verify, verified, "signed cookies")?;
             None
         }
         None => {
@@ -172,23 +188,6 @@ async fn serve<S: ObjectSource, O: SecretSource>(
                 "no {} parameters (URL mode)",
                 cfg.suffix
             )));
-        }
-        Some(f) => {
-            let ctx = Context {
-                now: (app.clock)(),
-                viewer_ip: viewer_ip(req.headers()),
-            };
-            match f.verify(&public_url, &cfg.key_group, ctx) {
-                Ok(_) => out.verify = Some("valid"),
-                // CloudFront checked the address at the edge; without the
-                // viewer's address here we cannot check it again.
-                Err(VerifyError::IpUnknown { .. }) => out.verify = Some("valid_ip_unchecked"),
-                Err(e) => {
-                    out.verify = Some(e.code());
-                    return Err(forbidden(format!("signature copy: {}", e.code())));
-                }
-            }
-            Some(rewriter_for(cfg, &f, &public_url)?)
         }
     };
 
@@ -280,6 +279,36 @@ fn source_refusal(e: SourceError) -> Refusal {
         }
         _ => Refusal::storage(&e),
     }
+}
+
+/// Records the verdict for the log line; a 403 unless it passed.
+fn checked(
+    verdict: &mut Option<&'static str>,
+    verified: Result<Verified, VerifyError>,
+    what: &str,
+) -> Result<(), Refusal> {
+    match verified {
+        Ok(_) => *verdict = Some("valid"),
+        // CloudFront checked the address at the edge; without the viewer's
+        // address here we cannot check it again.
+        Err(VerifyError::IpUnknown { .. }) => *verdict = Some("valid_ip_unchecked"),
+        Err(e) => {
+            *verdict = Some(e.code());
+            return Err(forbidden(format!("{what}: {}", e.code())));
+        }
+    }
+    Ok(())
+}
+
+/// Every `Cookie` header, joined as one (HTTP/2 may split them). The origin
+/// request policy forwards only the `CloudFront-*` signing cookies.
+fn cookie_header(headers: &HeaderMap) -> String {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The viewer's address, from CloudFront's `CloudFront-Viewer-Address`

@@ -247,33 +247,92 @@ async fn ip_bound_policies_use_cloudfronts_viewer_address() {
     assert_eq!(unknown.status(), 200);
 }
 
+/// The `Cookie` header CloudFront's origin request policy forwards: the
+/// signed cookies of `signed`, among a viewer's other cookies.
+fn cookie_header(signed: &SignedParams) -> String {
+    let jar: Vec<String> = signed
+        .cookies()
+        .into_iter()
+        .map(|(n, v)| format!("{n}={v}"))
+        .collect();
+    format!("theme=dark; {}", jar.join("; "))
+}
+
 #[tokio::test]
-async fn cookie_mode_passes_playlists_through_without_a_copy() {
+async fn cookie_mode_verifies_the_forwarded_cookies() {
     let app = app(&[("AUTH_MODE", "cookies")]);
+    let master = "/videos/demo/master.m3u8";
+    let cookies = |c: Call, signed: &SignedParams| {
+        c.without("accept-encoding")
+            .header("cookie", &cookie_header(signed))
+    };
+    for shape in SHAPES {
+        let r = call(
+            &app,
+            &cookies(Call::get(master, "").shape(shape), &signed_folder("demo")),
+        )
+        .await;
+        assert_eq!(r.status(), 200, "{shape:?}");
+        assert_eq!(body(&r), read("hls/ladder/master.m3u8"), "served as stored");
+    }
+
+    // Nothing is served on a credential the rewriter has not checked.
+    let none = call(&app, &Call::get(master, "")).await;
+    assert_eq!(none.status(), 403, "no copy and no cookies");
+    let other = signed_folder("other-video");
+    let r = call(&app, &cookies(Call::get(master, ""), &other)).await;
+    assert_eq!(r.status(), 403, "cookies for another video");
+    for path in [
+        "/videos/other-video/../demo/master.m3u8",
+        "/videos/other-video/%2e%2e/demo/master.m3u8",
+        "/videos/other-video/%2E%2E%2Fdemo/master.m3u8",
+        "/videos/other-video/..%5cdemo/master.m3u8",
+    ] {
+        let r = call(&app, &cookies(Call::get(path, ""), &other)).await;
+        assert!(
+            matches!(r.status().as_u16(), 400 | 403),
+            "{path}: {}",
+            r.status()
+        );
+        assert_ne!(body(&r), read("hls/ladder/master.m3u8"), "{path}");
+    }
+    let expired = sign_folder(&rsa_signer(HashAlgorithm::Sha256), "demo", NOW - 1, None);
+    let r = call(&app, &cookies(Call::get(master, ""), &expired)).await;
+    assert_eq!(r.status(), 403, "expired cookies");
+    let mut forged = cookie_header(&signed_folder("demo"));
+    forged = forged.replace("CloudFront-Signature=", "CloudFront-Signature=AAAA");
     let r = call(
         &app,
-        &Call::get("/videos/demo/master.m3u8", "").without("accept-encoding"),
+        &Call::get(master, "")
+            .without("accept-encoding")
+            .header("cookie", &forged),
     )
     .await;
-    assert_eq!(r.status(), 200);
-    assert_eq!(body(&r), read("hls/ladder/master.m3u8"));
-    // A copy, when present, is still checked and applied.
+    assert_eq!(r.status(), 403, "forged signature");
+    let bound = sign_folder(
+        &rsa_signer(HashAlgorithm::Sha256),
+        "demo",
+        EXPIRES,
+        Some("203.0.113.0/24"),
+    );
+    for (address, status) in [("203.0.113.10:443", 200), ("198.51.100.7:443", 403)] {
+        let c = cookies(Call::get(master, ""), &bound).header("CloudFront-Viewer-Address", address);
+        assert_eq!(call(&app, &c).await.status(), status, "{address}");
+    }
+
+    // A copy, when present, is checked and applied as in URL mode.
     let r = call(&app, &Call::master()).await;
     assert_eq!(r.status(), 200);
     check_signed(
         &String::from_utf8(body(&r)).unwrap(),
         &format!("{CDN}/videos/demo/master.m3u8"),
     );
-    let bad = call(
-        &app,
-        &Call::get("/videos/demo/master.m3u8", "Signature-PREFIX=x"),
-    )
-    .await;
+    let bad = call(&app, &Call::get(master, "Signature-PREFIX=x")).await;
     assert_eq!(bad.status(), 403);
     // The origin secret still applies.
     let r = call(
         &app,
-        &Call::get("/videos/demo/master.m3u8", "").without("x-origin-verify"),
+        &cookies(Call::get(master, ""), &signed_folder("demo")).without("x-origin-verify"),
     )
     .await;
     assert_eq!(r.status(), 403);
