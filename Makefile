@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: dev watch e2e-tools sample test lint fmt check-fmt clippy unit bench compare-signers compare-rewrite load-rewriter fuzz build validate tools deploy help
+.PHONY: dev watch e2e-tools sample test lint fmt check-fmt clippy unit bench compare-signers compare-rewrite load-rewriter fuzz build validate deny tools deploy help
 
 # Infra tools (SAM CLI, cfn-lint, cfn-guard, cargo-lambda, zig, actionlint) live
 # here, installed once by infra/tools/install.sh; point it at a shared folder
@@ -38,7 +38,10 @@ e2e-tools: ## hls.js and playwright-core (pinned by e2e/package-lock.json) into 
 sample: ## remake fixtures/hls/sample with ffmpeg (the seed video of make dev)
 	fixtures/hls/sample/make.sh
 
-test: check-fmt clippy e2e-tools unit validate ## everything CI checks: fmt, clippy -D warnings, all tests (browser ones too), the template checks
+test: check-fmt clippy deny e2e-tools unit validate ## everything CI checks: fmt, clippy -D warnings, cargo deny, all tests (browser ones too), the template checks
+
+deny: tools ## cargo deny offline: licences, bans, sources, and advisories from ../shared/advisory-db (skipped with a message when missing)
+	infra/tools/deny.sh
 
 lint: check-fmt clippy ## fmt check and clippy only
 
