@@ -18,12 +18,15 @@ ENV ?= dev
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-# The player loads hls.js from its CDN unless a local copy is given; the one
-# `make e2e-tools` installed works offline.
-HLSJS := $(wildcard $(HLSGATE_TOOLS)/e2e/node_modules/hls.js/dist/hls.min.js)
+# The player loads hls.js from its CDN unless a local copy is given: `make dev`
+# installs the pinned one first (`make e2e-tools`, from npm), so the page plays
+# offline; when npm cannot install it, the page falls back to the CDN and says
+# plainly if that fails too.
+HLSJS = $(HLSGATE_TOOLS)/e2e/node_modules/hls.js/dist/hls.min.js
 DEV_ARGS ?=
 dev: ## the whole system locally on embedded defaults: open the printed player URL (DEV_ARGS="--mode cookies" …)
-	$(CARGO) run --quiet -p hlsgate -- dev $(if $(HLSJS),--hlsjs $(HLSJS)) $(DEV_ARGS)
+	@$(MAKE) --no-print-directory e2e-tools || echo "make dev: npm could not install the local hls.js; the player will load it from jsDelivr"
+	$(CARGO) run --quiet -p hlsgate -- dev $$(test -f $(HLSJS) && echo --hlsjs $(HLSJS)) $(DEV_ARGS)
 
 watch: tools ## cargo lambda watch for the three functions against `make dev`'s S3 (start make dev first)
 	@test -f .hlsgate/dev/lambda.env || { echo "run make dev first: it writes .hlsgate/dev/lambda.env"; exit 1; }

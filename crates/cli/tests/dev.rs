@@ -699,6 +699,78 @@ impl Browser {
     }
 }
 
+impl Browser {
+    /// `e2e/page.mjs` on the player page: hostile strings, and with
+    /// `block_player` no hls.js.
+    fn page(&self, dev: &Dev, block_player: bool) -> Value {
+        let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+        let page = format!("{}/#token={TOKEN}", dev.origin);
+        let mut cmd = Command::new("node");
+        cmd.arg(repo().join("e2e/page.mjs"))
+            .arg(&page)
+            .env("HLSGATE_E2E_MODULES", &self.modules);
+        if block_player {
+            cmd.arg("--block-player");
+        }
+        let out = cmd.output().unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        serde_json::from_str(text.lines().last().unwrap_or("")).unwrap_or_else(|_| {
+            panic!(
+                "page.mjs said:\n{text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        })
+    }
+}
+
+#[test]
+fn chromium_shows_server_strings_as_text_and_says_when_the_player_is_missing() {
+    let Some(browser) = Browser::find() else {
+        return;
+    };
+    let dev = Dev::start("url", &[]);
+    for block_player in [false, true] {
+        let r = browser.page(&dev, block_player);
+        assert_eq!(r["ok"], true, "{r}\n{}", dev.logs());
+        assert_eq!(r["pwned"], 0, "markup ran: {r}");
+        assert_eq!(r["elements"], 0, "markup became elements: {r}");
+        assert_eq!(r["dialogs"], serde_json::json!([]), "{r}");
+        // The upload named like a tag is refused, and the refusal says why.
+        let status = r["status"].as_str().unwrap();
+        assert!(
+            status.contains("Upload refused (400)") && status.contains("letters, digits"),
+            "{status}"
+        );
+        // Markup from the server is shown as the characters it is.
+        let jobs = r["rendered"]["jobs"].as_str().unwrap();
+        assert!(jobs.contains("<img src=x onerror="), "{jobs}");
+        assert!(
+            r["rendered"]["videos"][0]
+                .as_str()
+                .unwrap()
+                .starts_with("<img src=x"),
+            "{r}"
+        );
+        // A long id shows its readable part and the hash's start, kept inside the list.
+        let long = &r["rendered"]["long"];
+        assert_eq!(
+            long["text"], "a-long-title-of-a-summer-trip-to-the-mountains-and-back-again Ab0-_A…",
+            "{r}"
+        );
+        assert_eq!(long["overflowX"], "hidden", "{r}");
+        assert_eq!(long["textOverflow"], "ellipsis", "{r}");
+        if block_player {
+            let e = r["playerError"].as_str().unwrap_or_default();
+            assert!(
+                e.contains("did not load") && e.contains("make dev") && e.contains("--hlsjs"),
+                "{r}"
+            );
+        } else {
+            assert!(r["playerError"].is_null(), "{r}");
+        }
+    }
+}
+
 fn hlsjs() -> Option<PathBuf> {
     let tools = std::env::var("HLSGATE_TOOLS")
         .map(PathBuf::from)

@@ -45,8 +45,26 @@ pub type RewriterApp = hlsgate_manifest_rewriter::App<S3Objects, StaticSecret>;
 /// The issuer as the stack runs it.
 pub type IssuerApp = hlsgate_signed_url_issuer::App<S3Objects, FileKeys, ClaimsEntitlement>;
 
-/// hls.js when `--hlsjs` is not given.
-pub const HLSJS_CDN: &str = "https://cdn.jsdelivr.net/npm/hls.js@1.7.4/dist/hls.min.js";
+macro_rules! hlsjs_version {
+    () => {
+        "1.7.4"
+    };
+}
+/// The hls.js the player loads: the version `e2e/package.json` pins (a test
+/// keeps the two equal).
+pub const HLSJS_VERSION: &str = hlsjs_version!();
+/// hls.js when `--hlsjs` is not given: jsDelivr serves the npm package's
+/// file as published.
+pub const HLSJS_CDN: &str = concat!(
+    "https://cdn.jsdelivr.net/npm/hls.js@",
+    hlsjs_version!(),
+    "/dist/hls.min.js"
+);
+/// Subresource integrity of that file (SHA-384 of npm's `dist/hls.min.js`;
+/// a test recomputes it from the copy `make e2e-tools` installs), so a
+/// changed file on the CDN is refused by the browser rather than run.
+pub const HLSJS_CDN_INTEGRITY: &str =
+    "sha384-p9vgU/7IYJWd3I4STrtqxqR/2cAQlhIX7D/HrTnIMEjjcUox165b7se7sxmm3zDg";
 
 /// The viewer every dev token stands for, and the claim the dev rule wants.
 pub const DEV_SUBJECT: &str = "dev-viewer";

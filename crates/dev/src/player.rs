@@ -8,6 +8,24 @@ use crate::routes::{Answer, error, text};
 use crate::setup::{KEY_PREFIX, MEDIA_BUCKET, SAMPLE_ID};
 use crate::*;
 
+/// The player page: hls.js from `/hls.js` when a local copy is served, else
+/// from the CDN with its integrity hash.
+fn page_html(local_hlsjs: bool, mode: Delivery) -> String {
+    let (src, integrity) = if local_hlsjs {
+        ("/hls.js", String::new())
+    } else {
+        (
+            HLSJS_CDN,
+            format!(r#"integrity="{HLSJS_CDN_INTEGRITY}" crossorigin="anonymous""#),
+        )
+    };
+    include_str!("../assets/player.html")
+        .replace("{{HLSJS_SRC}}", src)
+        .replace("{{HLSJS_INTEGRITY}}", &integrity)
+        .replace("{{DEFAULT_MODE}}", mode.as_str())
+        .replace("{{SAMPLE_ID}}", SAMPLE_ID)
+}
+
 impl Stack {
     /// The player page; other host names are sent to 127.0.0.1, where the
     /// signatures and cookies are issued.
@@ -20,15 +38,7 @@ impl Stack {
             }
             return r;
         }
-        let src = if self.hlsjs.is_some() {
-            "/hls.js"
-        } else {
-            HLSJS_CDN
-        };
-        let html = include_str!("../assets/player.html")
-            .replace("{{HLSJS_SRC}}", src)
-            .replace("{{DEFAULT_MODE}}", self.mode.as_str())
-            .replace("{{SAMPLE_ID}}", SAMPLE_ID);
+        let html = page_html(self.hlsjs.is_some(), self.mode);
         text(StatusCode::OK, "text/html; charset=utf-8", html)
     }
 
@@ -74,5 +84,80 @@ impl Stack {
             StatusCode::OK,
             &json!({"videos": ids, "jobs": self.jobs.transcoder.board.to_json()}),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use base64::Engine;
+    use sha2::{Digest, Sha384};
+
+    use super::page_html;
+    use crate::{HLSJS_CDN, HLSJS_CDN_INTEGRITY, HLSJS_VERSION};
+    use hlsgate_core::signing::Delivery;
+
+    #[test]
+    fn the_cdn_script_carries_its_integrity_and_a_local_one_none() {
+        let tag = |html: &str| {
+            html.lines()
+                .find(|l| l.contains("<script src="))
+                .unwrap()
+                .to_string()
+        };
+        let cdn = tag(&page_html(false, Delivery::Url));
+        assert!(cdn.contains(&format!(r#"src="{HLSJS_CDN}""#)), "{cdn}");
+        assert!(
+            cdn.contains(&format!(
+                r#"integrity="{HLSJS_CDN_INTEGRITY}" crossorigin="anonymous""#
+            )),
+            "{cdn}"
+        );
+        let local = tag(&page_html(true, Delivery::Cookies));
+        assert!(
+            local.contains(r#"src="/hls.js""#) && !local.contains("integrity"),
+            "{local}"
+        );
+        assert!(
+            !page_html(true, Delivery::Url).contains("{{"),
+            "a placeholder left"
+        );
+    }
+
+    fn repo() -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    }
+
+    #[test]
+    fn the_cdn_script_is_the_pinned_package_file() {
+        // One version: the CDN URL's, and the one `make e2e-tools` installs.
+        let package: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(repo().join("e2e/package.json")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(package["dependencies"]["hls.js"], HLSJS_VERSION);
+        assert!(
+            HLSJS_CDN.contains(&format!("/hls.js@{HLSJS_VERSION}/")),
+            "{HLSJS_CDN}"
+        );
+
+        let tools = std::env::var("HLSGATE_TOOLS")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| repo().join(".tools"));
+        let installed = tools.join("e2e/node_modules/hls.js");
+        let Ok(file) = std::fs::read(installed.join("dist/hls.min.js")) else {
+            eprintln!(
+                "skipped the integrity check: no hls.js under {} (make e2e-tools)",
+                installed.display()
+            );
+            return;
+        };
+        let meta: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(installed.join("package.json")).unwrap())
+                .unwrap();
+        assert_eq!(meta["version"], HLSJS_VERSION);
+        let digest = base64::engine::general_purpose::STANDARD.encode(Sha384::digest(&file));
+        assert_eq!(HLSJS_CDN_INTEGRITY, format!("sha384-{digest}"));
     }
 }

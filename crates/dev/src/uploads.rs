@@ -110,18 +110,30 @@ impl Stack {
     }
 }
 
-/// An upload's file name: one path segment of printable characters.
+/// The characters an upload's name may hold besides letters and digits (any
+/// script): enough for real file names, nothing that means anything in HTML,
+/// a shell or a path.
+pub const UPLOAD_NAME_PUNCTUATION: &str = " ._-()+,";
+
+/// An upload's file name: 1 to 200 bytes of letters, digits and
+/// [`UPLOAD_NAME_PUNCTUATION`], not starting with `.` or a space.
 pub fn check_upload_name(name: &str) -> Result<(), DevError> {
     if name.is_empty() || name.len() > 200 {
         return Err(DevError::usage("the name must be 1 to 200 bytes"));
     }
-    if name == "." || name == ".." || name.contains(['/', '\\']) {
-        return Err(DevError::usage(
-            "the name must be a file name, without / or \\",
-        ));
+    if let Some(c) = name
+        .chars()
+        .find(|&c| !c.is_alphanumeric() && !UPLOAD_NAME_PUNCTUATION.contains(c))
+    {
+        return Err(DevError::usage(format!(
+            "the name may hold letters, digits, spaces and . _ - ( ) + , only; it holds {c:?} \
+             (rename the file)"
+        )));
     }
-    if name.chars().any(char::is_control) {
-        return Err(DevError::usage("the name must not hold control characters"));
+    if name.starts_with(['.', ' ']) {
+        return Err(DevError::usage(
+            "the name must not start with `.` or a space",
+        ));
     }
     Ok(())
 }
@@ -175,5 +187,21 @@ mod tests {
         assert!(check_upload_name("").is_err());
         assert!(check_upload_name("a\nb.mp4").is_err());
         assert!(check_upload_name(&"x".repeat(201)).is_err());
+        assert!(check_upload_name("Été à Zürich (2) + more, v1.2_final-cut.mov").is_ok());
+        for bad in [
+            "<img src=x onerror=alert(1)>.mp4",
+            "a\"b.mp4",
+            "a'b.mp4",
+            "a&b.mp4",
+            "a;b.mp4",
+            "a%2Fb.mp4",
+            "a\\b.mp4",
+            ".hidden.mp4",
+            " lead.mp4",
+            "a\u{202e}4pm.exe",
+        ] {
+            let e = check_upload_name(bad).unwrap_err().to_string();
+            assert!(e.contains("name"), "{bad}: {e}");
+        }
     }
 }
