@@ -9,29 +9,17 @@
 // became an element, what the page shows, and how a long video id is
 // labelled. With --block-player, requests for hls.js are aborted (as on a
 // machine that cannot reach the CDN) and it records what the page says.
-// HLSGATE_E2E_MODULES, CHROMIUM and HLSGATE_E2E_TIMEOUT_MS as for play.mjs.
-import { createRequire } from "node:module";
-import path from "node:path";
-
-const modules = process.env.HLSGATE_E2E_MODULES || path.join(import.meta.dirname, "..", ".tools", "e2e");
-const { chromium } = createRequire(path.join(path.resolve(modules), "package.json"))("playwright-core");
+// Environment: see browser.mjs.
+import { timeout, withPage } from "./browser.mjs";
 
 const args = process.argv.slice(2);
 const url = args[0];
 const blockPlayer = args.includes("--block-player");
-const timeout = Number(process.env.HLSGATE_E2E_TIMEOUT_MS || 60000);
-export const HOSTILE = '<img src=x onerror="window.pwned=(window.pwned||0)+1">';
-export const LONG_SLUG = "a-long-title-of-a-summer-trip-to-the-mountains-and-back-again";
+const HOSTILE = '<img src=x onerror="window.pwned=(window.pwned||0)+1">';
+const LONG_SLUG = "a-long-title-of-a-summer-trip-to-the-mountains-and-back-again";
 
-const out = { url, blockPlayer, console: [], dialogs: [] };
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
-try {
-  const page = await browser.newPage({ viewport: { width: 1180, height: 720 } });
-  page.on("console", (m) => out.console.push(`${m.type()}: ${m.text()}`));
+const out = { url, blockPlayer, dialogs: [] };
+await withPage(out, async (page) => {
   page.on("dialog", (d) => { out.dialogs.push(d.message()); d.dismiss(); });
   if (blockPlayer) await page.route(/\/hls(\.min)?\.js(\?.*)?$/, (r) => r.abort());
   await page.goto(url);
@@ -76,11 +64,4 @@ try {
     pwned: window.pwned || 0,
     elements: document.querySelectorAll("#videos img, #jobs img, #jobs i, #status img").length,
   })));
-  out.ok = true;
-} catch (e) {
-  out.ok = false;
-  out.error = String(e && e.message || e).split("\n")[0];
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(out));
+});

@@ -6,14 +6,8 @@
 // URL is the player page (with #token=… and ?mode=url|cookies). With
 // --switch, after --min-time seconds of playback it forces hls.js onto
 // another quality level and waits until that level plays 1.5 s more.
-// HLSGATE_E2E_MODULES is the folder whose node_modules hold playwright-core
-// (`make e2e-tools` fills $HLSGATE_TOOLS/e2e); CHROMIUM overrides
-// /usr/bin/chromium; HLSGATE_E2E_TIMEOUT_MS (default 60000) bounds each wait.
-import { createRequire } from "node:module";
-import path from "node:path";
-
-const modules = process.env.HLSGATE_E2E_MODULES || path.join(import.meta.dirname, "..", ".tools", "e2e");
-const { chromium } = createRequire(path.join(path.resolve(modules), "package.json"))("playwright-core");
+// Environment: see browser.mjs.
+import { timeout, withPage } from "./browser.mjs";
 
 const args = process.argv.slice(2);
 const url = args[0];
@@ -21,18 +15,9 @@ const opt = (name, dflt) => { const i = args.indexOf(name); return i < 0 ? dflt 
 const minTime = Number(opt("--min-time", "3"));
 const doSwitch = args.includes("--switch");
 const screenshot = opt("--screenshot", null);
-const timeout = Number(process.env.HLSGATE_E2E_TIMEOUT_MS || 60000);
 
-const out = { url, minTime, requests: [], refused: [], console: [] };
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required"],
-});
-try {
-  const page = await browser.newPage({ viewport: { width: 1180, height: 720 } });
-  page.on("console", (m) => out.console.push(`${m.type()}: ${m.text()}`));
+const out = { url, minTime, requests: [], refused: [] };
+await withPage(out, async (page) => {
   page.on("response", (r) => {
     const u = new URL(r.url());
     if (!u.pathname.startsWith("/videos/")) return;
@@ -73,11 +58,4 @@ try {
     await page.waitForTimeout(600);
     await page.screenshot({ path: screenshot, fullPage: true });
   }
-  out.ok = true;
-} catch (e) {
-  out.ok = false;
-  out.error = String(e && e.message || e).split("\n")[0];
-} finally {
-  await browser.close();
-}
-console.log(JSON.stringify(out));
+}, ["--autoplay-policy=no-user-gesture-required"]);

@@ -678,48 +678,42 @@ impl Browser {
     }
 
     fn play(&self, dev: &Dev, id: &str, mode: &str, min_time: f64, switch: bool) -> Value {
-        let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
         let page = format!("{}/?mode={mode}&video={id}#token={TOKEN}", dev.origin);
-        let mut cmd = Command::new("node");
-        cmd.arg(repo().join("e2e/play.mjs"))
-            .arg(&page)
-            .args(["--min-time", &min_time.to_string()])
-            .env("HLSGATE_E2E_MODULES", &self.modules);
+        let min_time = min_time.to_string();
+        let mut args = vec![page.as_str(), "--min-time", &min_time];
         if switch {
-            cmd.arg("--switch");
+            args.push("--switch");
         }
-        let out = cmd.output().unwrap();
+        self.run("play.mjs", &args)
+    }
+
+    /// `node e2e/SCRIPT ARGS…`, one browser at a time; its last line of JSON.
+    fn run(&self, script: &str, args: &[&str]) -> Value {
+        let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
+        let out = Command::new("node")
+            .arg(repo().join("e2e").join(script))
+            .args(args)
+            .env("HLSGATE_E2E_MODULES", &self.modules)
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         serde_json::from_str(text.lines().last().unwrap_or("")).unwrap_or_else(|_| {
             panic!(
-                "play.mjs said:\n{text}\n{}",
+                "{script} said:\n{text}\n{}",
                 String::from_utf8_lossy(&out.stderr)
             )
         })
     }
-}
 
-impl Browser {
     /// `e2e/page.mjs` on the player page: hostile strings, and with
     /// `block_player` no hls.js.
     fn page(&self, dev: &Dev, block_player: bool) -> Value {
-        let _one = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
         let page = format!("{}/#token={TOKEN}", dev.origin);
-        let mut cmd = Command::new("node");
-        cmd.arg(repo().join("e2e/page.mjs"))
-            .arg(&page)
-            .env("HLSGATE_E2E_MODULES", &self.modules);
+        let mut args = vec![page.as_str()];
         if block_player {
-            cmd.arg("--block-player");
+            args.push("--block-player");
         }
-        let out = cmd.output().unwrap();
-        let text = String::from_utf8_lossy(&out.stdout);
-        serde_json::from_str(text.lines().last().unwrap_or("")).unwrap_or_else(|_| {
-            panic!(
-                "page.mjs said:\n{text}\n{}",
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
+        self.run("page.mjs", &args)
     }
 }
 
