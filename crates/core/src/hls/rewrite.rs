@@ -8,6 +8,7 @@
 
 use std::io::{self, Write};
 use std::ops::Range;
+use std::sync::LazyLock;
 
 use memchr::memchr;
 use thiserror::Error;
@@ -104,7 +105,7 @@ impl Rewriter {
         Self {
             media,
             child: None,
-            base: Base::unknown(),
+            base: Base::Unknown,
             sign_variable_uris: false,
             limits: Limits::DEFAULT,
         }
@@ -506,7 +507,7 @@ impl<W: Write> Scan<'_, W> {
         if url.origin() != first.origin() {
             return Err(match self.rw.base {
                 Base::Playlist(_) => SkipReason::OtherOrigin,
-                Base::Unknown(_) => SkipReason::NoBaseUrl,
+                Base::Unknown => SkipReason::NoBaseUrl,
             });
         }
         // Without the playlist's URL, a URI that stays on the stand-in could
@@ -541,25 +542,24 @@ fn stays_on_any_origin(uri: &str) -> bool {
 #[derive(Debug, Clone)]
 enum Base {
     Playlist(Url),
-    Unknown(Box<[Url; 2]>),
+    Unknown,
 }
 
-impl Base {
-    fn unknown() -> Self {
-        let stand_in = |host: &str| {
-            Url::parse(&format!("https://{host}/stand-in/playlist.m3u8"))
-                .expect("a fixed valid URL")
-        };
-        Self::Unknown(Box::new([
-            stand_in("base-a.hlsgate.invalid"),
-            stand_in("base-b.hlsgate.invalid"),
-        ]))
-    }
+/// The stand-in playlist URLs (`.invalid` hosts, RFC 2606).
+static STAND_INS: LazyLock<[Url; 2]> = LazyLock::new(|| {
+    ["base-a", "base-b"].map(|host| {
+        Url::parse(&format!(
+            "https://{host}.hlsgate.invalid/stand-in/playlist.m3u8"
+        ))
+        .expect("a fixed valid URL")
+    })
+});
 
+impl Base {
     fn urls(&self) -> (&Url, Option<&Url>) {
         match self {
             Self::Playlist(url) => (url, None),
-            Self::Unknown(pair) => (&pair[0], Some(&pair[1])),
+            Self::Unknown => (&STAND_INS[0], Some(&STAND_INS[1])),
         }
     }
 }
