@@ -6,6 +6,8 @@
 
 use libfuzzer_sys::fuzz_target;
 
+// The target uses `signed_uris`; the tests also use `insertions`.
+#[allow(dead_code)]
 #[path = "../../crates/core/tests/it/hls/align.rs"]
 mod align;
 #[path = "../../crates/core/tests/it/hls/fuzz_case.rs"]
