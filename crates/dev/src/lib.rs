@@ -119,10 +119,16 @@ pub async fn run(opts: Options) -> Result<(), DevError> {
         Some(t) => format!("ffmpeg {}", t.ffmpeg.display()),
         None => "ffmpeg not found: uploads answer 503 until it is installed".to_string(),
     };
+    let player_line = match &opts.hlsjs {
+        Some(p) => format!("hls.js {}", p.display()),
+        None => format!(
+            "hls.js {HLSJS_VERSION} from jsDelivr; offline, pass --hlsjs PATH/hls.min.js (make dev does)"
+        ),
+    };
     let o = &stack.public_origin;
     println!("hlsgate dev listening on {o}");
     println!(
-        "\n  player     {o}/#token={token}\n  dev token  {token}   (Authorization: Bearer …; --dev-token to fix it)\n  issuer     GET {o}/api/playback/{{videoId}}[?mode=url|cookies]   (default {mode})\n  edge       {o}/videos/…   (CloudFront: key group {kid}; signed URLs or cookies)\n  rewriter   {o}/_origin/rewriter/videos/…   (API Gateway: needs the origin secret)\n  S3         {s3}   (path-style; buckets {UPLOAD_BUCKET}, {MEDIA_BUCKET})\n  uploads    PUT {o}/upload/NAME, or drop a file on the page   ({tools_line})\n  data       {data}   (dev keys, origin secret, buckets; never commit it)\n  lambdas    cargo lambda watch reads {env}\n",
+        "\n  player     {o}/#token={token}   ({player_line})\n  dev token  {token}   (Authorization: Bearer …; --dev-token to fix it)\n  issuer     GET {o}/api/playback/{{videoId}}[?mode=url|cookies]   (default {mode})\n  edge       {o}/videos/…   (CloudFront: key group {kid}; signed URLs or cookies)\n  rewriter   {o}/_origin/rewriter/videos/…   (API Gateway: needs the origin secret)\n  S3         {s3}   (path-style; buckets {UPLOAD_BUCKET}, {MEDIA_BUCKET})\n  uploads    PUT {o}/upload/NAME, or drop a file on the page   ({tools_line})\n  data       {data}   (dev keys, origin secret, buckets; never commit it)\n  lambdas    cargo lambda watch reads {env}\n",
         token = stack.token,
         mode = stack.mode,
         kid = stack.secrets.key_pair_id,
