@@ -545,14 +545,15 @@ enum Base {
     Unknown,
 }
 
-/// The stand-in playlist URLs (`.invalid` hosts, RFC 2606).
+/// The stand-in playlist URLs (`.invalid` hosts, RFC 2606), one of each
+/// scheme: `https:x.ts` is a path on an https page but the host `x.ts` on an
+/// http one (found by the fuzzer), so only what stays on both is relative.
 static STAND_INS: LazyLock<[Url; 2]> = LazyLock::new(|| {
-    ["base-a", "base-b"].map(|host| {
-        Url::parse(&format!(
-            "https://{host}.hlsgate.invalid/stand-in/playlist.m3u8"
-        ))
-        .expect("a fixed valid URL")
-    })
+    [
+        "https://base-a.hlsgate.invalid/stand-in/playlist.m3u8",
+        "http://base-b.hlsgate.invalid:8080/stand-in/playlist.m3u8",
+    ]
+    .map(|u| Url::parse(u).expect("a fixed valid URL"))
 });
 
 impl Base {
