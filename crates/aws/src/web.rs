@@ -45,6 +45,17 @@ pub fn request_id(req: &Request) -> String {
     .unwrap_or_else(|| "-".to_string())
 }
 
+/// Every `Cookie` header of a request joined into one value (HTTP/2 may send
+/// them split), `None` when there is none.
+pub fn cookie_header(headers: &HeaderMap) -> Option<String> {
+    let parts: Vec<&str> = headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!parts.is_empty()).then(|| parts.join("; "))
+}
+
 /// The `Access-Control-Allow-Origin` value for a request from `headers`:
 /// the request's `Origin` when it is in `allowed` (case-insensitively), `*`
 /// when `allowed` holds `*`, else none.

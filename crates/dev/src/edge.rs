@@ -332,13 +332,7 @@ impl crate::Stack {
             .and_then(|h| h.to_str().ok())
             .map_or_else(|| self.public_origin.clone(), |h| format!("http://{h}"));
         let url = format!("{host}{path_and_query}");
-        let cookies: Vec<&str> = req
-            .headers()
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        let cookies = (!cookies.is_empty()).then(|| cookies.join("; "));
+        let cookies = hlsgate_aws::web::cookie_header(req.headers());
         let ctx = Context {
             now: (self.rewriter.clock)(),
             viewer_ip: Some(peer.ip()),

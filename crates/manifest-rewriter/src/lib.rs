@@ -22,7 +22,7 @@ use std::net::IpAddr;
 use hlsgate_aws::cache::{CacheStatus, CachedObjects};
 use hlsgate_aws::secret::{Check, RotatingSecret, SecretSource};
 pub use hlsgate_aws::web::{Clock, system_clock};
-use hlsgate_aws::web::{Frame, Refusal};
+use hlsgate_aws::web::{Frame, Refusal, cookie_header};
 use hlsgate_aws::{ObjectSource, SourceError};
 use hlsgate_core::hls::{Limits, QueryParams, Rewriter};
 use hlsgate_core::signing::{Context, Forwarded, Verified, VerifyError, verify_cookies};
@@ -175,10 +175,11 @@ async fn serve<S: ObjectSource, O: SecretSource>(
             Some(rewriter_for(cfg, &f, &public_url)?)
         }
         None if cfg.mode == Delivery::Cookies => {
-            let cookies = cookie_header(req.headers());
-            if cookies.is_empty() {
+            // The origin request policy forwards only the `CloudFront-*`
+            // signing cookies.
+            let Some(cookies) = cookie_header(req.headers()) else {
                 return Err(forbidden("no forwarded copy and no signed cookies"));
-            }
+            };
             let verified = verify_cookies(&public_url, &cookies, &cfg.key_group, ctx);
             checked(&mut out.verify, verified, "signed cookies")?;
             None
@@ -298,17 +299,6 @@ fn checked(
         }
     }
     Ok(())
-}
-
-/// Every `Cookie` header, joined as one (HTTP/2 may split them). The origin
-/// request policy forwards only the `CloudFront-*` signing cookies.
-fn cookie_header(headers: &HeaderMap) -> String {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 /// The viewer's address, from CloudFront's `CloudFront-Viewer-Address`
