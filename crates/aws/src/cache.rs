@@ -35,6 +35,16 @@ impl CacheStatus {
             CacheStatus::Miss => "miss",
         }
     }
+
+    /// Counts this read as `CacheHits`, or `CacheMisses` when the store was
+    /// asked (a revalidation is a store request, if a cheap one).
+    pub fn record(self, doc: &mut crate::metrics::Emf) {
+        let metric = match self {
+            CacheStatus::Hit => crate::metrics::name::CACHE_HITS,
+            CacheStatus::Revalidated | CacheStatus::Miss => crate::metrics::name::CACHE_MISSES,
+        };
+        doc.count(metric, &[]);
+    }
 }
 
 /// Cache limits. A zero TTL or budget turns the cache off.

@@ -261,11 +261,17 @@ impl Env {
         })
     }
 
-    /// A required CDN domain as an origin: `d111.cloudfront.net` →
+    /// A CDN domain as an origin: `d111.cloudfront.net` →
     /// `https://d111.cloudfront.net`; a value with a scheme is kept
-    /// (lowercased, no trailing `/`) for local stacks.
-    pub fn cdn_origin(&mut self, name: &str, what: &str) -> String {
-        let Some(domain) = self.required(name, what) else {
+    /// (lowercased, no trailing `/`) for local stacks. Empty when unset and
+    /// not `required` (the problem is recorded when it is).
+    pub fn cdn_origin(&mut self, name: &str, what: &str, required: bool) -> String {
+        let domain = if required {
+            self.required(name, what)
+        } else {
+            self.optional(name).map(str::to_string)
+        };
+        let Some(domain) = domain else {
             return String::new();
         };
         let with_scheme = if domain.contains("://") {
@@ -283,6 +289,14 @@ impl Env {
     /// that order: where the HLS output lives and the origin viewers reach it
     /// on, which the rewriter and the issuer must read alike.
     pub fn media_location(&mut self) -> MediaLocation {
+        self.media_location_with(true)
+    }
+
+    /// [`media_location`](Self::media_location), with `CDN_DOMAIN` optional
+    /// when the caller learns the origin per request (the rewriter behind
+    /// a Function URL, where the distribution's domain cannot be known when
+    /// the function is created).
+    pub fn media_location_with(&mut self, cdn_required: bool) -> MediaLocation {
         let bucket = self
             .required("MEDIA_BUCKET", "the S3 bucket holding the HLS output")
             .unwrap_or_default();
@@ -290,6 +304,7 @@ impl Env {
         let public_origin = self.cdn_origin(
             "CDN_DOMAIN",
             "the CloudFront domain viewers use (d111111abcdef8.cloudfront.net)",
+            cdn_required,
         );
         MediaLocation {
             bucket,
@@ -325,7 +340,9 @@ impl Env {
 }
 
 /// `scheme://host[:port]` in canonical form, or why not.
-fn url_origin(s: &str) -> Result<String, String> {
+/// `s` as a browser origin (`https://host[:port]`, lowercased, no path):
+/// the one check of CDN domains, CORS origins and per-request origins.
+pub fn url_origin(s: &str) -> Result<String, String> {
     let (scheme, rest) = s.split_once("://").ok_or("no scheme")?;
     let scheme = scheme.to_ascii_lowercase();
     if scheme != "https" && scheme != "http" {
@@ -410,14 +427,15 @@ mod tests {
             ("BADO", "https://player.example.com/app"),
             ("P", "/videos"),
         ]);
-        assert_eq!(env.cdn_origin("A", ""), "https://d111.cloudfront.net");
-        assert_eq!(env.cdn_origin("B", ""), "http://127.0.0.1:8080");
+        assert_eq!(env.cdn_origin("A", "", true), "https://d111.cloudfront.net");
+        assert_eq!(env.cdn_origin("B", "", true), "http://127.0.0.1:8080");
+        assert_eq!(env.cdn_origin("MISSING", "the CDN", false), "");
         assert_eq!(env.origins("O"), ["https://player.example.com", "*"]);
         assert_eq!(env.key_prefix("NONE", "videos/"), "videos/");
         assert_eq!(env.problems.len(), 0);
-        env.cdn_origin("C", "");
-        env.cdn_origin("D", "");
-        env.cdn_origin("MISSING", "the CDN");
+        env.cdn_origin("C", "", true);
+        env.cdn_origin("D", "", false);
+        env.cdn_origin("MISSING", "the CDN", true);
         env.origins("BADO");
         env.key_prefix("P", "videos/");
         let err = env.finish().unwrap_err();

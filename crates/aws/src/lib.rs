@@ -7,7 +7,9 @@ pub mod env;
 pub mod error;
 #[cfg(feature = "local-s3")]
 pub mod local_s3;
+pub mod metrics;
 pub mod objects;
+pub mod origin;
 pub mod sdk;
 pub mod secret;
 pub mod start;

@@ -16,6 +16,31 @@ use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::SourceError;
+use crate::metrics::{Emf, Metrics, name};
+
+/// The viewer's address from CloudFront's `CloudFront-Viewer-Address`
+/// (`ip:port`, IPv6 in brackets or bare), when the origin request policy
+/// forwards it. Only meaningful on a request known to come through the
+/// distribution: anyone else can send the header.
+pub fn cloudfront_viewer_ip(headers: &HeaderMap) -> Option<std::net::IpAddr> {
+    let v = headers.get("cloudfront-viewer-address")?.to_str().ok()?;
+    let (ip, _port) = v.rsplit_once(':')?;
+    ip.trim_start_matches('[')
+        .trim_end_matches(']')
+        .parse()
+        .ok()
+}
+
+/// `2xx` … `5xx`: the `StatusClass` dimension of `Requests`.
+pub fn status_class(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        100..=199 => "1xx",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}
 
 /// Seconds since the epoch; replaced in tests.
 pub type Clock = Arc<dyn Fn() -> u64 + Send + Sync>;
@@ -82,6 +107,10 @@ pub struct Refusal {
     pub status: StatusCode,
     pub code: &'static str,
     pub reason: String,
+    /// A finer code than `code`, for the logs and the `Refusals` metric
+    /// only (every 403 looks the same from outside): `expired`,
+    /// `origin_secret_mismatch`, ….
+    pub detail: Option<&'static str>,
 }
 
 impl Refusal {
@@ -90,7 +119,20 @@ impl Refusal {
             status,
             code,
             reason: reason.into(),
+            detail: None,
         }
+    }
+
+    /// With a finer code for the logs and metrics.
+    #[must_use]
+    pub fn detail(mut self, detail: &'static str) -> Self {
+        self.detail = Some(detail);
+        self
+    }
+
+    /// What the `Refusals` metric's `Reason` dimension says.
+    pub fn reason_code(&self) -> &'static str {
+        self.detail.unwrap_or(self.code)
     }
 
     /// The store could not answer: 503 `storage_busy` when a retry may help
@@ -203,6 +245,8 @@ pub struct Frame {
     /// `Access-Control-Allow-Credentials: true` for listed origins (signed
     /// cookies); configs refuse `*` with it.
     pub credentials: bool,
+    /// Where each request's EMF document goes.
+    pub metrics: Metrics,
 }
 
 /// The fields of the `request` and `refused` lines the frame knows.
@@ -223,6 +267,10 @@ pub trait Outcome: Default {
     /// Writes `message` at `level` with `line`'s fields and the function's
     /// own ([`log_line!`](crate::log_line) does it in one call).
     fn log(&self, level: tracing::Level, message: &'static str, line: &Line<'_>);
+
+    /// Adds the function's own metrics to the request's EMF document
+    /// (the frame adds `Requests`, `Refusals` and origin-secret mismatches).
+    fn metrics(&self, _doc: &mut Emf) {}
 }
 
 /// One `tracing` event at a level chosen at run time, with the frame's
@@ -253,9 +301,29 @@ macro_rules! log_line {
 
 /// Implements [`Outcome`] for `$type` with one [`log_line!`](crate::log_line)
 /// of the named fields, each an expression of `$o` (the outcome):
-/// `impl_outcome!(Outcome, o, key = o.key.as_deref(), …)`.
+/// `impl_outcome!(Outcome, o, key = o.key.as_deref(), …)`; with
+/// `metrics(doc) { … }` first, that block adds the function's metrics to
+/// the request's EMF document `doc` ([`Outcome::metrics`]).
 #[macro_export]
 macro_rules! impl_outcome {
+    ($type:ty, $o:ident, metrics($doc:ident) $body:block, $($field:tt)*) => {
+        impl $crate::web::Outcome for $type {
+            fn log(
+                &self,
+                level: tracing::Level,
+                message: &'static str,
+                line: &$crate::web::Line<'_>,
+            ) {
+                let $o = self;
+                $crate::log_line!(level, message, line, $($field)*);
+            }
+
+            fn metrics(&self, $doc: &mut $crate::metrics::Emf) {
+                let $o = self;
+                $body
+            }
+        }
+    };
     ($type:ty, $o:ident, $($field:tt)*) => {
         impl $crate::web::Outcome for $type {
             fn log(
@@ -285,9 +353,14 @@ impl Frame {
         let request_id = request_id(&req);
         let mut outcome = O::default();
         let result = handler(&req, &mut outcome).await;
+        let mut doc = self.metrics.document();
         let mut response = match result {
             Ok(resp) => resp,
             Err(r) => {
+                doc.count(name::REFUSALS, &[("Reason", r.reason_code())]);
+                if r.detail == Some(crate::origin::MISMATCH) {
+                    doc.count(name::ORIGIN_SECRET_MISMATCHES, &[]);
+                }
                 let level = if r.status.is_server_error() {
                     tracing::Level::WARN
                 } else {
@@ -318,6 +391,12 @@ impl Frame {
             reason: None,
         };
         outcome.log(tracing::Level::INFO, "request", &line);
+        doc.count(
+            name::REQUESTS,
+            &[("StatusClass", status_class(response.status()))],
+        );
+        outcome.metrics(&mut doc);
+        self.metrics.emit(doc);
         response
     }
 

@@ -279,6 +279,10 @@ pub async fn from_s3(
     r
 }
 
+/// The header the distribution's viewer-request function sets to the
+/// viewer's origin (`PUBLIC_ORIGIN_HEADER` in the rewriter's environment).
+pub const PUBLIC_ORIGIN_HEADER: &str = "x-hlsgate-origin";
+
 /// `CloudFront-Viewer-Address`: `ip:port`, as the origin request policy sends it.
 pub fn viewer_address(peer: SocketAddr) -> String {
     format!("{}:{}", peer.ip(), peer.port())
@@ -360,13 +364,16 @@ impl crate::Stack {
             );
             let mut headers = vec![
                 (
-                    self.rewriter.config.origin_header.as_str().to_string(),
+                    self.rewriter.config.origin.header.as_str().to_string(),
                     self.secrets.origin_secret.clone(),
                 ),
                 (
                     "cloudfront-viewer-address".to_string(),
                     viewer_address(peer),
                 ),
+                // The viewer-request function's header: the origin the
+                // viewer used (the rewriter behind a Function URL).
+                (PUBLIC_ORIGIN_HEADER.to_string(), host.clone()),
                 ("accept".to_string(), "*/*".to_string()),
                 ("user-agent".to_string(), "Amazon CloudFront".to_string()),
                 (

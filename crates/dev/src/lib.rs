@@ -4,9 +4,9 @@
 //! | in AWS | here |
 //! |---|---|
 //! | S3 (upload and media buckets) | an embedded S3 server (s3s-fs) over `--data`, reached through aws-sdk-s3 |
-//! | API Gateway + JWT authorizer → signed-url-issuer | `/api/playback/{videoId}` with a dev bearer token → the issuer's `handle` |
+//! | CloudFront `/playback/*` → API Gateway + JWT authorizer → signed-url-issuer | `/playback/{videoId}` with a dev bearer token, plus the origin secret and `CloudFront-Viewer-Address` the distribution adds → the issuer's `handle` (host-only cookies); `/_origin/issuer/playback/{videoId}` is the API's own URL, without them |
 //! | CloudFront (trusted key group, OAC, origin request policy) | the [`edge`] at `/videos/**` |
-//! | API Gateway `{proxy+}` → manifest-rewriter | the rewriter's `handle`, behind the edge; also bare at `/_origin/rewriter/**` |
+//! | Function URL (or API Gateway `{proxy+}`) → manifest-rewriter | the rewriter's `handle`, behind the edge, which adds the viewer-request function's `X-Hlsgate-Origin`; also bare at `/_origin/rewriter/**` |
 //! | EventBridge "Object Created" → mediaconvert-jobs | `PUT /upload/NAME` → the jobs `handle` on a real-shaped event |
 //! | MediaConvert | ffmpeg with the jobs config's ladder ([`transcode`]) |
 //! | SNS | a printed, logged notice |
@@ -128,7 +128,7 @@ pub async fn run(opts: Options) -> Result<(), DevError> {
     let o = &stack.public_origin;
     println!("hlsgate dev listening on {o}");
     println!(
-        "\n  player     {o}/#token={token}   ({player_line})\n  dev token  {token}   (Authorization: Bearer …; --dev-token to fix it)\n  issuer     GET {o}/api/playback/{{videoId}}[?mode=url|cookies]   (default {mode})\n  edge       {o}/videos/…   (CloudFront: key group {kid}; signed URLs or cookies)\n  rewriter   {o}/_origin/rewriter/videos/…   (API Gateway: needs the origin secret)\n  S3         {s3}   (path-style; buckets {UPLOAD_BUCKET}, {MEDIA_BUCKET})\n  uploads    PUT {o}/upload/NAME, or drop a file on the page   ({tools_line})\n  data       {data}   (dev keys, origin secret, buckets; never commit it)\n  lambdas    cargo lambda watch reads {env}\n",
+        "\n  player     {o}/#token={token}   ({player_line})\n  dev token  {token}   (Authorization: Bearer …; --dev-token to fix it)\n  issuer     GET {o}/playback/{{videoId}}[?mode=url|cookies]   (default {mode}; through the edge, as /playback/* on the distribution)\n  edge       {o}/videos/…   (CloudFront: key group {kid}; signed URLs or cookies)\n  rewriter   {o}/_origin/rewriter/videos/…   (API Gateway: needs the origin secret)\n  S3         {s3}   (path-style; buckets {UPLOAD_BUCKET}, {MEDIA_BUCKET})\n  uploads    PUT {o}/upload/NAME, or drop a file on the page   ({tools_line})\n  data       {data}   (dev keys, origin secret, buckets; never commit it)\n  lambdas    cargo lambda watch reads {env}\n",
         token = stack.token,
         mode = stack.mode,
         kid = stack.secrets.key_pair_id,

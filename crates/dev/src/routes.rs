@@ -17,6 +17,14 @@ use crate::lambda::json_response;
 use crate::setup::KEY_PREFIX;
 use crate::*;
 
+/// How a request reaches a function: through the dev edge (CloudFront) or
+/// straight to its API URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Path {
+    Edge,
+    Direct,
+}
+
 /// Accepts connections until the listener fails.
 pub async fn serve(stack: Arc<Stack>, listener: tokio::net::TcpListener) {
     while let Ok((sock, peer)) = listener.accept().await {
@@ -71,7 +79,12 @@ impl Stack {
                 Some(b) => text(StatusCode::OK, "text/javascript", b.clone()),
                 None => error(StatusCode::NOT_FOUND, "not_found", "no --hlsjs given"),
             },
-            (_, p) if p.starts_with("/api/playback/") => self.issue(&req, peer).await,
+            // The distribution's `/playback/*` behaviour, as in AWS; the
+            // API's own URL (what API clients call) without CloudFront.
+            (_, p) if p.starts_with("/playback/") => self.issue(&req, peer, Path::Edge).await,
+            (_, p) if p.starts_with("/_origin/issuer/playback/") => {
+                self.issue(&req, peer, Path::Direct).await
+            }
             (&Method::GET, "/api/videos") => match self.unauthorized(req.headers()) {
                 Some(refused) => refused,
                 None => self.videos().await,
@@ -118,7 +131,14 @@ impl Stack {
 
     /// The issuer, behind the dev authorizer: a valid token becomes the JWT
     /// authorizer's context for subject `dev-viewer` in group `viewers`.
-    pub(crate) async fn issue(&self, req: &Request<Incoming>, peer: SocketAddr) -> Answer {
+    /// Through the edge, the request carries what CloudFront adds: the
+    /// origin secret and `CloudFront-Viewer-Address`.
+    pub(crate) async fn issue(
+        &self,
+        req: &Request<Incoming>,
+        peer: SocketAddr,
+        path: Path,
+    ) -> Answer {
         let authorizer = if req.method() == Method::OPTIONS {
             None
         } else {
@@ -128,14 +148,31 @@ impl Stack {
             Some(format!("[{DEV_GROUP}]"))
         };
         let raw = req.uri().path();
-        let id = raw.trim_start_matches("/api/playback/");
-        let path = format!("/playback/{id}");
+        let id = raw
+            .trim_start_matches("/_origin/issuer")
+            .trim_start_matches("/playback/");
+        let api_path = format!("/playback/{id}");
         let decoded_id = percent_encoding::percent_decode_str(id).decode_utf8_lossy();
+        let mut headers = lambda::header_pairs(req.headers());
+        if path == Path::Edge {
+            headers.retain(|(k, _)| {
+                !k.eq_ignore_ascii_case("cloudfront-viewer-address")
+                    && !k.eq_ignore_ascii_case(self.rewriter.config.origin.header.as_str())
+            });
+            headers.push((
+                self.rewriter.config.origin.header.as_str().to_string(),
+                self.secrets.origin_secret.clone(),
+            ));
+            headers.push((
+                "cloudfront-viewer-address".to_string(),
+                crate::edge::viewer_address(peer),
+            ));
+        }
         let mut api = lambda::http_api_request(
             req.method(),
-            &path,
+            &api_path,
             req.uri().query().unwrap_or(""),
-            &lambda::header_pairs(req.headers()),
+            &headers,
             peer,
             "GET /playback/{videoId}",
         )

@@ -8,7 +8,7 @@ use std::sync::atomic::AtomicU64;
 use bytes::Bytes;
 use hlsgate_aws::env::Env;
 use hlsgate_aws::local_s3::LocalS3;
-use hlsgate_aws::secret::{StaticSecret, Versions};
+use hlsgate_aws::secret::{Secret, StaticKeys, StaticSecret, Versions};
 use hlsgate_aws::{ObjectSink, S3Objects, web};
 use hlsgate_core::signing::Delivery;
 use hlsgate_core::video::{DEFAULT_MASTER_NAME, SIDECAR_NAME, folder_key};
@@ -93,7 +93,10 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
         FileKeys(data.signing_keys()),
         entitlement,
         web::system_clock(),
-    );
+    )
+    .with_origin(Secret::Literal(StaticKeys(
+        secrets.origin_secret.clone().into(),
+    )));
     let keys = issuer
         .keys
         .current()
@@ -203,6 +206,8 @@ pub fn function_env(
         ("ORIGIN_SECRET", secrets.origin_secret.as_str()),
         ("PUBLIC_KEYS", public_keys.as_str()),
         ("AUTH_MODE", "cookies"),
+        // As behind a Function URL: the edge says which origin the viewer used.
+        ("PUBLIC_ORIGIN_HEADER", crate::edge::PUBLIC_ORIGIN_HEADER),
         ("CACHE_TTL_SECONDS", "2"),
         // signed-url-issuer.
         (
@@ -210,7 +215,9 @@ pub fn function_env(
             &data.signing_keys().display().to_string(),
         ),
         ("DEFAULT_MODE", mode.as_str()),
-        ("COOKIE_DOMAIN", "127.0.0.1"),
+        // The issuer is served by the edge at /playback/, as the
+        // distribution serves it: cookies on the edge's own host.
+        ("HOST_ONLY_COOKIES", "true"),
         ("BIND_VIEWER_IP", "true"),
         ("ENTITLEMENT_CLAIM", "groups"),
         ("ENTITLEMENT_VALUES", DEV_GROUP),
@@ -347,7 +354,9 @@ mod tests {
             assert_eq!(r.public_origin, "http://127.0.0.1:8080");
             let i = hlsgate_signed_url_issuer::Config::from(Env::from_pairs(env.clone())).unwrap();
             assert_eq!(i.default_mode, mode);
-            assert_eq!(i.cookies.as_ref().unwrap().domain, "127.0.0.1");
+            assert_eq!(i.cookies.as_ref().unwrap().domain, None, "host-only");
+            assert!(i.origin.is_some());
+            assert!(r.public_origin_header.is_some());
             let j = hlsgate_mediaconvert_jobs::Config::from(Env::from_pairs(env)).unwrap();
             assert_eq!(j.ladder.segment_seconds, 2);
         }

@@ -3,10 +3,11 @@
 use std::time::Duration;
 
 use hlsgate_aws::cache::CacheLimits;
-use hlsgate_aws::cache::Refresh;
 use hlsgate_aws::env::{ConfigError, Env, MediaLocation};
+use hlsgate_aws::metrics::Metrics;
+use hlsgate_aws::origin::OriginConfig;
 use hlsgate_aws::sdk::AwsSettings;
-use hlsgate_aws::secret::{SecretLocation, SecretVars};
+use hlsgate_aws::secret::SecretLocation;
 use hlsgate_core::signing::{Delivery, KeyGroup, ParamSuffix};
 use http::HeaderName;
 
@@ -14,13 +15,8 @@ use http::HeaderName;
 /// `ORIGIN_SECRET` for local runs.
 pub type SecretConfig = SecretLocation;
 
-/// The variables of the origin secret.
-pub const ORIGIN_SECRET_VARS: SecretVars = SecretVars {
-    secrets_manager: "ORIGIN_SECRET_ARN",
-    file: None,
-    literal: "ORIGIN_SECRET",
-    what: "the Secrets Manager secret CloudFront sends as the origin header",
-};
+/// The function's name in logs and metrics.
+pub const FUNCTION: &str = "manifest-rewriter";
 
 /// Everything the handler needs besides its clients.
 #[derive(Debug)]
@@ -31,13 +27,19 @@ pub struct Config {
     /// default `videos/`). The CDN path of an object is its key.
     pub key_prefix: String,
     /// `https://CDN_DOMAIN` (or the value itself when it has a scheme, for
-    /// local stacks): the origin of the public playlist URLs.
+    /// local stacks): the origin of the public playlist URLs. Empty when
+    /// `PUBLIC_ORIGIN_HEADER` brings it with each request.
     pub public_origin: String,
-    /// The header CloudFront adds (`ORIGIN_HEADER`, default `X-Origin-Verify`).
-    pub origin_header: HeaderName,
-    pub origin_secret: SecretConfig,
-    /// `ORIGIN_SECRET_TTL_SECONDS` (default 300).
-    pub secret_refresh: Refresh,
+    /// `PUBLIC_ORIGIN_HEADER`: a header holding the public origin
+    /// (`https://d111.cloudfront.net`), set by the distribution's
+    /// viewer-request function from the viewer's `Host`. Behind a Function
+    /// URL the distribution's domain is not known when the function is
+    /// created; a request with the header uses it, one without falls back
+    /// to `CDN_DOMAIN` (one of the two is required).
+    pub public_origin_header: Option<HeaderName>,
+    /// The origin secret: `ORIGIN_HEADER` (default `X-Origin-Verify`),
+    /// `ORIGIN_SECRET_ARN`, `ORIGIN_SECRET_TTL_SECONDS` (default 300).
+    pub origin: OriginConfig,
     /// The key group's public keys (`PUBLIC_KEYS`).
     pub key_group: KeyGroup,
     /// Suffix of the forwarded copy (`PARAM_SUFFIX`, default `-PREFIX`).
@@ -60,23 +62,28 @@ pub struct Config {
     /// Bodies at least this large are compressed when the client accepts it
     /// (`COMPRESS_MIN_BYTES`, default 4096).
     pub compress_min_bytes: usize,
+    /// `METRICS_NAMESPACE` (default `hlsgate`).
+    pub metrics: Metrics,
     pub aws: AwsSettings,
 }
 
 impl Config {
     /// Reads `env`; every problem is reported at once.
     pub fn from(mut env: Env) -> Result<Config, ConfigError> {
-        let media: MediaLocation = env.media_location();
-        let origin_header = env.parse_with(
-            "ORIGIN_HEADER",
-            HeaderName::from_static("x-origin-verify"),
-            |h| HeaderName::try_from(h).map_err(|_| "not a valid header name".to_string()),
-        );
-        let origin_secret = env.secret_location(ORIGIN_SECRET_VARS);
-        let secret_refresh = Refresh {
-            ttl: Duration::from_secs(env.int_in("ORIGIN_SECRET_TTL_SECONDS", 300, 1, 86_400)),
-            ..Refresh::DEFAULT
-        };
+        let public_origin_header = env
+            .optional("PUBLIC_ORIGIN_HEADER")
+            .map(str::to_string)
+            .and_then(|h| match HeaderName::try_from(h.as_str()) {
+                Ok(name) => Some(name),
+                Err(_) => {
+                    env.problem(format!(
+                        "PUBLIC_ORIGIN_HEADER={h:?}: not a valid header name"
+                    ));
+                    None
+                }
+            });
+        let media: MediaLocation = env.media_location_with(public_origin_header.is_none());
+        let origin = env.origin_config();
         let key_group = match env.required(
             "PUBLIC_KEYS",
             r#"the key group's public keys, as JSON {"K2JCJMDEHXQW5F": "-----BEGIN PUBLIC KEY-----…"}"#,
@@ -98,15 +105,15 @@ impl Config {
         };
         let cors_origins = env.origins("CORS_ALLOWED_ORIGINS");
         let compress_min_bytes = env.int_in("COMPRESS_MIN_BYTES", 4096, 0, 1 << 30) as usize;
+        let metrics = Metrics::from_env(&mut env, FUNCTION);
         let aws = AwsSettings::from_env(&mut env);
         env.finish()?;
         Ok(Config {
             bucket: media.bucket,
             key_prefix: media.key_prefix,
             public_origin: media.public_origin,
-            origin_header,
-            origin_secret,
-            secret_refresh,
+            public_origin_header,
+            origin,
             key_group,
             suffix,
             mode,
@@ -115,6 +122,7 @@ impl Config {
             cache,
             cors_origins,
             compress_min_bytes,
+            metrics,
             aws,
         })
     }

@@ -3,7 +3,8 @@
 //! signed.
 //!
 //! Order of checks, each answered before the next is tried:
-//! 1. the origin secret header (403, no detail);
+//! 1. the origin secret header (403, no detail; the `origin_secret_mismatch`
+//!    refusals are counted on their own for the alarm);
 //! 2. the method (`OPTIONS` preflight, `GET`/`HEAD`, else 405);
 //! 3. the path (400 for tricks, 404 for non-playlists and other prefixes);
 //! 4. the forwarded signature copy, or in cookie mode the forwarded signed
@@ -17,12 +18,13 @@ pub mod body;
 pub mod config;
 pub mod path;
 
-use std::net::IpAddr;
-
 use hlsgate_aws::cache::{CacheStatus, CachedObjects};
-use hlsgate_aws::secret::{Check, RotatingSecret, SecretSource};
+use hlsgate_aws::env::url_origin;
+use hlsgate_aws::metrics::{Unit, name};
+use hlsgate_aws::origin::{OriginGuard, Via};
+use hlsgate_aws::secret::SecretSource;
 pub use hlsgate_aws::web::{Clock, system_clock};
-use hlsgate_aws::web::{Frame, Refusal, cookie_header};
+use hlsgate_aws::web::{Frame, Refusal, cloudfront_viewer_ip, cookie_header};
 use hlsgate_aws::{ObjectSource, SourceError};
 use hlsgate_core::hls::{Limits, QueryParams, Rewriter};
 use hlsgate_core::signing::{Context, Forwarded, Verified, VerifyError, verify_cookies};
@@ -43,7 +45,8 @@ pub struct App<S, O> {
     /// Methods, CORS and the log lines (`hlsgate_aws::web`).
     pub frame: Frame,
     pub objects: CachedObjects<S>,
-    pub secret: RotatingSecret<O>,
+    /// The origin secret check.
+    pub origin: OriginGuard<O>,
     pub clock: Clock,
 }
 
@@ -64,9 +67,10 @@ impl<S: ObjectSource, O: SecretSource> App<S, O> {
                 allow_headers: "Range",
                 cors_origins: config.cors_origins.clone(),
                 credentials: false,
+                metrics: config.metrics.clone(),
             },
             objects: CachedObjects::new(objects, config.cache),
-            secret: RotatingSecret::new(secret, config.secret_refresh),
+            origin: OriginGuard::new(&config.origin, secret),
             config,
             clock,
         }
@@ -75,8 +79,8 @@ impl<S: ObjectSource, O: SecretSource> App<S, O> {
 
 /// Every 403 looks the same from outside: which check failed is for the
 /// logs only.
-fn forbidden(reason: impl Into<String>) -> Refusal {
-    Refusal::new(StatusCode::FORBIDDEN, "forbidden", reason)
+fn forbidden(detail: &'static str, reason: impl Into<String>) -> Refusal {
+    Refusal::new(StatusCode::FORBIDDEN, "forbidden", reason).detail(detail)
 }
 
 /// What a request did, for its log line.
@@ -89,12 +93,23 @@ struct Outcome {
     skipped: Option<usize>,
     input_bytes: Option<usize>,
     body_bytes: usize,
+    /// The body as the viewer gets it (compressed or not).
+    bytes_out: usize,
     verify: Option<&'static str>,
 }
 
 hlsgate_aws::impl_outcome!(
     Outcome,
     o,
+    metrics(doc) {
+        if let Some(c) = o.cache {
+            c.record(doc);
+        }
+        if let Some(n) = o.rewritten {
+            doc.add(name::URIS_SIGNED, Unit::Count, n as f64, &[]);
+        }
+        doc.add(name::BYTES_OUT, Unit::Bytes, o.bytes_out as f64, &[]);
+    },
     key = o.key.as_deref(),
     cache = o.cache.map(CacheStatus::as_str),
     encoding = o.encoding.map(ContentCoding::as_str),
@@ -126,24 +141,8 @@ async fn serve<S: ObjectSource, O: SecretSource>(
     let cfg = &app.config;
 
     // 1. Only CloudFront knows the origin secret.
-    let presented = req
-        .headers()
-        .get(&cfg.origin_header)
-        .map(HeaderValue::as_bytes)
-        .unwrap_or_default();
-    if presented.is_empty() {
-        return Err(forbidden("origin header missing"));
-    }
-    match app.secret.check(presented).await {
-        Ok(Check::Accepted) => {}
-        Ok(Check::Refused) => return Err(forbidden("origin header does not match")),
-        Err(e) => {
-            return Err(Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "origin_secret_unavailable",
-                e.to_string(),
-            ));
-        }
+    if app.origin.check(req.headers()).await? == Via::Direct {
+        return Err(forbidden("origin_header_missing", "origin header missing"));
     }
 
     // 2. Method.
@@ -157,16 +156,16 @@ async fn serve<S: ObjectSource, O: SecretSource>(
         PathError::NotFound(r) => Refusal::new(StatusCode::NOT_FOUND, "not_found", r),
     })?;
     out.key = Some(key.clone());
-    let public_url = format!("{}/{}", cfg.public_origin, key);
+    let public_url = format!("{}/{}", public_origin(cfg, req.headers())?, key);
 
     // 4. The forwarded signature copy, else (cookie mode) the signed
     //    cookies: nothing is served on a credential not checked here.
     let query = req.uri().query().unwrap_or("");
     let forwarded = Forwarded::from_query(query, &cfg.suffix)
-        .map_err(|e| forbidden(format!("forwarded parameters: {e}")))?;
+        .map_err(|e| forbidden("bad_forwarded_copy", format!("forwarded parameters: {e}")))?;
     let ctx = Context {
         now: (app.clock)(),
-        viewer_ip: viewer_ip(req.headers()),
+        viewer_ip: cloudfront_viewer_ip(req.headers()),
     };
     let rewriter = match forwarded {
         Some(f) => {
@@ -178,17 +177,20 @@ async fn serve<S: ObjectSource, O: SecretSource>(
             // The origin request policy forwards only the `CloudFront-*`
             // signing cookies.
             let Some(cookies) = cookie_header(req.headers()) else {
-                return Err(forbidden("no forwarded copy and no signed cookies"));
+                return Err(forbidden(
+                    "no_credentials",
+                    "no forwarded copy and no signed cookies",
+                ));
             };
             let verified = verify_cookies(&public_url, &cookies, &cfg.key_group, ctx);
             checked(&mut out.verify, verified, "signed cookies")?;
             None
         }
         None => {
-            return Err(forbidden(format!(
-                "no {} parameters (URL mode)",
-                cfg.suffix
-            )));
+            return Err(forbidden(
+                "no_credentials",
+                format!("no {} parameters (URL mode)", cfg.suffix),
+            ));
         }
     };
 
@@ -218,6 +220,7 @@ async fn serve<S: ObjectSource, O: SecretSource>(
         out.skipped = Some(report.skipped);
     }
     out.encoding = Some(encoding);
+    out.bytes_out = rendered.bytes.len();
     let body = lambda_body(rendered.bytes, encoding);
     let size = encoded_len(&body);
     out.body_bytes = size;
@@ -253,7 +256,9 @@ async fn serve<S: ObjectSource, O: SecretSource>(
 /// Media URIs get the edge set; child playlists the edge set and the copy,
 /// so their own requests reach us with it.
 fn rewriter_for(cfg: &Config, f: &Forwarded, public_url: &str) -> Result<Rewriter, Refusal> {
-    let bad = |e: &dyn std::fmt::Display| forbidden(format!("forwarded values: {e}"));
+    let bad = |e: &dyn std::fmt::Display| {
+        forbidden("bad_forwarded_copy", format!("forwarded values: {e}"))
+    };
     let edge = QueryParams::from_pairs(f.edge_pairs()).map_err(|e| bad(&e))?;
     let child = QueryParams::from_pairs(f.with_copy(&cfg.suffix)).map_err(|e| bad(&e))?;
     Rewriter::new(edge)
@@ -295,19 +300,39 @@ fn checked(
         Err(VerifyError::IpUnknown { .. }) => *verdict = Some("valid_ip_unchecked"),
         Err(e) => {
             *verdict = Some(e.code());
-            return Err(forbidden(format!("{what}: {}", e.code())));
+            return Err(forbidden(e.code(), format!("{what}: {}", e.code())));
         }
     }
     Ok(())
 }
 
-/// The viewer's address, from CloudFront's `CloudFront-Viewer-Address`
-/// (`ip:port`), when the origin request policy forwards it.
-fn viewer_ip(headers: &HeaderMap) -> Option<IpAddr> {
-    let v = headers.get("cloudfront-viewer-address")?.to_str().ok()?;
-    let (ip, _port) = v.rsplit_once(':')?;
-    ip.trim_start_matches('[')
-        .trim_end_matches(']')
-        .parse()
-        .ok()
+/// The origin of the public URLs: the distribution's header when the
+/// function is configured to read one and the request has it, else
+/// `CDN_DOMAIN`. A malformed header is the distribution's fault (502).
+fn public_origin(cfg: &Config, headers: &HeaderMap) -> Result<String, Refusal> {
+    let from_header = cfg
+        .public_origin_header
+        .as_ref()
+        .and_then(|h| headers.get(h));
+    match from_header {
+        Some(v) => {
+            let v = v.to_str().unwrap_or_default();
+            url_origin(v)
+                .ok()
+                .filter(|o| o == v)
+                .ok_or_else(|| {
+                    Refusal::new(
+                        StatusCode::BAD_GATEWAY,
+                        "bad_public_origin",
+                        format!("the public origin header is {v:?}, not an origin like https://d111.cloudfront.net"),
+                    )
+                })
+        }
+        None if cfg.public_origin.is_empty() => Err(Refusal::new(
+            StatusCode::BAD_GATEWAY,
+            "bad_public_origin",
+            "no public origin header from the distribution and no CDN_DOMAIN",
+        )),
+        None => Ok(cfg.public_origin.clone()),
+    }
 }

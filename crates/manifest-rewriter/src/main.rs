@@ -16,7 +16,7 @@ async fn main() -> ExitCode {
     let objects = started.s3(&started.config.bucket);
     let secret = Secret::new(
         "the origin secret",
-        started.config.origin_secret.clone(),
+        started.config.origin.secret.clone(),
         &started.sdk,
     );
     tracing::info!(

@@ -1,8 +1,12 @@
 //! Configuration from the environment, read once per cold start. Every
 //! problem is listed at once, so one failed start says it all.
 
+use hlsgate_aws::metrics::Metrics;
 use hlsgate_aws::sdk::AwsSettings;
 use hlsgate_aws::{ConfigError, Env};
+
+/// The function's name in logs and metrics.
+pub const FUNCTION: &str = "mediaconvert-jobs";
 
 /// The stack's name when `STACK_NAME` is not set.
 pub const DEFAULT_STACK: &str = "hlsgate";
@@ -22,6 +26,9 @@ pub const STATUS_UPDATE_SECONDS: [u32; 15] = [
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
+    /// `METRICS_NAMESPACE` (default `hlsgate`): where `JobsSubmitted`,
+    /// `JobsCompleted` and `JobsFailed` go.
+    pub metrics: Metrics,
     /// Tags our jobs (`UserMetadata.stack`); state changes of other jobs in
     /// the account are ignored (`STACK_NAME`, default `hlsgate`).
     pub stack: String,
@@ -276,6 +283,7 @@ impl Config {
                 .ok_or_else(|| format!("must be one of {STATUS_UPDATE_SECONDS:?}"))
         });
         let ladder = ladder_settings(&mut env);
+        let metrics = Metrics::from_env(&mut env, FUNCTION);
         let aws = AwsSettings::from_env(&mut env);
         env.finish()?;
         Ok(Config {
@@ -293,6 +301,7 @@ impl Config {
             notify_progress,
             status_update_seconds,
             ladder,
+            metrics,
             aws,
         })
     }

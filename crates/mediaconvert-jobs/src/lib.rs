@@ -20,6 +20,7 @@ pub mod notice;
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use hlsgate_aws::metrics::{Emf, Metrics, Unit, name};
 use hlsgate_aws::{CallError, Fetched, ObjectSink, ObjectSource, SourceError};
 use hlsgate_core::video::{DEFAULT_MASTER_NAME, Playback, Rendition, SIDECAR_NAME, VideoId};
 use serde::{Deserialize, Serialize};
@@ -82,6 +83,44 @@ impl From<Failure> for lambda_runtime::Diagnostic {
 /// Handles one event. `Ok` carries a summary of what was done (also
 /// logged); `Err` means "retry me".
 pub async fn handle<T, N, S>(app: &App<T, N, S>, event: &Value) -> Result<Value, Failure>
+where
+    T: Transcoder,
+    N: Notifier,
+    S: ObjectSink + ObjectSource,
+{
+    let result = dispatch(app, event).await;
+    if let Ok(report) = &result {
+        app.config
+            .metrics
+            .emit(job_metrics(&app.config.metrics, report));
+    }
+    result
+}
+
+/// The EMF document of a handled event, read off its report: jobs created,
+/// and jobs that ended (a redelivered end is counted again; EventBridge
+/// redelivers rarely, and only after a failure, which is alarmed on too).
+pub fn job_metrics(metrics: &Metrics, report: &Value) -> Emf {
+    let mut doc = metrics.document();
+    let submitted = report["uploads"].as_array().map_or(0, |u| {
+        u.iter().filter(|u| u["outcome"] == "submitted").count()
+    });
+    if submitted > 0 {
+        doc.add(name::JOBS_SUBMITTED, Unit::Count, submitted as f64, &[]);
+    }
+    match report["status"].as_str() {
+        Some("COMPLETE") => {
+            doc.count(name::JOBS_COMPLETED, &[]);
+        }
+        Some("ERROR") => {
+            doc.count(name::JOBS_FAILED, &[]);
+        }
+        _ => {}
+    }
+    doc
+}
+
+async fn dispatch<T, N, S>(app: &App<T, N, S>, event: &Value) -> Result<Value, Failure>
 where
     T: Transcoder,
     N: Notifier,

@@ -6,7 +6,7 @@
 //! served too, with the master's default name and an unknown duration, which
 //! gets the longest signature the configuration allows.
 
-use hlsgate_aws::cache::CachedObjects;
+use hlsgate_aws::cache::{CacheStatus, CachedObjects};
 use hlsgate_aws::{ObjectSource, SourceError};
 use hlsgate_core::video::{DEFAULT_MASTER_NAME, Playback, PlaybackError, SIDECAR_NAME, VideoId};
 
@@ -21,6 +21,8 @@ pub struct Ready {
     pub duration_seconds: Option<f64>,
     /// Whether a sidecar said so (else the master's existence did).
     pub from_sidecar: bool,
+    /// How the sidecar was read (`None`: there was none to cache).
+    pub cache: Option<CacheStatus>,
 }
 
 /// Why the catalog could not answer.
@@ -59,7 +61,7 @@ impl<S: ObjectSource> Catalog<S> {
             .get(&format!("{folder}{SIDECAR_NAME}"), MAX_SIDECAR_BYTES)
             .await
         {
-            Ok((json, _)) => {
+            Ok((json, cache)) => {
                 let p = Playback::from_json(&json, id, &folder)?;
                 let master_name = p
                     .master_name(&folder)
@@ -69,6 +71,7 @@ impl<S: ObjectSource> Catalog<S> {
                     master_name,
                     duration_seconds: p.duration_seconds,
                     from_sidecar: true,
+                    cache: Some(cache),
                 }))
             }
             Err(SourceError::NotFound) => {
@@ -78,6 +81,7 @@ impl<S: ObjectSource> Catalog<S> {
                     master_name: DEFAULT_MASTER_NAME.to_string(),
                     duration_seconds: None,
                     from_sidecar: false,
+                    cache: None,
                 }))
             }
             Err(e) => Err(e.into()),

@@ -5,6 +5,8 @@ use std::time::Duration;
 use hlsgate_aws::cache::CacheLimits;
 use hlsgate_aws::cache::Refresh;
 use hlsgate_aws::env::{ConfigError, Env, MediaLocation};
+use hlsgate_aws::metrics::Metrics;
+use hlsgate_aws::origin::OriginConfig;
 use hlsgate_aws::sdk::AwsSettings;
 use hlsgate_aws::secret::{SecretLocation, SecretVars};
 use hlsgate_core::signing::{Delivery, HashAlgorithm, ParamSuffix, SameSite};
@@ -24,14 +26,20 @@ pub const KEYS_VARS: SecretVars = SecretVars {
     what: r#"the Secrets Manager secret holding {"keys":[{"id","private_key","active"}]}"#,
 };
 
-/// Signed-cookie attributes (cookie mode is available only when
-/// `COOKIE_DOMAIN` is set: cookies set on the API's own host would never
-/// reach the CDN).
+/// The function's name in logs and metrics.
+pub const FUNCTION: &str = "signed-url-issuer";
+
+/// Signed-cookie attributes. Cookie mode needs cookies the browser sends
+/// to the CDN: either `COOKIE_DOMAIN`, a parent of both the API's and the
+/// CDN's hosts, or `HOST_ONLY_COOKIES`, for an issuer served on the CDN's
+/// own host (the distribution's `/playback/*` behaviour).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CookieConfig {
     /// `COOKIE_DOMAIN`: a parent domain of both the API and the CDN
-    /// (`example.com` for `api.example.com` and `cdn.example.com`).
-    pub domain: String,
+    /// (`example.com` for `api.example.com` and `cdn.example.com`); `None`
+    /// for host-only cookies (`HOST_ONLY_COOKIES=true`), which are issued
+    /// only to requests that came through the distribution.
+    pub domain: Option<String>,
     /// `COOKIE_SAMESITE`: `lax` (default), `strict` or `none`.
     pub same_site: SameSite,
 }
@@ -103,6 +111,14 @@ pub struct Config {
     pub cors_origins: Vec<String>,
     /// `CACHE_TTL_SECONDS` (default 10): how long a `playback.json` is reused.
     pub cache: CacheLimits,
+    /// The origin secret (`ORIGIN_SECRET_ARN`, `ORIGIN_HEADER`), when the
+    /// issuer is also served through the distribution: a request carrying
+    /// the matching header came through CloudFront, so its
+    /// `CloudFront-Viewer-Address` is the viewer's and host-only cookies
+    /// land on the CDN's host. A wrong value is a 403.
+    pub origin: Option<OriginConfig>,
+    /// `METRICS_NAMESPACE` (default `hlsgate`).
+    pub metrics: Metrics,
     pub aws: AwsSettings,
 }
 
@@ -123,7 +139,9 @@ impl Config {
         let suffix = env.parse_or("PARAM_SUFFIX", ParamSuffix::default());
         let default_mode = env.choice("DEFAULT_MODE", Delivery::Url);
         let same_site = env.choice("COOKIE_SAMESITE", SameSite::Lax);
-        let cookies = env
+        let host_only = env.flag("HOST_ONLY_COOKIES", false);
+        let origin = env.origin_config_if_set();
+        let domain = env
             .optional("COOKIE_DOMAIN")
             .map(str::to_string)
             .and_then(|d| {
@@ -133,10 +151,7 @@ impl Config {
                         !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
                     });
                 if ok {
-                    Some(CookieConfig {
-                        domain: d,
-                        same_site,
-                    })
+                    Some(d)
                 } else {
                     env.problem(format!(
                         "COOKIE_DOMAIN={d:?}: expected a domain like example.com"
@@ -144,24 +159,35 @@ impl Config {
                     None
                 }
             });
-        if let Some(c) = &cookies {
+        if let Some(d) = &domain {
             let authority = public_origin.split_once("://").map_or("", |(_, a)| a);
             let host = authority.split(':').next().unwrap_or(authority);
-            if !public_origin.is_empty()
-                && host != c.domain
-                && !host.ends_with(&format!(".{}", c.domain))
-            {
+            if !public_origin.is_empty() && host != d && !host.ends_with(&format!(".{d}")) {
                 env.problem(format!(
-                    "COOKIE_DOMAIN={:?} does not cover the CDN host {host:?}: browsers would never \
+                    "COOKIE_DOMAIN={d:?} does not cover the CDN host {host:?}: browsers would never \
                      send the cookies to CloudFront (use an alternate domain name on the \
-                     distribution, like cdn.example.com with COOKIE_DOMAIN=example.com)",
-                    c.domain
+                     distribution, like cdn.example.com with COOKIE_DOMAIN=example.com, or \
+                     serve the issuer through the distribution with HOST_ONLY_COOKIES=true)"
                 ));
             }
         }
+        if host_only && domain.is_some() {
+            env.problem("set COOKIE_DOMAIN or HOST_ONLY_COOKIES=true, not both");
+        }
+        if host_only && origin.is_none() {
+            env.problem(
+                "HOST_ONLY_COOKIES=true needs ORIGIN_SECRET_ARN: host-only cookies are issued only \
+                 to requests that came through the distribution, which the origin secret proves",
+            );
+        }
+        let cookies = (host_only || domain.is_some()).then(|| CookieConfig {
+            domain: domain.clone(),
+            same_site,
+        });
         if default_mode == Delivery::Cookies && cookies.is_none() {
             env.problem(
-                "DEFAULT_MODE=cookies needs COOKIE_DOMAIN: a parent domain of the API and the CDN",
+                "DEFAULT_MODE=cookies needs COOKIE_DOMAIN (a parent domain of the API and the CDN) \
+                 or HOST_ONLY_COOKIES=true (the issuer served through the distribution)",
             );
         }
         let ttl = ttl_policy(&mut env);
@@ -172,7 +198,7 @@ impl Config {
             .optional("LOG_HASH_KEY")
             .map(|k| SecretString::from(k.to_string()));
         let cors_origins = env.origins("CORS_ALLOWED_ORIGINS");
-        if cookies.is_some() && cors_origins.iter().any(|o| o == "*") {
+        if domain.is_some() && cors_origins.iter().any(|o| o == "*") {
             env.problem(
                 "CORS_ALLOWED_ORIGINS=* cannot be used with COOKIE_DOMAIN: browsers refuse \
                  credentials for any origin; list the player's origins",
@@ -182,6 +208,7 @@ impl Config {
             ttl: Duration::from_secs(env.int_in("CACHE_TTL_SECONDS", 10, 0, 3600)),
             ..CacheLimits::DEFAULT
         };
+        let metrics = Metrics::from_env(&mut env, FUNCTION);
         let aws = AwsSettings::from_env(&mut env);
         env.finish()?;
         Ok(Config {
@@ -201,6 +228,8 @@ impl Config {
             log_hash_key,
             cors_origins,
             cache,
+            origin,
+            metrics,
             aws,
         })
     }

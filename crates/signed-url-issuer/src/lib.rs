@@ -4,6 +4,10 @@
 //! playback: a custom policy on the video's folder.
 //!
 //! Order of checks, each answered before the next is tried:
+//! 0. the origin header, when one is configured: absent, the request came
+//!    straight to the API; matching, through the distribution (then the
+//!    viewer's address is CloudFront's `CloudFront-Viewer-Address`, and
+//!    host-only cookies may be issued); wrong, 403;
 //! 1. the method (`OPTIONS` preflight, `GET`, else 405);
 //! 2. the principal from the authorizer's context (401 without one);
 //! 3. the video id and `?mode=` (400);
@@ -24,8 +28,11 @@ use std::net::IpAddr;
 
 use hlsgate_aws::ObjectSource;
 use hlsgate_aws::cache::CachedObjects;
+use hlsgate_aws::metrics::name;
+use hlsgate_aws::origin::{OriginGuard, Via};
+use hlsgate_aws::secret::Secret;
 pub use hlsgate_aws::web::{Clock, system_clock};
-use hlsgate_aws::web::{Frame, Refusal};
+use hlsgate_aws::web::{Frame, Refusal, cloudfront_viewer_ip};
 use hlsgate_core::signing::{CookieOptions, Epoch, Forwarded};
 use hlsgate_core::video::VideoId;
 use hmac::{KeyInit, Mac};
@@ -48,6 +55,9 @@ pub struct App<S, K, E> {
     pub catalog: Catalog<S>,
     pub keys: KeyRing<K>,
     pub entitlement: E,
+    /// The origin secret check, when `config.origin` is set
+    /// ([`App::with_origin`]).
+    pub origin: Option<OriginGuard<Secret>>,
     pub clock: Clock,
 }
 
@@ -69,7 +79,9 @@ impl<S: ObjectSource, K: KeySource, E: Entitlement> App<S, K, E> {
                 allow: "GET, OPTIONS",
                 allow_headers: "Authorization",
                 cors_origins: config.cors_origins.clone(),
-                credentials: config.cookies.is_some(),
+                // Host-only cookies are same-origin: no credentialed CORS.
+                credentials: config.cookies.as_ref().is_some_and(|c| c.domain.is_some()),
+                metrics: config.metrics.clone(),
             },
             catalog: Catalog::new(
                 CachedObjects::new(objects, config.cache),
@@ -77,9 +89,22 @@ impl<S: ObjectSource, K: KeySource, E: Entitlement> App<S, K, E> {
             ),
             keys: KeyRing::new(keys, config.hash, config.keys_refresh),
             entitlement,
+            origin: None,
             config,
             clock,
         }
+    }
+
+    /// The origin secret from `source` (the location in `config.origin`);
+    /// without it a configured origin secret refuses every request (500).
+    #[must_use]
+    pub fn with_origin(mut self, source: Secret) -> Self {
+        self.origin = self
+            .config
+            .origin
+            .as_ref()
+            .map(|o| OriginGuard::new(o, source));
+        self
     }
 }
 
@@ -94,11 +119,29 @@ struct Outcome {
     key_id: Option<String>,
     ip_bound: bool,
     sidecar: Option<bool>,
+    cache: Option<hlsgate_aws::cache::CacheStatus>,
+    via: Option<Via>,
+    /// A signature went out.
+    signed: bool,
 }
 
 hlsgate_aws::impl_outcome!(
     Outcome,
     o,
+    metrics(doc) {
+        if let Some(c) = o.cache {
+            c.record(doc);
+        }
+        if o.signed
+            && let (Some(mode), Some(key)) = (o.mode, o.key_id.as_deref())
+        {
+            doc.count(name::SIGNATURES, &[("Mode", mode.as_str()), ("KeyId", key)]);
+        }
+    },
+    via = o.via.map(|v| match v {
+        Via::Cdn => "cdn",
+        Via::Direct => "direct",
+    }),
     subject = o.subject.as_deref(),
     video_id = o.video_id.as_deref(),
     mode = o.mode.map(Delivery::as_str),
@@ -129,6 +172,20 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
 ) -> Result<Response<Body>, Refusal> {
     let cfg = &app.config;
 
+    // 0. Through the distribution, or straight to the API?
+    let via = match (&cfg.origin, &app.origin) {
+        (None, _) => Via::Direct,
+        (Some(_), Some(guard)) => guard.check(req.headers()).await?,
+        (Some(_), None) => {
+            return Err(Refusal::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "config",
+                "an origin secret is configured but the app was built without it (App::with_origin)",
+            ));
+        }
+    };
+    out.via = Some(via);
+
     // 1. Method.
     if let Some(preflight) = app.frame.method(req)? {
         return Ok(preflight);
@@ -151,7 +208,7 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
     let id = video_id(req)
         .map_err(|reason| Refusal::new(StatusCode::BAD_REQUEST, "bad_video_id", reason))?;
     out.video_id = Some(id.to_string());
-    let mode = requested_mode(cfg, req)?;
+    let mode = requested_mode(cfg, req, via)?;
     out.mode = Some(mode);
 
     // 4. May they?
@@ -183,6 +240,7 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
             )
         })?;
     out.sidecar = Some(ready.from_sidecar);
+    out.cache = ready.cache;
 
     // 6. Keys.
     let keys = app.keys.current().await.map_err(|e| {
@@ -202,7 +260,13 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
     out.ttl = Some(ttl);
     out.expires = Some(expires);
     let ip = if cfg.bind_ip {
-        bind_address(viewer.source_ip)
+        // Through CloudFront the connection is CloudFront's; the viewer is
+        // in the header it sets (and overwrites, so a viewer cannot).
+        let viewer_ip = match via {
+            Via::Cdn => cloudfront_viewer_ip(req.headers()),
+            Via::Direct => viewer.source_ip,
+        };
+        bind_address(viewer_ip)
     } else {
         None
     };
@@ -235,7 +299,7 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
                 return Err(internal(&"cookie mode without cookie settings"));
             };
             let opts = CookieOptions {
-                domain: Some(c.domain.clone()),
+                domain: c.domain.clone(),
                 path: Some(format!("/{}", cfg.folder_key(id.as_str()))),
                 same_site: c.same_site,
                 expires: true,
@@ -249,6 +313,7 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
         "expires_at": expires_at,
         "mode": mode.as_str(),
     });
+    out.signed = true;
     let mut resp = Response::new(Body::Text(body.to_string()));
     let h = resp.headers_mut();
     h.insert(
@@ -278,24 +343,42 @@ fn video_id(req: &Request) -> Result<VideoId, String> {
     VideoId::parse(&raw).map_err(|e| e.to_string())
 }
 
-fn requested_mode(cfg: &Config, req: &Request) -> Result<Delivery, Refusal> {
+fn requested_mode(cfg: &Config, req: &Request, via: Via) -> Result<Delivery, Refusal> {
     let params = req.query_string_parameters_ref();
-    let Some(asked) = params.and_then(|p| p.first("mode")) else {
-        return Ok(cfg.default_mode);
+    let mode: Delivery = match params.and_then(|p| p.first("mode")) {
+        None => cfg.default_mode,
+        Some(asked) => asked.parse().map_err(|_| {
+            Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "bad_mode",
+                "mode must be url or cookies",
+            )
+        })?,
     };
-    let mode: Delivery = asked.parse().map_err(|_| {
-        Refusal::new(
-            StatusCode::BAD_REQUEST,
-            "bad_mode",
-            "mode must be url or cookies",
-        )
-    })?;
-    if mode == Delivery::Cookies && cfg.cookies.is_none() {
-        return Err(Refusal::new(
-            StatusCode::BAD_REQUEST,
-            "cookies_unavailable",
-            "mode=cookies asked but COOKIE_DOMAIN is not configured",
-        ));
+    if mode == Delivery::Cookies {
+        let unavailable = |reason: &str| {
+            Err(Refusal::new(
+                StatusCode::BAD_REQUEST,
+                "cookies_unavailable",
+                reason,
+            ))
+        };
+        match &cfg.cookies {
+            None => {
+                return unavailable(
+                    "mode=cookies asked but neither COOKIE_DOMAIN nor HOST_ONLY_COOKIES is configured",
+                );
+            }
+            // Host-only cookies set on the API's own host would never reach
+            // the CDN: only through the distribution do they land there.
+            Some(c) if c.domain.is_none() && via == Via::Direct => {
+                return unavailable(
+                    "host-only cookies are issued only through the distribution: \
+                     GET https://CDN/playback/ID",
+                );
+            }
+            Some(_) => {}
+        }
     }
     Ok(mode)
 }

@@ -21,8 +21,16 @@ async fn main() -> ExitCode {
         &started.sdk,
     );
     let entitlement = Entitlements::new(&started.config);
+    let origin = started
+        .config
+        .origin
+        .as_ref()
+        .map(|o| Secret::new("the origin secret", o.secret.clone(), &started.sdk));
     let init_us = started.init_us();
-    let app = App::new(started.config, objects, keys, entitlement, system_clock());
+    let mut app = App::new(started.config, objects, keys, entitlement, system_clock());
+    if let Some(origin) = origin {
+        app = app.with_origin(origin);
+    }
     start::exit(run(app, init_us).await)
 }
 
@@ -35,7 +43,8 @@ async fn run(
         init_us,
         bucket = %app.config.bucket,
         default_mode = app.config.default_mode.as_str(),
-        cookies = app.config.cookies.is_some(),
+        cookies = app.config.cookies.as_ref().map(|c| c.domain.as_deref().unwrap_or("host-only")),
+        through_cdn = app.origin.is_some(),
         key_ids = ?loaded.ids(),
         active_key = %loaded.signer().key_pair_id(),
         hash = %app.config.hash,

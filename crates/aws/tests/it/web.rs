@@ -1,6 +1,7 @@
 //! The HTTP functions' frame: methods, preflight, CORS on every answer,
 //! `HEAD` without a body, and the two log lines.
 
+use hlsgate_aws::metrics::Metrics;
 use hlsgate_aws::testing::{ApiRequest, LogCapture, Shape};
 use hlsgate_aws::web::{Frame, Line, Outcome, Refusal};
 use http::{Method, StatusCode};
@@ -53,6 +54,7 @@ fn frame(credentials: bool) -> Frame {
         allow_headers: "Range",
         cors_origins: vec!["https://player.example.com".into()],
         credentials,
+        metrics: Metrics::capture("hlsgate/test", "frame"),
     }
 }
 
@@ -70,7 +72,12 @@ async fn serve<O: Outcome + Thing>(
             if status.is_success() {
                 Ok(Response::new(Body::Text("hello".into())))
             } else {
-                Err(Refusal::new(status, "nope", "the reason, for the log"))
+                let r = Refusal::new(status, "nope", "the reason, for the log");
+                Err(if status == StatusCode::FORBIDDEN {
+                    r.detail("origin_secret_mismatch")
+                } else {
+                    r
+                })
             }
         })
         .await
@@ -175,4 +182,35 @@ async fn one_refused_line_and_one_request_line() {
     assert_eq!(requests[2]["request_id"], "req-7");
     assert!(requests[2]["duration_us"].is_u64());
     assert!(requests[2].get("code").is_none());
+}
+
+#[tokio::test]
+async fn one_emf_document_per_request_with_status_class_and_refusal_reason() {
+    let f = frame(false);
+    serve::<Quiet>(&f, request("GET", "-"), StatusCode::OK).await;
+    serve::<Quiet>(&f, request("GET", "-"), StatusCode::NOT_FOUND).await;
+    serve::<Quiet>(&f, request("GET", "-"), StatusCode::FORBIDDEN).await;
+    serve::<Quiet>(&f, request("GET", "-"), StatusCode::BAD_GATEWAY).await;
+    let docs = f.metrics.captured();
+    assert_eq!(docs.len(), 4);
+    let classes: Vec<_> = docs.iter().map(|d| d["StatusClass"].clone()).collect();
+    assert_eq!(classes, ["2xx", "4xx", "4xx", "5xx"]);
+    assert!(
+        docs.iter()
+            .all(|d| d["Requests"] == 1.0 && d["Function"] == "frame")
+    );
+    assert!(docs[0].get("Refusals").is_none());
+    assert_eq!(docs[1]["Reason"], "nope");
+    // The detail, not the public code, names the reason; a wrong origin
+    // secret is also counted on its own.
+    assert_eq!(docs[2]["Reason"], "origin_secret_mismatch");
+    assert_eq!(docs[2]["OriginSecretMismatches"], 1.0);
+    assert!(docs[1].get("OriginSecretMismatches").is_none());
+    let names: Vec<_> = docs[2]["_aws"]["CloudWatchMetrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["Metrics"][0]["Name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["Refusals", "OriginSecretMismatches", "Requests"]);
 }

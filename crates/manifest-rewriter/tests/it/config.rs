@@ -42,12 +42,14 @@ fn defaults() {
     let c = config(&[]);
     assert_eq!(c.key_prefix, "videos/");
     assert_eq!(c.public_origin, CDN);
-    assert_eq!(c.origin_header.as_str(), "x-origin-verify");
+    assert_eq!(c.origin.header.as_str(), "x-origin-verify");
+    assert_eq!(c.public_origin_header, None);
+    assert_eq!(c.metrics.namespace(), "hlsgate");
     assert_eq!(c.suffix, "-PREFIX");
     assert_eq!(c.mode, Delivery::Url);
     assert_eq!(c.max_playlist_bytes, 8 << 20);
     assert_eq!(c.key_group.ids(), [KEY_ID, ECDSA_KEY_ID]);
-    assert_eq!(c.origin_secret, SecretConfig::Literal(SECRET.into()));
+    assert_eq!(c.origin.secret, SecretConfig::Literal(SECRET.into()));
     assert!(!format!("{c:?}").contains(SECRET), "Debug hides the secret");
     let arn = Config::from(env(&[
         ("ORIGIN_SECRET", ""),
@@ -57,7 +59,23 @@ fn defaults() {
         ),
     ]))
     .unwrap();
-    assert!(matches!(arn.origin_secret, SecretConfig::SecretsManager(_)));
+    assert!(matches!(arn.origin.secret, SecretConfig::SecretsManager(_)));
+}
+
+/// Behind a Function URL the distribution's domain comes per request: then
+/// `CDN_DOMAIN` may be left out; otherwise it is required.
+#[test]
+fn the_public_origin_from_the_environment_or_a_header() {
+    let c = config(&[
+        ("CDN_DOMAIN", ""),
+        ("PUBLIC_ORIGIN_HEADER", "X-Hlsgate-Origin"),
+    ]);
+    assert_eq!(c.public_origin, "");
+    assert_eq!(c.public_origin_header.unwrap().as_str(), "x-hlsgate-origin");
+    let err = Config::from(env(&[("CDN_DOMAIN", "")])).unwrap_err();
+    assert!(err.to_string().contains("CDN_DOMAIN"), "{err}");
+    let err = Config::from(env(&[("PUBLIC_ORIGIN_HEADER", "no good")])).unwrap_err();
+    assert!(err.to_string().contains("PUBLIC_ORIGIN_HEADER"), "{err}");
 }
 
 /// docs/manifest-rewriter.md's table is what the config reads, both ways.

@@ -436,3 +436,105 @@ async fn an_unreadable_origin_secret_is_503() {
     assert_eq!(json_body(&r)["error"], "origin_secret_unavailable");
     assert_eq!(header(&r, "retry-after"), Some("1"));
 }
+
+/// Behind a Function URL, the distribution's viewer-request function sends
+/// the public origin: the signature copy is verified, and URIs resolved,
+/// against it.
+#[tokio::test]
+async fn the_public_origin_can_come_from_the_distribution() {
+    let app = app(&[
+        ("CDN_DOMAIN", ""),
+        ("PUBLIC_ORIGIN_HEADER", "X-Hlsgate-Origin"),
+    ]);
+    let r = call(&app, &Call::master().header("X-Hlsgate-Origin", CDN)).await;
+    assert_eq!(r.status(), 200, "{:?}", body(&r));
+    check_signed(
+        &String::from_utf8(body(&r)).unwrap(),
+        &format!("{CDN}/videos/demo/master.m3u8"),
+    );
+    // The copy was signed for CDN: it does not cover another host.
+    let r = call(
+        &app,
+        &Call::master().header("X-Hlsgate-Origin", "https://other.example.com"),
+    )
+    .await;
+    assert_eq!(r.status(), 403);
+    for bad in [
+        "https://d111111abcdef8.cloudfront.net/videos",
+        "ftp://d111111abcdef8.cloudfront.net",
+        "HTTPS://D111111ABCDEF8.cloudfront.net",
+    ] {
+        let r = call(&app, &Call::master().header("X-Hlsgate-Origin", bad)).await;
+        assert_eq!(r.status(), 502, "{bad}");
+        assert_eq!(json_body(&r)["error"], "bad_public_origin");
+    }
+    let r = call(&app, &Call::master()).await;
+    assert_eq!(r.status(), 502, "no header and no CDN_DOMAIN");
+    // With CDN_DOMAIN and no header setting, the header means nothing.
+    let app = self::app(&[]);
+    let r = call(
+        &app,
+        &Call::master().header("X-Hlsgate-Origin", "https://other.example.com"),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+}
+
+/// One EMF document per request: status class, URIs signed, bytes out,
+/// the cache, and a wrong origin secret counted on its own.
+#[tokio::test]
+async fn every_request_writes_one_emf_document() {
+    let mut config = config(&[("METRICS_NAMESPACE", "hlsgate/test")]);
+    config.metrics = hlsgate_aws::metrics::Metrics::capture("hlsgate/test", "manifest-rewriter");
+    let objects = hlsgate_aws::MemoryObjects::new();
+    for (k, v) in ladder_files() {
+        objects.put(k, v);
+    }
+    let app = hlsgate_manifest_rewriter::App::new(
+        config,
+        objects,
+        hlsgate_aws::secret::StaticSecret(hlsgate_aws::secret::Versions::new(SECRET, None)),
+        clock(),
+    );
+    let ok = call(&app, &Call::master().without("accept-encoding")).await;
+    let again = call(&app, &Call::master().without("accept-encoding")).await;
+    let bad = call(&app, &Call::master().header("X-Origin-Verify", "guess")).await;
+    let expired = call(
+        &app,
+        &Call::get(
+            "/videos/demo/master.m3u8",
+            &forwarded_query(&sign_folder(
+                &rsa_signer(HashAlgorithm::Sha1),
+                "demo",
+                NOW - 1,
+                None,
+            )),
+        ),
+    )
+    .await;
+    assert_eq!(
+        [ok.status(), again.status(), bad.status(), expired.status()],
+        [200, 200, 403, 403]
+    );
+    let docs = app.frame.metrics.captured();
+    assert_eq!(docs.len(), 4);
+    let d = &docs[0];
+    assert_eq!(d["Function"], "manifest-rewriter");
+    assert_eq!(d["StatusClass"], "2xx");
+    let signed = String::from_utf8(body(&ok))
+        .unwrap()
+        .matches("Signature=")
+        .count();
+    assert_eq!(d["UrisSigned"], signed as f64);
+    assert_eq!(d["BytesOut"], body(&ok).len() as f64);
+    assert_eq!(d["CacheMisses"], 1.0);
+    assert_eq!(docs[1]["CacheHits"], 1.0);
+    assert_eq!(docs[2]["Reason"], "origin_secret_mismatch");
+    assert_eq!(docs[2]["OriginSecretMismatches"], 1.0);
+    assert_eq!(docs[3]["Reason"], "expired");
+    assert!(docs[3].get("OriginSecretMismatches").is_none());
+    for d in &docs {
+        let ns = &d["_aws"]["CloudWatchMetrics"][0]["Namespace"];
+        assert_eq!(ns, "hlsgate/test");
+    }
+}

@@ -215,3 +215,34 @@ async fn failures_are_errors_so_eventbridge_retries() {
     // Writing the sidecar twice leaves the same sidecar.
     sidecar(&app.media, TOUR_ID);
 }
+
+/// One EMF document per handled event: a job created, one completed, one
+/// failed; an ignored event says nothing.
+#[tokio::test]
+async fn jobs_submitted_completed_and_failed_are_counted() {
+    let mut app = app(&[]);
+    app.config.metrics =
+        hlsgate_aws::metrics::Metrics::capture("hlsgate/test", "mediaconvert-jobs");
+    for event in [
+        "s3-object-created-eventbridge.json",
+        "mediaconvert-complete.json",
+        "mediaconvert-error.json",
+    ] {
+        handle(&app, &fixture(event)).await.unwrap();
+    }
+    handle(&app, &json!({"detail-type": "Something Else"}))
+        .await
+        .unwrap();
+    let docs = app.config.metrics.captured();
+    assert_eq!(docs.len(), 3, "{docs:?}");
+    assert_eq!(docs[0]["JobsSubmitted"], 1.0);
+    assert_eq!(docs[1]["JobsCompleted"], 1.0);
+    assert_eq!(docs[2]["JobsFailed"], 1.0);
+    for d in &docs {
+        assert_eq!(d["Function"], "mediaconvert-jobs");
+        assert_eq!(
+            d["_aws"]["CloudWatchMetrics"][0]["Namespace"],
+            "hlsgate/test"
+        );
+    }
+}

@@ -35,7 +35,10 @@ fn cookie_settings_must_reach_the_cdn() {
     // A parent domain, the host itself, or a leading dot are fine.
     for domain in ["example.com", ".example.com", "cdn.example.com"] {
         let c = config(&[("CDN_DOMAIN", "cdn.example.com"), ("COOKIE_DOMAIN", domain)]);
-        assert_eq!(c.cookies.unwrap().domain, domain.trim_start_matches('.'));
+        assert_eq!(
+            c.cookies.unwrap().domain.as_deref(),
+            Some(domain.trim_start_matches('.'))
+        );
     }
     let p = problems(&[
         ("CDN_DOMAIN", "cdn.example.com"),
@@ -50,6 +53,30 @@ fn cookie_settings_must_reach_the_cdn() {
         ("COOKIE_SAMESITE", "sometimes"),
     ]);
     assert_eq!(p.len(), 2, "{p:?}");
+}
+
+/// Served through the distribution, cookies need no domain: host-only on
+/// the CDN's host. That needs the origin secret (to know a request came
+/// through CloudFront), and excludes COOKIE_DOMAIN.
+#[test]
+fn host_only_cookies_need_the_origin_secret() {
+    let c = config(&[
+        ("HOST_ONLY_COOKIES", "true"),
+        ("ORIGIN_SECRET", "s"),
+        ("DEFAULT_MODE", "cookies"),
+        ("CORS_ALLOWED_ORIGINS", "*"),
+    ]);
+    assert_eq!(c.cookies.unwrap().domain, None);
+    assert!(c.origin.is_some());
+    let p = problems(&[("HOST_ONLY_COOKIES", "true")]);
+    assert!(p[0].contains("needs ORIGIN_SECRET_ARN"), "{p:?}");
+    let p = problems(&[
+        ("HOST_ONLY_COOKIES", "true"),
+        ("ORIGIN_SECRET", "s"),
+        ("CDN_DOMAIN", "cdn.example.com"),
+        ("COOKIE_DOMAIN", "example.com"),
+    ]);
+    assert!(p[0].contains("not both"), "{p:?}");
 }
 
 #[test]

@@ -437,3 +437,137 @@ async fn the_active_key_and_hash_decide_the_signature() {
     let v = verify_url(&url, &key_group(), ctx(NOW)).unwrap();
     assert_eq!(v.hash_algorithm, HashAlgorithm::Sha1);
 }
+
+const ORIGIN_SECRET: &str = "test-only-origin-secret";
+
+/// The issuer served by the distribution's `/playback/*` behaviour (origin
+/// secret, host-only cookies, IP binding) and by its own URL.
+fn cdn_app(extra: &[(&str, &str)]) -> TestApp {
+    let mut all = vec![
+        ("ORIGIN_SECRET", ORIGIN_SECRET),
+        ("HOST_ONLY_COOKIES", "true"),
+        ("BIND_VIEWER_IP", "true"),
+    ];
+    all.extend_from_slice(extra);
+    app(&all).with_origin(hlsgate_aws::secret::Secret::Literal(
+        hlsgate_aws::secret::StaticKeys(SecretString::from(ORIGIN_SECRET)),
+    ))
+}
+
+fn through_cdn(shape: Shape) -> Call {
+    // CloudFront's address is the connection's; the viewer's is in the header.
+    Call::new(shape)
+        .with_source_ip("130.176.0.1")
+        .header("X-Origin-Verify", ORIGIN_SECRET)
+        .header("CloudFront-Viewer-Address", "198.51.100.7:50123")
+}
+
+#[tokio::test]
+async fn through_the_distribution_cookies_are_host_only_and_the_viewer_is_cloudfronts_header() {
+    let app = cdn_app(&[]);
+    let keys = key_group();
+    let at = |ip: &str| Context {
+        now: NOW,
+        viewer_ip: Some(ip.parse::<IpAddr>().unwrap()),
+    };
+    for shape in SHAPES {
+        let r = call(&app, &through_cdn(shape).mode("cookies")).await;
+        assert_eq!(r.status(), 200, "{:?}", r.body());
+        // Same origin as the player: no credentialed CORS.
+        assert_eq!(header(&r, "access-control-allow-credentials"), None);
+        let set = set_cookies(&r);
+        assert_eq!(set.len(), 4, "{set:?}");
+        for c in &set {
+            assert!(!c.contains("Domain="), "host-only: {c}");
+            assert!(c.contains("Path=/videos/demo/"), "{c}");
+        }
+        let jar: String = cookie_jar(&r)
+            .iter()
+            .map(|(n, v)| format!("{n}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ");
+        verify_cookies(MASTER, &jar, &keys, at("198.51.100.7")).unwrap();
+        assert!(verify_cookies(MASTER, &jar, &keys, at("130.176.0.1")).is_err());
+
+        // URL mode through the CDN: bound to the viewer, not to CloudFront.
+        let r = call(&app, &through_cdn(shape)).await;
+        let url = json_body(&r)["manifest_url"].as_str().unwrap().to_string();
+        let v = verify_url(&url, &keys, at("198.51.100.7")).unwrap();
+        assert_eq!(v.source_ip.as_deref(), Some("198.51.100.7/32"));
+
+        // Straight to the API: the header is anyone's to send, so it is
+        // not believed; host-only cookies would land on the API's host.
+        let direct = Call::new(shape).header("CloudFront-Viewer-Address", "198.51.100.7:1");
+        let r = call(&app, &direct).await;
+        let url = json_body(&r)["manifest_url"].as_str().unwrap().to_string();
+        let v = verify_url(&url, &keys, at(VIEWER_IP)).unwrap();
+        assert_eq!(v.source_ip.as_deref(), Some("203.0.113.10/32"));
+        let r = call(&app, &direct.clone().mode("cookies")).await;
+        assert_eq!(r.status(), 400);
+        assert_eq!(json_body(&r)["error"], "cookies_unavailable");
+
+        // A wrong secret is refused outright.
+        let r = call(
+            &app,
+            &Call::new(shape).header("X-Origin-Verify", "test-only-origin-secreT"),
+        )
+        .await;
+        assert_eq!(r.status(), 403);
+        assert_eq!(json_body(&r)["error"], "forbidden");
+    }
+    // An origin secret in the config but not wired into the app: refused,
+    // never silently treated as direct.
+    let unwired = crate::common::app(&[("ORIGIN_SECRET", ORIGIN_SECRET)]);
+    let r = call(&unwired, &Call::new(Shape::Http)).await;
+    assert_eq!(r.status(), 500);
+}
+
+#[tokio::test]
+async fn every_request_writes_one_emf_document() {
+    let mut app = cdn_app(&[]);
+    app.frame.metrics = hlsgate_aws::metrics::Metrics::capture("hlsgate/test", "signed-url-issuer");
+    let url = call(&app, &through_cdn(Shape::Http)).await;
+    let cookies = call(&app, &through_cdn(Shape::Http).mode("cookies")).await;
+    let denied = call(
+        &app,
+        &Call::new(Shape::Http).claim("cognito:groups", Some("[nobody]")),
+    )
+    .await;
+    let bad = call(
+        &app,
+        &Call::new(Shape::Http).header("X-Origin-Verify", "guess"),
+    )
+    .await;
+    assert_eq!(
+        [
+            url.status(),
+            cookies.status(),
+            denied.status(),
+            bad.status()
+        ],
+        [200, 200, 403, 403]
+    );
+    let docs = app.frame.metrics.captured();
+    assert_eq!(docs.len(), 4);
+    assert_eq!(docs[0]["Signatures"], 1.0);
+    assert_eq!(docs[0]["Mode"], "url");
+    assert_eq!(docs[0]["KeyId"], KEY_ID);
+    assert_eq!(docs[0]["CacheMisses"], 1.0, "the sidecar, read once");
+    assert_eq!(docs[1]["Mode"], "cookies");
+    assert_eq!(docs[1]["CacheHits"], 1.0);
+    let dims = &docs[1]["_aws"]["CloudWatchMetrics"];
+    let signatures = dims
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["Metrics"][0]["Name"] == "Signatures")
+        .unwrap();
+    assert_eq!(
+        signatures["Dimensions"],
+        serde_json::json!([["Function", "Mode", "KeyId"]])
+    );
+    assert!(docs[2].get("Signatures").is_none());
+    assert_eq!(docs[2]["Reason"], "not_entitled");
+    assert_eq!(docs[3]["OriginSecretMismatches"], 1.0);
+    assert!(docs.iter().all(|d| d["Function"] == "signed-url-issuer"));
+}

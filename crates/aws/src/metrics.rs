@@ -1,0 +1,304 @@
+//! CloudWatch metrics as Embedded Metric Format (EMF): one JSON document per
+//! request or event, written to stdout beside the log lines, which
+//! CloudWatch Logs turns into metrics with no API call and no agent.
+//!
+//! Written once here, for the three functions: [`Metrics`] knows the
+//! namespace, the function's name (the `Function` dimension every metric
+//! carries) and where documents go; [`Emf`] collects one document's values.
+//! Dimensions stay small (at most `Function` and two more), so a metric's
+//! series count is bounded by our own enums and key ids, never by a viewer.
+//!
+//! The EMF specification:
+//! <https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>
+
+use std::sync::{Arc, Mutex};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use serde_json::{Map, Value, json};
+
+use crate::env::Env;
+
+/// The namespace when `METRICS_NAMESPACE` is not set.
+pub const DEFAULT_NAMESPACE: &str = "hlsgate";
+
+/// Every metric name the functions emit, declared once: the template's
+/// alarms and dashboard name the same strings (infra/tests checks them).
+pub mod name {
+    /// Requests answered, by `StatusClass` (`2xx` … `5xx`).
+    pub const REQUESTS: &str = "Requests";
+    /// Refused requests, by `Reason` (the refusal's code, or its detail).
+    pub const REFUSALS: &str = "Refusals";
+    /// Origin requests whose origin secret did not match.
+    pub const ORIGIN_SECRET_MISMATCHES: &str = "OriginSecretMismatches";
+    /// Signatures issued, by `Mode` (`url`, `cookies`) and `KeyId`.
+    pub const SIGNATURES: &str = "Signatures";
+    /// Playlist or `playback.json` reads served from the function's cache.
+    pub const CACHE_HITS: &str = "CacheHits";
+    /// … and those that went to S3.
+    pub const CACHE_MISSES: &str = "CacheMisses";
+    /// Response body bytes (as sent, compressed or not).
+    pub const BYTES_OUT: &str = "BytesOut";
+    /// URIs signed in playlists.
+    pub const URIS_SIGNED: &str = "UrisSigned";
+    /// MediaConvert jobs created.
+    pub const JOBS_SUBMITTED: &str = "JobsSubmitted";
+    /// Jobs that ended `COMPLETE` (a `playback.json` written).
+    pub const JOBS_COMPLETED: &str = "JobsCompleted";
+    /// Jobs that ended `ERROR`.
+    pub const JOBS_FAILED: &str = "JobsFailed";
+}
+
+/// The dimension every metric carries.
+pub const FUNCTION_DIMENSION: &str = "Function";
+
+/// EMF units used here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Bytes,
+}
+
+impl Unit {
+    fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "Count",
+            Unit::Bytes => "Bytes",
+        }
+    }
+}
+
+/// Where documents go: stdout in Lambda, a buffer in tests.
+#[derive(Debug, Clone, Default)]
+enum Sink {
+    #[default]
+    Stdout,
+    Captured(Arc<Mutex<Vec<String>>>),
+}
+
+/// A function's metrics: namespace, name and sink.
+#[derive(Debug, Clone)]
+pub struct Metrics {
+    namespace: String,
+    function: &'static str,
+    sink: Sink,
+}
+
+/// Equal when they name the same series (wherever the documents go).
+impl PartialEq for Metrics {
+    fn eq(&self, other: &Self) -> bool {
+        self.namespace == other.namespace && self.function == other.function
+    }
+}
+
+impl Metrics {
+    /// Documents to stdout under `namespace`.
+    pub fn new(namespace: impl Into<String>, function: &'static str) -> Self {
+        Metrics {
+            namespace: namespace.into(),
+            function,
+            sink: Sink::Stdout,
+        }
+    }
+
+    /// `METRICS_NAMESPACE` (default `hlsgate`; the template sets
+    /// `hlsgate/STACK`, so two stacks in one account stay apart).
+    pub fn from_env(env: &mut Env, function: &'static str) -> Self {
+        let namespace = env
+            .optional("METRICS_NAMESPACE")
+            .unwrap_or(DEFAULT_NAMESPACE)
+            .to_string();
+        if namespace.is_empty()
+            || namespace.len() > 255
+            || namespace.starts_with(':')
+            || !namespace
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-_/#:".contains(&b))
+        {
+            env.problem(format!(
+                "METRICS_NAMESPACE={namespace:?}: expected a CloudWatch namespace like hlsgate/prod"
+            ));
+        }
+        Metrics::new(namespace, function)
+    }
+
+    /// Documents kept in memory, returned by [`Metrics::captured`]: for tests.
+    pub fn capture(namespace: &str, function: &'static str) -> Self {
+        Metrics {
+            namespace: namespace.to_string(),
+            function,
+            sink: Sink::Captured(Arc::default()),
+        }
+    }
+
+    /// The documents written so far (parsed), when capturing.
+    pub fn captured(&self) -> Vec<Value> {
+        match &self.sink {
+            Sink::Stdout => Vec::new(),
+            Sink::Captured(lines) => lines
+                .lock()
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|s| serde_json::from_str(s).ok())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        }
+    }
+
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    pub fn function(&self) -> &'static str {
+        self.function
+    }
+
+    /// A new, empty document.
+    pub fn document(&self) -> Emf {
+        Emf {
+            directives: Vec::new(),
+            members: Map::new(),
+        }
+    }
+
+    /// Writes `doc` as one line; a document with no metric writes nothing.
+    pub fn emit(&self, doc: Emf) {
+        let Some(line) = doc.render(&self.namespace, self.function, now_ms()) else {
+            return;
+        };
+        match &self.sink {
+            Sink::Stdout => {
+                // One locked write of the whole line, so it never
+                // interleaves with a log line (and tests capture it).
+                println!("{line}");
+            }
+            Sink::Captured(lines) => {
+                if let Ok(mut l) = lines.lock() {
+                    l.push(line);
+                }
+            }
+        }
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// One EMF document: metric values, each with its own dimension set.
+#[derive(Debug, Default)]
+pub struct Emf {
+    /// (dimension names besides `Function`, metric name, unit)
+    directives: Vec<(Vec<&'static str>, &'static str, Unit)>,
+    members: Map<String, Value>,
+}
+
+impl Emf {
+    /// Adds `value` of metric `name`, with `dimensions` besides `Function`.
+    /// A metric is recorded once per document (a second value adds up);
+    /// a dimension name keeps its first value in a document.
+    pub fn add(
+        &mut self,
+        name: &'static str,
+        unit: Unit,
+        value: f64,
+        dimensions: &[(&'static str, &str)],
+    ) -> &mut Self {
+        for (k, v) in dimensions {
+            self.members
+                .entry(k.to_string())
+                .or_insert_with(|| Value::String(v.to_string()));
+        }
+        let total = self
+            .members
+            .get(name)
+            .and_then(Value::as_f64)
+            .unwrap_or(0.0)
+            + value;
+        if !self.directives.iter().any(|(_, n, _)| *n == name) {
+            self.directives
+                .push((dimensions.iter().map(|(k, _)| *k).collect(), name, unit));
+        }
+        self.members.insert(name.to_string(), json!(total));
+        self
+    }
+
+    /// [`add`](Self::add) of a count.
+    pub fn count(&mut self, name: &'static str, dimensions: &[(&'static str, &str)]) -> &mut Self {
+        self.add(name, Unit::Count, 1.0, dimensions)
+    }
+
+    fn render(self, namespace: &str, function: &str, timestamp_ms: u64) -> Option<String> {
+        if self.directives.is_empty() {
+            return None;
+        }
+        let directives: Vec<Value> = self
+            .directives
+            .iter()
+            .map(|(dims, name, unit)| {
+                let mut set = vec![FUNCTION_DIMENSION];
+                set.extend(dims.iter().copied());
+                json!({
+                    "Namespace": namespace,
+                    "Dimensions": [set],
+                    "Metrics": [{"Name": name, "Unit": unit.as_str()}],
+                })
+            })
+            .collect();
+        let mut doc = self.members;
+        doc.insert(FUNCTION_DIMENSION.to_string(), json!(function));
+        doc.insert(
+            "_aws".to_string(),
+            json!({"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}),
+        );
+        Some(Value::Object(doc).to_string())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_document_names_each_metric_with_its_dimensions() {
+        let m = Metrics::capture("hlsgate/test", "manifest-rewriter");
+        let mut doc = m.document();
+        doc.count(name::REQUESTS, &[("StatusClass", "2xx")])
+            .add(name::BYTES_OUT, Unit::Bytes, 1200.0, &[])
+            .add(name::BYTES_OUT, Unit::Bytes, 34.0, &[]);
+        m.emit(doc);
+        m.emit(m.document()); // nothing to say: no line
+        let docs = m.captured();
+        assert_eq!(docs.len(), 1);
+        let d = &docs[0];
+        assert_eq!(d["Function"], "manifest-rewriter");
+        assert_eq!(d["StatusClass"], "2xx");
+        assert_eq!(d["Requests"], 1.0);
+        assert_eq!(d["BytesOut"], 1234.0);
+        let directives = d["_aws"]["CloudWatchMetrics"].as_array().unwrap();
+        assert_eq!(directives.len(), 2);
+        assert_eq!(directives[0]["Namespace"], "hlsgate/test");
+        assert_eq!(
+            directives[0]["Dimensions"],
+            json!([["Function", "StatusClass"]])
+        );
+        assert_eq!(
+            directives[1]["Metrics"],
+            json!([{"Name": "BytesOut", "Unit": "Bytes"}])
+        );
+        assert!(d["_aws"]["Timestamp"].as_u64().unwrap() > 1_700_000_000_000);
+    }
+
+    #[test]
+    fn a_bad_namespace_is_a_configuration_problem() {
+        let mut env = Env::from_pairs([("METRICS_NAMESPACE", "has space")]);
+        let m = Metrics::from_env(&mut env, "x");
+        assert_eq!(m.namespace(), "has space");
+        assert!(env.finish().is_err());
+        let mut env = Env::from_pairs(Vec::<(String, String)>::new());
+        assert_eq!(Metrics::from_env(&mut env, "x").namespace(), "hlsgate");
+        assert!(env.finish().is_ok());
+    }
+}
