@@ -89,8 +89,8 @@ build: tools ## SAM build of the three Lambdas for arm64 (cargo lambda + zig) in
 	  echo "rustup target add aarch64-unknown-linux-gnu"; rustup target add aarch64-unknown-linux-gnu; fi
 	$(SAM) build --template-file infra/template.yaml --build-dir target/sam
 
-validate: tools ## template checks: cfn-lint, sam validate --lint, cfn-guard validate + test, template tests, actionlint
-	$(VENV)/cfn-lint infra/template.yaml
+validate: tools ## template checks: cfn-lint, sam validate --lint, cfn-guard validate + test, checkov, template tests, actionlint
+	$(VENV)/cfn-lint infra/template.yaml infra/edge.yaml
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint --template-file infra/template.yaml
 	$(VENV)/python infra/tools/sam_transform.py infra/template.yaml $(INFRA_OUT)/template.json
 	$(VENV)/cfn-lint $(INFRA_OUT)/template.json
@@ -98,6 +98,7 @@ validate: tools ## template checks: cfn-lint, sam validate --lint, cfn-guard val
 	$(GUARD) validate --rules infra/guard --data $(INFRA_OUT)/resolved --show-summary fail
 	$(GUARD) test --dir infra/guard >$(INFRA_OUT)/guard-test.txt || { cat $(INFRA_OUT)/guard-test.txt; exit 1; }
 	@echo "cfn-guard test: $$(grep -c '^Test Case' $(INFRA_OUT)/guard-test.txt) cases as expected"
+	infra/tools/checkov.sh $(INFRA_OUT)/checkov.json infra/template.yaml $(INFRA_OUT)/template.json $(INFRA_OUT)/resolved infra/edge.yaml
 	$(CARGO) build --locked --bins --quiet
 	$(VENV)/python -m unittest discover --start-directory infra/tests
 	@if [ -x $(VENV)/actionlint ]; then $(VENV)/actionlint .github/workflows/*.yml; \

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -102,6 +103,7 @@ class Rules(unittest.TestCase):
             (dict(BASE, EntitlementValues=""), "go together"),
             (dict(BASE, EntitlementVideosWildcards="true"), "needs EntitlementVideosClaim"),
             (dict(BASE, CdnAliasDomain="cdn.example.com"), "CdnAliasDomain and CdnCertificateArn"),
+            (dict(BASE, HostOnlyCookies="true", CookieDomain="example.com"), "not both"),
             (dict(BASE, CookieDomain="example.com", PlayerOrigins="https://p.example.com"), "need CdnAliasDomain"),
             (
                 dict(
@@ -199,37 +201,209 @@ class Functions(unittest.TestCase):
     def test_playlist_and_segment_behaviours_point_where_the_code_expects(self):
         stack = Stack(TEMPLATE, SCENARIOS["one ECDSA key, claim entitlement"])
         dist = stack.properties("Distribution")["DistributionConfig"]
-        (playlists,) = dist["CacheBehaviors"]
-        self.assertEqual(playlists["PathPattern"], "*.m3u8")
+        behaviours = {b["PathPattern"]: b for b in dist["CacheBehaviors"]}
+        # First match wins: the issuer's path before the playlists' suffix.
+        self.assertEqual([b["PathPattern"] for b in dist["CacheBehaviors"]], ["/playback/*", "*.m3u8"])
+        playlists = behaviours["*.m3u8"]
         origins = {o["Id"]: o for o in dist["Origins"]}
         rewriter = origins[playlists["TargetOriginId"]]
-        header = self.env_of(stack, "RewriterFunction")["ORIGIN_HEADER"]
+        env = self.env_of(stack, "RewriterFunction")
+        header = env["ORIGIN_HEADER"]
         self.assertIn(header, [h["HeaderName"] for h in rewriter["OriginCustomHeaders"]])
         policy = stack.properties("PlaylistOriginRequestPolicy")["OriginRequestPolicyConfig"]
         forwarded = policy["QueryStringsConfig"]["QueryStrings"]
         for p in ("Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm", "Expires"):
             self.assertIn(f"{p}-PREFIX", forwarded)
         self.assertNotIn("Host", policy["HeadersConfig"].get("Headers", []))
+        # The viewer's origin reaches the rewriter under the name it reads.
+        lowered = [h.lower() for h in policy["HeadersConfig"]["Headers"]]
+        self.assertIn(env["PUBLIC_ORIGIN_HEADER"].lower(), lowered)
+        self.assertNotIn("CDN_DOMAIN", env, "the rewriter must not depend on the distribution")
+        (assoc,) = playlists["FunctionAssociations"]
+        self.assertEqual(assoc["EventType"], "viewer-request")
         # Cookie mode: the rewriter verifies the signed cookies, so they reach it.
         cookies = policy["CookiesConfig"]
         self.assertEqual(cookies["CookieBehavior"], "whitelist")
         for c in ("Policy", "Signature", "Key-Pair-Id", "Hash-Algorithm", "Expires"):
             self.assertIn(f"CloudFront-{c}", cookies["Cookies"])
-        stage = stack.properties("RewriterApiliveStage")
-        self.assertEqual("/" + stage["StageName"], rewriter["OriginPath"])
         secret_header = next(h for h in rewriter["OriginCustomHeaders"] if h["HeaderName"] == header)
         self.assertRegex(secret_header["HeaderValue"], r"^\{\{resolve:secretsmanager:arn:[^}]+:SecretString\}\}$")
         # A VersionId pins the value, so changing it makes CloudFormation resolve again.
         pinned = Stack(TEMPLATE, SCENARIOS["two keys (rotation), cookies on an alias, IP binding, progress"])
-        (pinned_rewriter,) = [
-            o for o in pinned.properties("Distribution")["DistributionConfig"]["Origins"] if o["Id"] == "rewriter"
-        ]
-        value = next(h["HeaderValue"] for h in pinned_rewriter["OriginCustomHeaders"] if h["HeaderName"] == header)
-        self.assertTrue(value.endswith(":SecretString:::a1b2c3d4-5678-90ab-cdef-EXAMPLE11111}}"), value)
-        # The API names the function by its fixed name.
+        for o in pinned.properties("Distribution")["DistributionConfig"]["Origins"]:
+            if o["Id"] in ("rewriter", "issuer"):
+                value = next(h["HeaderValue"] for h in o["OriginCustomHeaders"] if h["HeaderName"] == header)
+                self.assertTrue(value.endswith(":SecretString:::a1b2c3d4-5678-90ab-cdef-EXAMPLE11111}}"), value)
+
+    def test_the_function_url_origin_only_this_distribution_can_call(self):
+        stack = Stack(TEMPLATE, SCENARIOS["one ECDSA key, claim entitlement"])
+        self.assertFalse(stack.resource_exists("RewriterApi"))
+        url = stack.properties("RewriterUrl")
+        self.assertEqual(url["AuthType"], "AWS_IAM")
+        (rewriter,) = [o for o in stack.properties("Distribution")["DistributionConfig"]["Origins"] if o["Id"] == "rewriter"]
+        self.assertEqual("https://" + rewriter["DomainName"] + "/", stack.eval({"Fn::GetAtt": ["RewriterUrl", "FunctionUrl"]}))
+        self.assertNotIn("OriginPath", rewriter)
+        oac = stack.properties("RewriterOriginAccessControl")["OriginAccessControlConfig"]
+        self.assertEqual(
+            (oac["OriginAccessControlOriginType"], oac["SigningBehavior"], oac["SigningProtocol"]),
+            ("lambda", "always", "sigv4"),
+        )
+        self.assertEqual(rewriter["OriginAccessControlId"], stack.eval({"Fn::GetAtt": ["RewriterOriginAccessControl", "Id"]}))
+        distribution = stack.eval({"Fn::Sub": "arn:aws:cloudfront::${AWS::AccountId}:distribution/${Distribution}"})
+        actions = {}
+        for name in ("RewriterUrlInvokeUrlPermission", "RewriterUrlInvokeFunctionPermission"):
+            p = stack.properties(name)
+            self.assertEqual((p["Principal"], p["SourceArn"]), ("cloudfront.amazonaws.com", distribution))
+            actions[p["Action"]] = p
+        self.assertEqual(sorted(actions), ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"])
+        self.assertEqual(actions["lambda:InvokeFunctionUrl"]["FunctionUrlAuthType"], "AWS_IAM")
+
+    def test_the_rest_api_origin_is_the_documented_alternative(self):
+        params = SCENARIOS["REST API origin, a web ACL, alarms by e-mail, capped concurrency"]
+        stack = Stack(TEMPLATE, params)
+        self.assertFalse(stack.resource_exists("RewriterUrl"))
+        (rewriter,) = [o for o in stack.properties("Distribution")["DistributionConfig"]["Origins"] if o["Id"] == "rewriter"]
+        stage = stack.properties("RewriterApiStage")
+        self.assertEqual("/" + stage["StageName"], rewriter["OriginPath"])
+        self.assertIn("Accept", [h["HeaderName"] for h in rewriter["OriginCustomHeaders"]])
+        (limits,) = stage["MethodSettings"]
+        self.assertEqual((limits["ThrottlingRateLimit"], limits["ThrottlingBurstLimit"]), ("1000", "2000"))
+        self.assertIn("lambda_request_id", stage["AccessLogSetting"]["Format"])
         api = json.dumps(stack.properties("RewriterApi"))
-        fname = stack.properties("RewriterFunction")["FunctionName"]
-        self.assertIn(f"function:{fname}/invocations", api)
+        self.assertIn(stack.eval({"Fn::GetAtt": ["RewriterFunction", "Arn"]}) + "/invocations", api)
+
+    def test_the_issuer_behind_the_distribution_and_on_its_own_url(self):
+        for name, params in SCENARIOS.items():
+            with self.subTest(name):
+                stack = Stack(TEMPLATE, params)
+                dist = stack.properties("Distribution")["DistributionConfig"]
+                (playback,) = [b for b in dist["CacheBehaviors"] if b["PathPattern"] == "/playback/*"]
+                self.assertNotIn("TrustedKeyGroups", playback, "the signatures are handed out here")
+                (issuer,) = [o for o in dist["Origins"] if o["Id"] == playback["TargetOriginId"]]
+                self.assertEqual(issuer["DomainName"], stack.eval({"Fn::Sub": "${IssuerApi}.execute-api.us-east-1.amazonaws.com"}))
+                env = self.env_of(stack, "IssuerFunction")
+                self.assertIn(env["ORIGIN_HEADER"], [h["HeaderName"] for h in issuer["OriginCustomHeaders"]])
+                self.assertEqual(env["ORIGIN_SECRET_ARN"], stack.eval({"Ref": "OriginSecret"}))
+                cache = stack.properties("IssuerCachePolicy")["CachePolicyConfig"]
+                self.assertEqual((cache["MinTTL"], cache["DefaultTTL"]), (0, 0))
+                key = cache["ParametersInCacheKeyAndForwardedToOrigin"]
+                self.assertEqual(key["HeadersConfig"]["Headers"], ["Authorization"])
+                self.assertEqual(key["QueryStringsConfig"]["QueryStrings"], ["mode"])
+                forwarded = stack.properties("IssuerOriginRequestPolicy")["OriginRequestPolicyConfig"]
+                self.assertIn("CloudFront-Viewer-Address", forwarded["HeadersConfig"]["Headers"])
+                # One route, GET, behind the JWT authorizer: preflights are
+                # API Gateway's own CORS answer, never an invocation.
+                routes = [n for n, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::ApiGatewayV2::Route"]
+                self.assertEqual(routes, ["IssuerRoute"])
+                route = stack.properties("IssuerRoute")
+                self.assertEqual((route["RouteKey"], route["AuthorizationType"]), ("GET /playback/{videoId}", "JWT"))
+                cors = stack.properties("IssuerApi")["CorsConfiguration"]
+                self.assertEqual(cors["AllowOrigins"], params.get("PlayerOrigins", "*").split(","))
+                self.assertEqual(cors["AllowCredentials"], bool(params.get("CookieDomain")))
+                stage = stack.properties("IssuerStage")
+                limits = stage["RouteSettings"][route["RouteKey"]]
+                self.assertEqual(
+                    (limits["ThrottlingRateLimit"], limits["ThrottlingBurstLimit"]),
+                    (params.get("IssuerRateLimit", "100"), params.get("IssuerBurstLimit", "200")),
+                )
+                self.assertIn("lambda_request_id", stage["AccessLogSettings"]["Format"])
+                cookies = params.get("HostOnlyCookies") == "true" or bool(params.get("CookieDomain"))
+                self.assertEqual(env["HOST_ONLY_COOKIES"], params.get("HostOnlyCookies", "false"))
+                self.assertEqual(self.env_of(stack, "RewriterFunction")["AUTH_MODE"], "cookies" if cookies else "url")
+
+    def test_the_viewer_request_function_sends_the_viewers_origin(self):
+        node = shutil.which("node")
+        if node is None:
+            self.skipTest("node is not installed: the CloudFront Function is not run")
+        stack = Stack(TEMPLATE, SCENARIOS["one ECDSA key, claim entitlement"])
+        code = stack.properties("PublicOriginFunction")["FunctionCode"]
+        header = self.env_of(stack, "RewriterFunction")["PUBLIC_ORIGIN_HEADER"].lower()
+        script = code + """
+const cases = [["D111111ABCDEF8.cloudfront.net", "evil"], ["cdn.example.com", null]];
+const out = cases.map(([host, forged]) => {
+  const headers = { host: { value: host } };
+  if (forged) headers["x-hlsgate-origin"] = { value: forged };
+  return handler({ request: { method: "GET", uri: "/videos/a/master.m3u8", headers } }).headers;
+});
+console.log(JSON.stringify(out));
+"""
+        p = subprocess.run([node, "-e", script], capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        first, second = json.loads(p.stdout)
+        self.assertEqual(first[header]["value"], "https://d111111abcdef8.cloudfront.net", "lowercased, the forged one replaced")
+        self.assertEqual(second[header]["value"], "https://cdn.example.com")
+
+    def test_the_web_acl_and_the_concurrency_caps_only_when_given(self):
+        for name, params in SCENARIOS.items():
+            with self.subTest(name):
+                stack = Stack(TEMPLATE, params)
+                dist = stack.properties("Distribution")["DistributionConfig"]
+                self.assertEqual(dist.get("WebACLId", ""), params.get("WebAclArn", ""))
+                for function, param in (
+                    ("RewriterFunction", "RewriterReservedConcurrency"),
+                    ("IssuerFunction", "IssuerReservedConcurrency"),
+                    ("JobsFunction", "JobsReservedConcurrency"),
+                ):
+                    got = stack.properties(function).get("ReservedConcurrentExecutions")
+                    self.assertEqual(got, params.get(param), function)
+
+    def test_every_log_group_keeps_logs_as_long_as_the_functions(self):
+        stack = Stack(TEMPLATE, dict(BASE, LogRetentionDays="90"))
+        groups = [n for n, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::Logs::LogGroup" and stack.resource_exists(n)]
+        self.assertGreaterEqual(len(groups), 5)
+        for g in groups:
+            self.assertEqual(stack.properties(g)["RetentionInDays"], "90", g)
+
+
+class Operations(unittest.TestCase):
+    """Alarms and the dashboard name metrics the functions emit."""
+
+    def emitted(self) -> set[str]:
+        src = (ROOT / "crates" / "aws" / "src" / "metrics.rs").read_text()
+        names = set(re.findall(r'pub const [A-Z_]+: &str = "([A-Za-z]+)";', src))
+        self.assertIn("Requests", names)
+        return names
+
+    def test_alarms_and_dashboard_name_emitted_metrics(self):
+        emitted = self.emitted()
+        stack = Stack(TEMPLATE, SCENARIOS["one ECDSA key, claim entitlement"])
+        ours = stack.eval({"Fn::Sub": "hlsgate/${AWS::StackName}"})
+        self.assertEqual(self.env_of_all(stack), {ours})
+        alarms = [n for n, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"]
+        self.assertGreaterEqual(len(alarms), 11)
+        topic = stack.eval({"Ref": "AlarmsTopic"})
+        for a in alarms:
+            props = stack.properties(a)
+            self.assertEqual(props["AlarmActions"], [topic], a)
+            stats = [props] + [m["MetricStat"]["Metric"] for m in props.get("Metrics", []) if "MetricStat" in m]
+            for m in stats:
+                if "MetricName" not in m:
+                    continue
+                if m["Namespace"] == ours:
+                    self.assertIn(m["MetricName"], emitted, a)
+                else:
+                    self.assertTrue(m["Namespace"].startswith("AWS/"), a)
+        body = json.loads(stack.properties("Dashboard")["DashboardBody"])
+        text = json.dumps(body)
+        for name in re.findall(r'MetricName=\\"([A-Za-z]+)\\"', text):
+            self.assertIn(name, emitted)
+        for w in body["widgets"]:
+            for m in w["properties"]["metrics"]:
+                if isinstance(m, list) and m[0] == ours:
+                    self.assertIn(m[1], emitted, w["properties"]["title"])
+        for required in ("Requests", "Refusals", "Signatures", "CacheHits", "BytesOut", "UrisSigned", "JobsFailed", "OriginSecretMismatches"):
+            self.assertIn(required, text)
+
+    def env_of_all(self, stack: Stack) -> set[str]:
+        return {
+            stack.properties(f)["Environment"]["Variables"]["METRICS_NAMESPACE"]
+            for f in FUNCTIONS
+        }
+
+    def test_the_function_dimension_is_each_crates_name(self):
+        for function, (binary, crate) in FUNCTIONS.items():
+            src = "\n".join(f.read_text() for f in (ROOT / crate / "src").rglob("*.rs"))
+            self.assertIn(f'pub const FUNCTION: &str = "{binary}";', src, crate)
 
 
 class KeygenHint(unittest.TestCase):
@@ -341,3 +515,33 @@ class Deploy(unittest.TestCase):
                 params = saved(ROOT / "infra" / "samconfig.toml", env)
                 stack = Stack(TEMPLATE, dict(BASE, **params))
                 self.assertEqual(stack.pattern_violations(), [])
+
+
+class Edge(unittest.TestCase):
+    """infra/edge.yaml: the us-east-1 add-ons the main stack points at."""
+
+    def setUp(self):
+        from samtranslator.yaml_helper import yaml_parse
+
+        self.edge = yaml_parse((ROOT / "infra" / "edge.yaml").read_text())
+
+    def test_the_logs_keep_the_same_fields_as_the_main_template(self):
+        main = TEMPLATE["Resources"]["CdnAccessLogDelivery"]["Properties"]["RecordFields"]
+        edge = self.edge["Resources"]["CdnAccessLogDelivery"]["Properties"]["RecordFields"]
+        self.assertEqual(edge, main)
+        for secret_bearing in ("cs-uri-query", "cs(Cookie)", "cs(Referer)"):
+            self.assertNotIn(secret_bearing, main)
+
+    def test_the_web_acl_limits_playback_per_ip_and_runs_the_common_rules(self):
+        acl = self.edge["Resources"]["WebAcl"]["Properties"]
+        self.assertEqual(acl["Scope"], "CLOUDFRONT")
+        rules = {r["Name"]: r["Statement"] for r in acl["Rules"]}
+        rate = rules["playback-rate-per-ip"]["RateBasedStatement"]
+        self.assertEqual(rate["AggregateKeyType"], "IP")
+        self.assertEqual(rate["ScopeDownStatement"]["ByteMatchStatement"]["SearchString"], "/playback/")
+        self.assertEqual(rules["aws-common-rule-set"]["ManagedRuleGroupStatement"]["Name"], "AWSManagedRulesCommonRuleSet")
+        redacted = self.edge["Resources"]["WebAclLogging"]["Properties"]["RedactedFields"]
+        self.assertIn({"QueryString": {}}, redacted)
+        # The main template accepts the ACL's ARN shape.
+        pattern = TEMPLATE["Parameters"]["WebAclArn"]["AllowedPattern"]
+        self.assertRegex(SCENARIOS["REST API origin, a web ACL, alarms by e-mail, capped concurrency"]["WebAclArn"], pattern)

@@ -75,6 +75,12 @@ def _ref(rtype: str, name: str) -> str:
         "AWS::ApiGatewayV2::Api": s[:10],
         "AWS::ApiGateway::Deployment": s[:6],
         "AWS::Events::Rule": f"{STACK}-{name}-{s}",
+        "AWS::CloudFront::CachePolicy": f"{s}-{_suffix(name + 'c', 4)}",
+        "AWS::CloudFront::Function": f"{STACK}-{name}",
+        "AWS::ApiGatewayV2::Authorizer": s[:6],
+        "AWS::ApiGatewayV2::Integration": s[:7],
+        "AWS::Logs::DeliverySource": f"{STACK}-{name}",
+        "AWS::CloudWatch::Dashboard": f"{STACK}-{name}",
     }
     if rtype not in by_type:
         raise Unresolvable(f"Ref to {name} ({rtype})")
@@ -97,6 +103,10 @@ def _getatt(rtype: str, name: str, attr: str) -> str:
         ("AWS::SQS::Queue", "Arn"): f"arn:aws:sqs:{REGION}:{ACCOUNT}:{STACK}-{name}-{s}",
         ("AWS::Lambda::Function", "Arn"): f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{ref}",
         ("AWS::Events::Rule", "Arn"): f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{ref}",
+        ("AWS::Lambda::Url", "FunctionUrl"): f"https://{s}{s[:8]}.lambda-url.{REGION}.on.aws/",
+        ("AWS::CloudFront::Function", "FunctionMetadata.FunctionARN"): f"arn:aws:cloudfront::{ACCOUNT}:function/{STACK}-{name}",
+        ("AWS::Logs::DeliveryDestination", "Arn"): f"arn:aws:logs:{REGION}:{ACCOUNT}:delivery-destination:{STACK}-{name}",
+        ("AWS::SQS::Queue", "QueueName"): f"{STACK}-{name}-{s}",
     }
     if (rtype, attr) not in table:
         raise Unresolvable(f"GetAtt {name}.{attr} ({rtype})")

