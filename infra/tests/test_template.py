@@ -257,6 +257,7 @@ class Functions(unittest.TestCase):
             actions[p["Action"]] = p
         self.assertEqual(sorted(actions), ["lambda:InvokeFunction", "lambda:InvokeFunctionUrl"])
         self.assertEqual(actions["lambda:InvokeFunctionUrl"]["FunctionUrlAuthType"], "AWS_IAM")
+        self.assertIs(actions["lambda:InvokeFunction"]["InvokedViaFunctionUrl"], True)
 
     def test_the_rest_api_origin_is_the_documented_alternative(self):
         params = SCENARIOS["REST API origin, a web ACL, alarms by e-mail, capped concurrency"]
@@ -545,3 +546,20 @@ class Edge(unittest.TestCase):
         # The main template accepts the ACL's ARN shape.
         pattern = TEMPLATE["Parameters"]["WebAclArn"]["AllowedPattern"]
         self.assertRegex(SCENARIOS["REST API origin, a web ACL, alarms by e-mail, capped concurrency"]["WebAclArn"], pattern)
+
+
+class Docs(unittest.TestCase):
+    def test_the_deploy_guide_lists_every_parameter(self):
+        text = (ROOT / "docs" / "deploy.md").read_text()
+        table = text.split("**Parameters**", 1)[1].split("**Outputs**", 1)[0]
+        documented = set()
+        for row in table.splitlines():
+            if row.startswith("| `"):
+                first = row.split("|")[1]
+                documented.update(re.findall(r"`([A-Z][A-Za-z0-9]+)`", first))
+        self.assertEqual(sorted(documented ^ set(TEMPLATE["Parameters"])), [])
+
+    def test_the_deploy_guide_lists_every_output(self):
+        text = (ROOT / "docs" / "deploy.md").read_text()
+        outputs = text.split("**Outputs**", 1)[1].split("\n\n", 1)[0]
+        self.assertEqual(sorted(set(re.findall(r"`([A-Za-z0-9]+)`", outputs)) ^ set(TEMPLATE["Outputs"])), [])
