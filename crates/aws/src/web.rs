@@ -318,6 +318,7 @@ macro_rules! impl_outcome {
                 $crate::log_line!(level, message, line, $($field)*);
             }
 
+            #[allow(unused_variables)]
             fn metrics(&self, $doc: &mut $crate::metrics::Emf) {
                 let $o = self;
                 $body
@@ -325,17 +326,7 @@ macro_rules! impl_outcome {
         }
     };
     ($type:ty, $o:ident, $($field:tt)*) => {
-        impl $crate::web::Outcome for $type {
-            fn log(
-                &self,
-                level: tracing::Level,
-                message: &'static str,
-                line: &$crate::web::Line<'_>,
-            ) {
-                let $o = self;
-                $crate::log_line!(level, message, line, $($field)*);
-            }
-        }
+        $crate::impl_outcome!($type, $o, metrics(doc) {}, $($field)*);
     };
 }
 
