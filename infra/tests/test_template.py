@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 from pathlib import Path
 
@@ -546,6 +547,110 @@ class Edge(unittest.TestCase):
         # The main template accepts the ACL's ARN shape.
         pattern = TEMPLATE["Parameters"]["WebAclArn"]["AllowedPattern"]
         self.assertRegex(SCENARIOS["REST API origin, a web ACL, alarms by e-mail, capped concurrency"]["WebAclArn"], pattern)
+
+
+class RuntimeStub:
+    """Lambda's Runtime API for one event: hands it out, keeps the answer,
+    then holds the next poll until the test stops the process."""
+
+    def __init__(self, event: dict):
+        import http.server
+        import threading
+
+        stub = self
+        self.answer: dict | None = None
+        self.answered = threading.Event()
+        event_body = json.dumps(event).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if stub.answered.is_set():
+                    stub.answered.wait(30)
+                    return
+                self.send_response(200)
+                self.send_header("Lambda-Runtime-Aws-Request-Id", "req-emf-1")
+                self.send_header("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 30000))
+                self.send_header("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:f")
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(event_body)))
+                self.end_headers()
+                self.wfile.write(event_body)
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                stub.answer = json.loads(body or b"{}")
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                stub.answered.set()
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.address = f"127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+
+
+class Metrics(unittest.TestCase):
+    def test_the_real_binary_writes_emf_beside_its_log_lines(self):
+        """The rewriter binary, with the template's environment (the origin
+        secret as a literal: nothing answers for AWS here), gets one
+        playlist event with a wrong origin secret from a stand-in Runtime
+        API; its stdout holds the request's log lines and one EMF document
+        CloudWatch would turn into metrics."""
+        stack = Stack(TEMPLATE, SCENARIOS["one ECDSA key, claim entitlement"])
+        env = Functions.env_of(self, stack, "RewriterFunction")
+        env.pop("ORIGIN_SECRET_ARN")
+        env["ORIGIN_SECRET"] = "test-only-origin-secret"
+        event = json.loads((ROOT / "fixtures" / "events" / "function-url-playlist.json").read_text())
+        event["headers"]["x-origin-verify"] = "a-guess"
+        stub = RuntimeStub(event)
+        path = BIN_DIR / "manifest-rewriter"
+        self.assertTrue(path.exists(), f"{path} is missing: run `cargo build --bins`")
+        full = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "AWS_LAMBDA_LOG_FORMAT": "JSON",
+            "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+            "AWS_SECRET_ACCESS_KEY": "not-a-real-secret",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_LAMBDA_RUNTIME_API": stub.address,
+            "AWS_LAMBDA_FUNCTION_NAME": "hlsgate-check-manifest-rewriter",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            **env,
+        }
+        proc = subprocess.Popen([str(path)], env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertTrue(stub.answered.wait(30), "no answer from the function")
+        finally:
+            proc.terminate()
+            out, err = proc.communicate(timeout=30)
+            stub.close()
+        self.assertEqual(stub.answer["statusCode"], 403, stub.answer)
+        lines = [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+        docs = [l for l in lines if "_aws" in l]
+        self.assertEqual(len(docs), 1, (out, err))
+        doc = docs[0]
+        (directive,) = [d for d in doc["_aws"]["CloudWatchMetrics"] if d["Metrics"][0]["Name"] == "OriginSecretMismatches"]
+        self.assertEqual(directive["Namespace"], env["METRICS_NAMESPACE"])
+        self.assertEqual(doc["Function"], "manifest-rewriter")
+        self.assertEqual((doc["Requests"], doc["StatusClass"]), (1, "4xx"))
+        self.assertEqual(doc["Reason"], "origin_secret_mismatch")
+        self.assertEqual(doc["OriginSecretMismatches"], 1)
+        # Every dimension a directive names is a member of the document.
+        for d in doc["_aws"]["CloudWatchMetrics"]:
+            for dims in d["Dimensions"]:
+                for name in dims:
+                    self.assertIn(name, doc)
+        logged = [l for l in lines if "_aws" not in l]
+        self.assertTrue(any("refused" in json.dumps(l) for l in logged), out)
+        self.assertNotIn("a-guess", out + err, "the presented value is never logged")
 
 
 class Docs(unittest.TestCase):
