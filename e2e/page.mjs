@@ -31,14 +31,20 @@ await withPage(out, async (page) => {
   }
 
   // 1. A real upload with a hostile name: refused, and the refusal is text.
+  //    The page starts the first video on load and says so on the status
+  //    line; the upload goes after that, so its refusal is the last word.
+  await page.waitForFunction(() => /Issued by/.test(document.getElementById("status").textContent),
+    undefined, { timeout, polling: 50 });
   await page.evaluate((name) => {
     const dt = new DataTransfer();
     dt.items.add(new File(["not a video"], name, { type: "video/mp4" }));
     document.getElementById("drop").dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
   }, `${HOSTILE}.mp4`);
-  await page.waitForFunction(() => /Upload refused/.test(document.getElementById("status").textContent),
-    undefined, { timeout, polling: 100 });
-  out.status = await page.textContent("#status");
+  const refused = await page.waitForFunction(() => {
+    const text = document.getElementById("status").textContent;
+    return /Upload refused/.test(text) && text;
+  }, undefined, { timeout, polling: 50 });
+  out.status = await refused.jsonValue();
 
   // 2. Server strings that are markup, as if the server sent them.
   out.rendered = await page.evaluate(async ({ hostile, slug }) => {
