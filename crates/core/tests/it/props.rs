@@ -19,8 +19,11 @@ fn signer_for(ec: bool, sha256: bool) -> Signer {
     }
 }
 
+/// A path segment that stays one: `.` and `..` resolve away (as at
+/// CloudFront and in every URL parser), so `/~/..` is the root, which no
+/// folder policy covers (the proptest's find, kept in the regressions).
 fn path_segment() -> impl Strategy<Value = String> {
-    "[A-Za-z0-9._~-]{1,24}"
+    "[A-Za-z0-9._~-]{1,24}".prop_filter("dot segments resolve away", |s| s != "." && s != "..")
 }
 
 proptest! {
