@@ -14,7 +14,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::env::Env;
 
@@ -167,10 +167,7 @@ impl Metrics {
 
     /// A new, empty document.
     pub fn document(&self) -> Emf {
-        Emf {
-            directives: Vec::new(),
-            members: Map::new(),
-        }
+        Emf::default()
     }
 
     /// Writes `doc` as one line; a document with no metric writes nothing.
@@ -207,7 +204,8 @@ fn now_ms() -> u64 {
 pub struct Emf {
     /// (dimension names besides `Function`, metric name, unit)
     directives: Vec<(Vec<&'static str>, &'static str, Unit)>,
-    members: Map<String, Value>,
+    dimensions: Vec<(&'static str, String)>,
+    values: Vec<(&'static str, f64)>,
 }
 
 impl Emf {
@@ -222,21 +220,18 @@ impl Emf {
         dimensions: &[(&'static str, &str)],
     ) -> &mut Self {
         for (k, v) in dimensions {
-            self.members
-                .entry(k.to_string())
-                .or_insert_with(|| Value::String(v.to_string()));
+            if !self.dimensions.iter().any(|(n, _)| n == k) {
+                self.dimensions.push((k, v.to_string()));
+            }
         }
-        let total = self
-            .members
-            .get(name)
-            .and_then(Value::as_f64)
-            .unwrap_or(0.0)
-            + value;
-        if !self.directives.iter().any(|(_, n, _)| *n == name) {
-            self.directives
-                .push((dimensions.iter().map(|(k, _)| *k).collect(), name, unit));
+        match self.values.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, total)) => *total += value,
+            None => {
+                self.values.push((name, value));
+                self.directives
+                    .push((dimensions.iter().map(|(k, _)| *k).collect(), name, unit));
+            }
         }
-        self.members.insert(name.to_string(), json!(total));
         self
     }
 
@@ -245,30 +240,76 @@ impl Emf {
         self.add(name, Unit::Count, 1.0, dimensions)
     }
 
+    /// The document as one line of JSON, written straight into one string
+    /// (a handler emits one per request: no value tree, one allocation).
     fn render(self, namespace: &str, function: &str, timestamp_ms: u64) -> Option<String> {
         if self.directives.is_empty() {
             return None;
         }
-        let directives: Vec<Value> = self
-            .directives
-            .iter()
-            .map(|(dims, name, unit)| {
-                let mut set = vec![FUNCTION_DIMENSION];
-                set.extend(dims.iter().copied());
-                json!({
-                    "Namespace": namespace,
-                    "Dimensions": [set],
-                    "Metrics": [{"Name": name, "Unit": unit.as_str()}],
-                })
-            })
-            .collect();
-        let mut doc = self.members;
-        doc.insert(FUNCTION_DIMENSION.to_string(), json!(function));
-        doc.insert(
-            "_aws".to_string(),
-            json!({"Timestamp": timestamp_ms, "CloudWatchMetrics": directives}),
-        );
-        Some(Value::Object(doc).to_string())
+        let mut out = String::with_capacity(256 + 160 * self.directives.len());
+        out.push_str("{\"_aws\":{\"Timestamp\":");
+        out.push_str(&timestamp_ms.to_string());
+        out.push_str(",\"CloudWatchMetrics\":[");
+        for (i, (dims, name, unit)) in self.directives.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push_str("{\"Namespace\":");
+            json_str(&mut out, namespace);
+            out.push_str(",\"Dimensions\":[[");
+            json_str(&mut out, FUNCTION_DIMENSION);
+            for d in dims {
+                out.push(',');
+                json_str(&mut out, d);
+            }
+            out.push_str("]],\"Metrics\":[{\"Name\":");
+            json_str(&mut out, name);
+            out.push_str(",\"Unit\":");
+            json_str(&mut out, unit.as_str());
+            out.push_str("}]}");
+        }
+        out.push_str("]},");
+        json_str(&mut out, FUNCTION_DIMENSION);
+        out.push(':');
+        json_str(&mut out, function);
+        for (k, v) in &self.dimensions {
+            out.push(',');
+            json_str(&mut out, k);
+            out.push(':');
+            json_str(&mut out, v);
+        }
+        for (k, v) in &self.values {
+            out.push(',');
+            json_str(&mut out, k);
+            out.push(':');
+            json_number(&mut out, *v);
+        }
+        out.push('}');
+        Some(out)
+    }
+}
+
+/// `s` as a JSON string: as is when nothing needs escaping (our names and
+/// codes), else through serde_json.
+fn json_str(out: &mut String, s: &str) {
+    if s.bytes()
+        .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
+    {
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+    } else {
+        out.push_str(&Value::String(s.to_string()).to_string());
+    }
+}
+
+/// A whole number without a fraction; anything else as serde_json writes it
+/// (a non-finite value, which JSON cannot hold, as 0).
+fn json_number(out: &mut String, v: f64) {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 {
+        out.push_str(&(v as i64).to_string());
+    } else {
+        out.push_str(&json!(v).to_string().replace("null", "0"));
     }
 }
 
@@ -304,6 +345,21 @@ mod tests {
             json!([{"Name": "BytesOut", "Unit": "Bytes"}])
         );
         assert!(d["_aws"]["Timestamp"].as_u64().unwrap() > 1_700_000_000_000);
+    }
+
+    #[test]
+    fn values_that_need_escaping_are_escaped_and_numbers_stay_numbers() {
+        let m = Metrics::capture("hlsgate/test", "signed-url-issuer");
+        let mut doc = m.document();
+        doc.count(name::SIGNATURES, &[("Mode", "url"), ("KeyId", "K\"2\\é")])
+            .add(name::BYTES_OUT, Unit::Bytes, 0.5, &[])
+            .add(name::URIS_SIGNED, Unit::Count, f64::NAN, &[]);
+        m.emit(doc);
+        let d = &m.captured()[0];
+        assert_eq!(d["KeyId"], "K\"2\\é");
+        assert_eq!(d["Signatures"], 1);
+        assert_eq!(d["BytesOut"], 0.5);
+        assert_eq!(d["UrisSigned"], 0);
     }
 
     #[test]

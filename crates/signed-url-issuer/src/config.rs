@@ -105,8 +105,12 @@ pub struct Config {
     pub entitlement: ClaimsEntitlement,
     /// `SUBJECT_CLAIM` (default `sub`): the claim naming the viewer.
     pub subject_claim: String,
-    /// `LOG_HASH_KEY`: key of the HMAC that pseudonymises subjects in logs.
+    /// `LOG_HASH_KEY`: key of the HMAC that pseudonymises subjects in logs;
+    /// filled at cold start from `LOG_HASH_KEY_SECRET_ARN` when that is set
+    /// (so the key is never in the function's environment).
     pub log_hash_key: Option<SecretString>,
+    /// `LOG_HASH_KEY_SECRET_ARN`: the Secrets Manager secret holding it.
+    pub log_hash_secret: Option<String>,
     /// `CORS_ALLOWED_ORIGINS`: comma-separated origins, or `*` (URL mode only).
     pub cors_origins: Vec<String>,
     /// `CACHE_TTL_SECONDS` (default 10): how long a `playback.json` is reused.
@@ -194,6 +198,10 @@ impl Config {
         let bind_ip = env.flag("BIND_VIEWER_IP", false);
         let entitlement = ClaimsEntitlement::from_env(&mut env);
         let subject_claim = env.optional("SUBJECT_CLAIM").unwrap_or("sub").to_string();
+        let log_hash_secret = env.optional("LOG_HASH_KEY_SECRET_ARN").map(str::to_string);
+        if log_hash_secret.is_some() && env.optional("LOG_HASH_KEY").is_some() {
+            env.problem("set LOG_HASH_KEY_SECRET_ARN or LOG_HASH_KEY (local runs), not both");
+        }
         let log_hash_key = env
             .optional("LOG_HASH_KEY")
             .map(|k| SecretString::from(k.to_string()));
@@ -226,6 +234,7 @@ impl Config {
             entitlement,
             subject_claim,
             log_hash_key,
+            log_hash_secret,
             cors_origins,
             cache,
             origin,
