@@ -54,9 +54,9 @@ def crate_literals(crate_dir: str) -> set[str]:
     return names
 
 
-def run_binary(binary: str, env: dict[str, str]) -> tuple[list[dict], str]:
-    """Start a Lambda binary with `env` and nothing listening for AWS or the
-    runtime API; returns its JSON log lines and stderr."""
+def binary_and_env(binary: str, env: dict[str, str], runtime_api: str = "127.0.0.1:9") -> tuple[Path, dict[str, str]]:
+    """A Lambda binary's path and `env` plus what Lambda sets, with nothing
+    listening for AWS (and, by default, for the Runtime API)."""
     path = BIN_DIR / binary
     if not path.exists():
         raise AssertionError(f"{path} is missing: run `cargo build --bins` (make validate does)")
@@ -68,13 +68,20 @@ def run_binary(binary: str, env: dict[str, str]) -> tuple[list[dict], str]:
         "AWS_SECRET_ACCESS_KEY": "not-a-real-secret",
         "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
         "AWS_EC2_METADATA_DISABLED": "true",
-        "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9",
+        "AWS_LAMBDA_RUNTIME_API": runtime_api,
         "AWS_MAX_ATTEMPTS": "1",
         "AWS_LAMBDA_FUNCTION_NAME": binary,
         "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "512",
         "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
         **env,
     }
+    return path, full
+
+
+def run_binary(binary: str, env: dict[str, str]) -> tuple[list[dict], str]:
+    """Start a Lambda binary with `env` and nothing listening for AWS or the
+    runtime API; returns its JSON log lines and stderr."""
+    path, full = binary_and_env(binary, env)
     p = subprocess.run([str(path)], env=full, capture_output=True, text=True, timeout=60)
     lines = []
     for line in p.stdout.splitlines():
@@ -609,22 +616,7 @@ class Metrics(unittest.TestCase):
         event = json.loads((ROOT / "fixtures" / "events" / "function-url-playlist.json").read_text())
         event["headers"]["x-origin-verify"] = "a-guess"
         stub = RuntimeStub(event)
-        path = BIN_DIR / "manifest-rewriter"
-        self.assertTrue(path.exists(), f"{path} is missing: run `cargo build --bins`")
-        full = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "AWS_LAMBDA_LOG_FORMAT": "JSON",
-            "AWS_REGION": "us-east-1",
-            "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
-            "AWS_SECRET_ACCESS_KEY": "not-a-real-secret",
-            "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
-            "AWS_EC2_METADATA_DISABLED": "true",
-            "AWS_LAMBDA_RUNTIME_API": stub.address,
-            "AWS_LAMBDA_FUNCTION_NAME": "hlsgate-check-manifest-rewriter",
-            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "1024",
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
-            **env,
-        }
+        path, full = binary_and_env("manifest-rewriter", env, runtime_api=stub.address)
         proc = subprocess.Popen([str(path)], env=full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             self.assertTrue(stub.answered.wait(30), "no answer from the function")
