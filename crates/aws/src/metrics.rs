@@ -14,7 +14,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::env::Env;
 
@@ -161,10 +161,6 @@ impl Metrics {
         &self.namespace
     }
 
-    pub fn function(&self) -> &'static str {
-        self.function
-    }
-
     /// A new, empty document.
     pub fn document(&self) -> Emf {
         Emf::default()
@@ -299,23 +295,27 @@ fn json_str(out: &mut String, s: &str) {
         out.push_str(s);
         out.push('"');
     } else {
-        out.push_str(&Value::String(s.to_string()).to_string());
+        out.push_str(&Value::from(s).to_string());
     }
 }
 
-/// A whole number without a fraction; anything else as serde_json writes it
-/// (a non-finite value, which JSON cannot hold, as 0).
+/// A whole number without a fraction, any other finite one as Rust writes
+/// it (never an exponent, so valid JSON), a non-finite one (which JSON
+/// cannot hold) as 0.
 fn json_number(out: &mut String, v: f64) {
-    if v.is_finite() && v.fract() == 0.0 && v.abs() < 9.0e15 {
+    if !v.is_finite() {
+        out.push('0');
+    } else if v.fract() == 0.0 && v.abs() < 9.0e15 {
         out.push_str(&(v as i64).to_string());
     } else {
-        out.push_str(&json!(v).to_string().replace("null", "0"));
+        out.push_str(&v.to_string());
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn a_document_names_each_metric_with_its_dimensions() {

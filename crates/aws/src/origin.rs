@@ -106,10 +106,6 @@ impl<S: SecretSource> OriginGuard<S> {
         }
     }
 
-    pub fn header(&self) -> &HeaderName {
-        &self.header
-    }
-
     /// [`Via::Cdn`] when the header matches the current or previous value,
     /// [`Via::Direct`] when it is absent (or empty); a 403 (detail
     /// [`MISMATCH`]) when it is wrong, a 503 when the secret cannot be read.

@@ -289,6 +289,22 @@ pub fn viewer_address(peer: SocketAddr) -> String {
 }
 
 impl crate::Stack {
+    /// What the distribution adds to every request it sends an origin (the
+    /// rewriter's and the issuer's alike): the origin secret, and the
+    /// viewer's address as `CloudFront-Viewer-Address`.
+    pub(crate) fn cloudfront_headers(&self, peer: SocketAddr) -> [(String, String); 2] {
+        [
+            (
+                self.rewriter.config.origin.header.as_str().to_string(),
+                self.secrets.origin_secret.clone(),
+            ),
+            (
+                "cloudfront-viewer-address".to_string(),
+                viewer_address(peer),
+            ),
+        ]
+    }
+
     /// CloudFront for `/videos/**`.
     pub(crate) async fn edge(&self, req: &Request<Incoming>, peer: SocketAddr) -> Answer {
         let method = req.method().clone();
@@ -362,15 +378,8 @@ impl crate::Stack {
                 req.uri().query().unwrap_or(""),
                 &self.rewriter.config.suffix,
             );
-            let mut headers = vec![
-                (
-                    self.rewriter.config.origin.header.as_str().to_string(),
-                    self.secrets.origin_secret.clone(),
-                ),
-                (
-                    "cloudfront-viewer-address".to_string(),
-                    viewer_address(peer),
-                ),
+            let mut headers = self.cloudfront_headers(peer).to_vec();
+            headers.extend([
                 // The viewer-request function's header: the origin the
                 // viewer used (the rewriter behind a Function URL).
                 (PUBLIC_ORIGIN_HEADER.to_string(), host.clone()),
@@ -380,7 +389,7 @@ impl crate::Stack {
                     "via".to_string(),
                     "1.1 hlsgate-dev (CloudFront)".to_string(),
                 ),
-            ];
+            ]);
             if let Some(c) = cookies.as_deref().and_then(forwarded_cookies) {
                 headers.push((header::COOKIE.as_str().to_string(), c));
             }

@@ -155,18 +155,10 @@ impl Stack {
         let decoded_id = percent_encoding::percent_decode_str(id).decode_utf8_lossy();
         let mut headers = lambda::header_pairs(req.headers());
         if path == Path::Edge {
-            headers.retain(|(k, _)| {
-                !k.eq_ignore_ascii_case("cloudfront-viewer-address")
-                    && !k.eq_ignore_ascii_case(self.rewriter.config.origin.header.as_str())
-            });
-            headers.push((
-                self.rewriter.config.origin.header.as_str().to_string(),
-                self.secrets.origin_secret.clone(),
-            ));
-            headers.push((
-                "cloudfront-viewer-address".to_string(),
-                crate::edge::viewer_address(peer),
-            ));
+            // CloudFront's values replace any the viewer sent.
+            let added = self.cloudfront_headers(peer);
+            headers.retain(|(k, _)| !added.iter().any(|(a, _)| a.eq_ignore_ascii_case(k)));
+            headers.extend(added);
         }
         let mut api = lambda::http_api_request(
             req.method(),
