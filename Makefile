@@ -33,7 +33,7 @@ watch: tools ## cargo lambda watch for the three functions against `make dev`'s 
 	PATH="$(VENV):$$PATH" $(CARGO) lambda watch
 
 E2E := $(HLSGATE_TOOLS)/e2e
-e2e-tools: ## hls.js and playwright-core (pinned by e2e/package-lock.json) into $(HLSGATE_TOOLS)/e2e
+e2e-tools: ## hls.js, playwright-core and dynalite (pinned by e2e/package-lock.json) into $(HLSGATE_TOOLS)/e2e
 	@if ! cmp -s e2e/package-lock.json $(E2E)/package-lock.json || [ ! -d $(E2E)/node_modules/playwright-core ]; then \
 	  mkdir -p $(E2E) && cp e2e/package.json e2e/package-lock.json $(E2E)/ && \
 	  (cd $(E2E) && npm ci --no-audit --no-fund --loglevel=error) && echo "e2e tools in $(E2E)"; fi

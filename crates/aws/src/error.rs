@@ -73,6 +73,7 @@ impl CallError {
                             | "TooManyRequestsException"
                             | "SlowDown"
                             | "RequestLimitExceeded"
+                            | "ProvisionedThroughputExceededException"
                     ) {
                     CallFailure::Throttled
                 } else if status >= 500 {

@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod env;
 pub mod error;
+pub mod local_dynamodb;
 #[cfg(feature = "local-s3")]
 pub mod local_s3;
 pub mod metrics;

@@ -259,6 +259,8 @@ pub struct Line<'a> {
     pub duration_us: Option<u64>,
     /// Set on the `refused` line.
     pub code: Option<&'static str>,
+    /// The refusal's finer code, when it has one ([`Refusal::detail`]).
+    pub detail: Option<&'static str>,
     pub reason: Option<&'a str>,
 }
 
@@ -286,13 +288,13 @@ macro_rules! log_line {
         if level <= tracing::Level::WARN {
             tracing::warn!(
                 request_id = %line.request_id, method = %line.method, status = line.status,
-                code = line.code, reason = line.reason, $($field)* duration_us = line.duration_us,
+                code = line.code, detail = line.detail, reason = line.reason, $($field)* duration_us = line.duration_us,
                 "{}", $message
             )
         } else {
             tracing::info!(
                 request_id = %line.request_id, method = %line.method, status = line.status,
-                code = line.code, reason = line.reason, $($field)* duration_us = line.duration_us,
+                code = line.code, detail = line.detail, reason = line.reason, $($field)* duration_us = line.duration_us,
                 "{}", $message
             )
         }
@@ -363,6 +365,7 @@ impl Frame {
                     status: r.status.as_u16(),
                     duration_us: None,
                     code: Some(r.code),
+                    detail: r.detail,
                     reason: Some(&r.reason),
                 };
                 outcome.log(level, "refused", &line);
@@ -379,6 +382,7 @@ impl Frame {
             status: response.status().as_u16(),
             duration_us: Some(u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX)),
             code: None,
+            detail: None,
             reason: None,
         };
         outcome.log(tracing::Level::INFO, "request", &line);

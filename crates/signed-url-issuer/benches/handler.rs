@@ -2,6 +2,11 @@
 //! with `playback.json` in the cache. What differs is the active key (RSA-2048
 //! or ECDSA P-256, SHA256) and the mode (URL or cookies).
 //!
+//! `issuer-grants` is the same request with `ENTITLEMENT=dynamodb` against
+//! dynalite on loopback (skipped, with a message, when `make e2e-tools` has
+//! not installed it): the decision cached, and asked of the table on every
+//! request.
+//!
 //! `cargo bench -p hlsgate-signed-url-issuer --bench handler`
 
 #![allow(clippy::unwrap_used)] // benches fail loudly by design
@@ -48,5 +53,63 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench);
+fn bench_grants(c: &mut Criterion) {
+    use hlsgate_signed_url_issuer::entitlement::grants::{Grant, Target, Window};
+    use hlsgate_signed_url_issuer::entitlement::table::{self, GrantsTable};
+    use hlsgate_signed_url_issuer::entitlement::{Entitlements, Store};
+    let db = match hlsgate_aws::local_dynamodb::LocalDynamo::start() {
+        Ok(db) => db,
+        Err(e) => return eprintln!("issuer-grants skipped: {e}"),
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let t = GrantsTable::new(
+        table::local_client(&db.endpoint(), std::time::Duration::from_secs(5)),
+        "bench-grants",
+    );
+    rt.block_on(t.create()).unwrap();
+    rt.block_on(t.put(&Grant {
+        subject: SUB.into(),
+        target: Target::parse("demo").unwrap(),
+        window: Window {
+            not_before: None,
+            expires_at: Some(NOW + 3600),
+        },
+    }))
+    .unwrap();
+    let mut group = c.benchmark_group("issuer-grants");
+    for (name, cache) in [("cached", "300"), ("uncached", "0")] {
+        let extra = [
+            ("ENTITLEMENT", "dynamodb"),
+            ("GRANTS_TABLE", "bench-grants"),
+            ("ENTITLEMENT_CACHE_SECONDS", cache),
+            ("CACHE_TTL_SECONDS", "3600"),
+        ];
+        let cfg = config(&extra);
+        let entitlements =
+            Entitlements::with_store(&cfg.entitlement, Store::Table(t.clone())).unwrap();
+        let keys = hlsgate_signed_url_issuer::keys::StaticKeys(secrecy::SecretString::from(
+            keys_json(ECDSA_KEY_ID),
+        ));
+        let mut app = app_parts(&extra, store(), keys, entitlements);
+        app.frame.metrics = hlsgate_aws::metrics::Metrics::discard("hlsgate", "signed-url-issuer");
+        let event = Call::new(Shape::Http).event().to_string();
+        let first = rt.block_on(handle(
+            &app,
+            lambda_http::request::from_str(&event).unwrap(),
+        ));
+        assert_eq!(first.status(), 200);
+        group.bench_function(format!("ecdsa/url/{name}"), |b| {
+            b.iter(|| {
+                let req = lambda_http::request::from_str(black_box(&event)).unwrap();
+                black_box(rt.block_on(handle(&app, req)))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_grants);
 criterion_main!(benches);

@@ -12,7 +12,7 @@ use hlsgate_aws::secret::{SecretLocation, SecretVars};
 use hlsgate_core::signing::{Delivery, HashAlgorithm, ParamSuffix, SameSite};
 use secrecy::SecretString;
 
-use crate::entitlement::ClaimsEntitlement;
+use crate::entitlement::EntitlementConfig;
 
 /// Where the signing keys come from: `SIGNING_KEYS_SECRET_ARN`, or
 /// `SIGNING_KEYS_FILE` / `SIGNING_KEYS` for local runs.
@@ -102,7 +102,8 @@ pub struct Config {
     pub ttl: TtlPolicy,
     /// `BIND_VIEWER_IP`: bind signatures to the viewer's IPv4 address.
     pub bind_ip: bool,
-    pub entitlement: ClaimsEntitlement,
+    /// `ENTITLEMENT` and its settings.
+    pub entitlement: EntitlementConfig,
     /// `SUBJECT_CLAIM` (default `sub`): the claim naming the viewer.
     pub subject_claim: String,
     /// `LOG_HASH_KEY`: key of the HMAC that pseudonymises subjects in logs;
@@ -196,7 +197,7 @@ impl Config {
         }
         let ttl = ttl_policy(&mut env);
         let bind_ip = env.flag("BIND_VIEWER_IP", false);
-        let entitlement = ClaimsEntitlement::from_env(&mut env);
+        let entitlement = EntitlementConfig::from_env(&mut env);
         let subject_claim = env.optional("SUBJECT_CLAIM").unwrap_or("sub").to_string();
         let log_hash_secret = env.optional("LOG_HASH_KEY_SECRET_ARN").map(str::to_string);
         if log_hash_secret.is_some() && env.optional("LOG_HASH_KEY").is_some() {

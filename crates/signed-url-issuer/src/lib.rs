@@ -11,7 +11,8 @@
 //! 1. the method (`OPTIONS` preflight, `GET`, else 405);
 //! 2. the principal from the authorizer's context (401 without one);
 //! 3. the video id and `?mode=` (400);
-//! 4. entitlement (403; 503 when the store cannot answer);
+//! 4. entitlement (403; 503 when the store cannot answer), with the end
+//!    of the viewer's grant, which caps the signature's expiry;
 //! 5. the catalog: `playback.json`, else the master (404 when not ready);
 //! 6. the signing keys (503 when none could ever be read);
 //! 7. the signature: a URL, or cookies.
@@ -121,6 +122,8 @@ struct Outcome {
     sidecar: Option<bool>,
     cache: Option<hlsgate_aws::cache::CacheStatus>,
     via: Option<Via>,
+    /// The end of the viewer's grant, when the store gave one.
+    grant_until: Option<u64>,
     /// A signature went out.
     signed: bool,
 }
@@ -146,6 +149,7 @@ hlsgate_aws::impl_outcome!(
     video_id = o.video_id.as_deref(),
     mode = o.mode.map(Delivery::as_str),
     expires = o.expires,
+    grant_until = o.grant_until,
     ttl_seconds = o.ttl,
     key_id = o.key_id.as_deref(),
     ip_bound = o.ip_bound,
@@ -211,20 +215,33 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
     let mode = requested_mode(cfg, req, via)?;
     out.mode = Some(mode);
 
-    // 4. May they?
-    match app.entitlement.check(&viewer, &id).await {
-        Ok(Decision::Allowed) => {}
-        Ok(Decision::Denied(reason)) => {
-            return Err(Refusal::new(StatusCode::FORBIDDEN, "not_entitled", reason));
+    // 4. May they, and until when?
+    let now = (app.clock)();
+    let grant_until = match app.entitlement.check(&viewer, &id, now).await {
+        Ok(Decision::Allowed { until: Some(end) }) if end <= now => {
+            return Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                "not_entitled",
+                format!("the grant ended at {end} (now {now})"),
+            )
+            .detail(entitlement::grants::GRANT_EXPIRED));
+        }
+        Ok(Decision::Allowed { until }) => until,
+        Ok(Decision::Denied(d)) => {
+            return Err(
+                Refusal::new(StatusCode::FORBIDDEN, "not_entitled", d.reason).detail(d.detail),
+            );
         }
         Err(e) => {
             return Err(Refusal::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "entitlement_unavailable",
                 e.to_string(),
-            ));
+            )
+            .detail(e.detail));
         }
-    }
+    };
+    out.grant_until = grant_until;
 
     // 5. Is it ready, and how long does it play?
     let ready = app
@@ -253,10 +270,10 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
     let signer = keys.signer();
     out.key_id = Some(signer.key_pair_id().to_string());
 
-    // 7. Sign the folder, once.
-    let now = (app.clock)();
-    let ttl = cfg.ttl.seconds(ready.duration_seconds);
-    let expires = now.saturating_add(ttl);
+    // 7. Sign the folder, once; a rental never outlives its grant.
+    let by_rule = now.saturating_add(cfg.ttl.seconds(ready.duration_seconds));
+    let expires = grant_until.map_or(by_rule, |u| by_rule.min(u));
+    let ttl = expires.saturating_sub(now);
     out.ttl = Some(ttl);
     out.expires = Some(expires);
     let ip = if cfg.bind_ip {
@@ -308,11 +325,16 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
             (manifest, cookies)
         }
     };
-    let body = serde_json::json!({
+    let mut body = serde_json::json!({
         "manifest_url": manifest_url,
         "expires_at": expires_at,
         "mode": mode.as_str(),
     });
+    if let Some(until) = grant_until {
+        // The player may say "rental ends in …"; a new signature is never
+        // issued past it.
+        body["grant_expires_at"] = rfc3339(until).map_err(|e| internal(&e))?.into();
+    }
     out.signed = true;
     let mut resp = Response::new(Body::Text(body.to_string()));
     let h = resp.headers_mut();

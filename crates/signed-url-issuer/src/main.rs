@@ -31,7 +31,10 @@ async fn main() -> ExitCode {
         started.config.keys.clone(),
         &started.sdk,
     );
-    let entitlement = Entitlements::new(&started.config);
+    let entitlement = match Entitlements::connect(&started.config.entitlement, &started.sdk).await {
+        Ok(e) => e,
+        Err(e) => return start::exit(Err(e)),
+    };
     let origin = started
         .config
         .origin
@@ -59,6 +62,7 @@ async fn run(
         key_ids = ?loaded.ids(),
         active_key = %loaded.signer().key_pair_id(),
         hash = %app.config.hash,
+        entitlement = <&str>::from(app.config.entitlement.backend),
         "ready"
     );
     let app = &app;

@@ -79,6 +79,11 @@ impl Viewer {
         })
     }
 
+    /// A claim as the authorizer passed it.
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.claims.get(name)
+    }
+
     /// The values of a claim, in the formats the authorizers write them and
     /// no other: a JSON array; for `scope`, blank-separated (RFC 6749 §3.3),
     /// plus the JWT authorizer's scopes; for any other claim, `"[a b]"` (an

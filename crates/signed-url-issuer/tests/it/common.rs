@@ -101,6 +101,12 @@ pub fn app_parts<S: ObjectSource, K: KeySource, E: Entitlement>(
     )
 }
 
+/// An app over [`store`] with the test keys (RSA active) and `entitlement`.
+pub fn app_entitled<E: Entitlement>(entitlement: E) -> TestApp<MemoryObjects, StaticKeys, E> {
+    let keys = StaticKeys(SecretString::from(keys_json(KEY_ID)));
+    app_parts(&[], store(), keys, entitlement)
+}
+
 /// An app over [`store`] with the keys and rules of `extra`'s config.
 pub fn app(extra: &[(&str, &str)]) -> TestApp {
     app_with(extra, store())
@@ -114,7 +120,7 @@ pub fn app_with<S: ObjectSource>(extra: &[(&str, &str)], objects: S) -> TestApp<
         }
         other => panic!("tests use literal keys, not {other:?}"),
     };
-    let rules = cfg.entitlement.clone();
+    let rules = cfg.entitlement.claims.clone().unwrap_or_default();
     app_parts(extra, objects, keys, rules)
 }
 

@@ -109,7 +109,18 @@ fn every_problem_is_listed() {
 #[test]
 fn the_docs_list_exactly_the_variables_read() {
     let mut names = std::collections::BTreeSet::new();
-    for extra in [&[][..], COOKIES] {
+    let stores: [&[(&str, &str)]; 2] = [
+        &[("ENTITLEMENT", "dynamodb"), ("GRANTS_TABLE", "grants")],
+        &[
+            ("ENTITLEMENT", "webhook"),
+            ("ENTITLEMENT_URL", "https://grants.example.com/check"),
+            (
+                "ENTITLEMENT_SECRET_ARN",
+                "arn:aws:secretsmanager:eu-west-1:123456789012:secret:hook",
+            ),
+        ],
+    ];
+    for extra in [&[][..], COOKIES].into_iter().chain(stores) {
         let (env, read) = env(extra).tracking();
         Config::from(env).unwrap();
         names.extend(read.names());

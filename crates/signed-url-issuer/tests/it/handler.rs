@@ -11,7 +11,7 @@ use hlsgate_aws::testing::s3_error;
 use hlsgate_core::signing::*;
 use hlsgate_core::video::VideoId;
 use hlsgate_signed_url_issuer::entitlement::{Decision, Entitlement, EntitlementError};
-use hlsgate_signed_url_issuer::keys::{KeySource, StaticKeys};
+use hlsgate_signed_url_issuer::keys::KeySource;
 use hlsgate_signed_url_issuer::viewer::Viewer;
 use secrecy::SecretString;
 
@@ -178,15 +178,56 @@ async fn a_video_list_claim_limits_which_videos() {
 struct Down;
 
 impl Entitlement for Down {
-    async fn check(&self, _: &Viewer, _: &VideoId) -> Result<Decision, EntitlementError> {
-        Err(EntitlementError::Unavailable("table throttled".into()))
+    async fn check(&self, _: &Viewer, _: &VideoId, _: u64) -> Result<Decision, EntitlementError> {
+        Err(EntitlementError::new("grants_throttled", "table throttled"))
+    }
+}
+
+fn rfc3339(t: u64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t as i64)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap()
+}
+
+/// A rental that ends at the given second.
+struct Rental(u64);
+
+impl Entitlement for Rental {
+    async fn check(&self, _: &Viewer, _: &VideoId, _: u64) -> Result<Decision, EntitlementError> {
+        Ok(Decision::Allowed {
+            until: Some(self.0),
+        })
     }
 }
 
 #[tokio::test]
+async fn a_rental_never_outlives_its_grant() {
+    // The TTL rule gives the fixture video far more than 60 s.
+    let app = app_entitled(Rental(NOW + 60));
+    let r = call(&app, &Call::new(Shape::Http)).await;
+    assert_eq!(r.status(), 200);
+    let body = json_body(&r);
+    assert_eq!(body["grant_expires_at"], rfc3339(NOW + 60));
+    assert_eq!(body["expires_at"], rfc3339(NOW + 60));
+    // A grant far off leaves the TTL rule in charge.
+    let long = app_entitled(Rental(NOW + 30 * 86_400));
+    let body = json_body(&call(&long, &Call::new(Shape::Http)).await);
+    assert_ne!(body["expires_at"], rfc3339(NOW + 30 * 86_400));
+    assert_eq!(body["grant_expires_at"], rfc3339(NOW + 30 * 86_400));
+    // An implementation that hands back an ended grant still gets no
+    // signature.
+    let ended = app_entitled(Rental(NOW));
+    let r = call(&ended, &Call::new(Shape::Http)).await;
+    assert_eq!(r.status(), 403);
+    // Claims alone say nothing about a grant's end.
+    let body = json_body(&call(&app_with(&[], store()), &Call::new(Shape::Http)).await);
+    assert!(body.get("grant_expires_at").is_none(), "{body}");
+}
+
+#[tokio::test]
 async fn an_entitlement_store_that_cannot_answer_is_503() {
-    let keys = StaticKeys(SecretString::from(keys_json(KEY_ID)));
-    let app = app_parts(&[], store(), keys, Down);
+    let app = app_entitled(Down);
     let r = call(&app, &Call::new(Shape::Rest)).await;
     assert_eq!(r.status(), 503);
     assert_eq!(header(&r, "retry-after"), Some("1"));
@@ -272,7 +313,12 @@ impl KeySource for NoKeys {
 #[tokio::test]
 async fn no_readable_keys_is_503() {
     let cfg = config(&[]);
-    let app = app_parts(&[], store(), NoKeys, cfg.entitlement.clone());
+    let app = app_parts(
+        &[],
+        store(),
+        NoKeys,
+        cfg.entitlement.claims.clone().unwrap(),
+    );
     let r = call(&app, &Call::new(Shape::Http)).await;
     assert_eq!(r.status(), 503);
     assert_eq!(json_body(&r)["error"], "keys_unavailable");
@@ -567,7 +613,8 @@ async fn every_request_writes_one_emf_document() {
         serde_json::json!([["Function", "Mode", "KeyId"]])
     );
     assert!(docs[2].get("Signatures").is_none());
-    assert_eq!(docs[2]["Reason"], "not_entitled");
+    // The denial's own code, finer than the answer's `not_entitled`.
+    assert_eq!(docs[2]["Reason"], "claim_missing");
     assert_eq!(docs[3]["OriginSecretMismatches"], 1.0);
     assert!(docs.iter().all(|d| d["Function"] == "signed-url-issuer"));
 }

@@ -7,7 +7,9 @@
 mod common;
 mod config;
 mod e2e;
+mod grants;
 mod handler;
 mod keys;
 mod logs;
 mod payloads;
+mod webhook;

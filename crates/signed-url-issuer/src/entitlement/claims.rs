@@ -1,61 +1,10 @@
-//! May this viewer watch this video?
-//!
-//! [`Entitlement`] is the seam: the handler asks it once per request and
-//! answers 403 on [`Decision::Denied`], 503 on an error. [`ClaimsEntitlement`]
-//! decides from the token's claims alone, configured from the environment.
-//! Anything else (a purchases table, a subscription service) is another
-//! implementation of the trait, wired in `main.rs`:
-//!
-//! ```
-//! use std::collections::HashSet;
-//! use hlsgate_core::video::VideoId;
-//! use hlsgate_signed_url_issuer::entitlement::{Decision, Entitlement, EntitlementError};
-//! use hlsgate_signed_url_issuer::viewer::Viewer;
-//!
-//! /// Stands in for a table keyed by (subject, video id), e.g. a DynamoDB
-//! /// `GetItem` with a projection of one attribute.
-//! struct Purchases(HashSet<(String, String)>);
-//!
-//! impl Entitlement for Purchases {
-//!     async fn check(&self, viewer: &Viewer, video: &VideoId) -> Result<Decision, EntitlementError> {
-//!         // A real lookup returns EntitlementError::Unavailable on throttling
-//!         // or timeouts, so the viewer gets a retryable 503, not a 403.
-//!         let key = (viewer.subject.clone(), video.to_string());
-//!         Ok(if self.0.contains(&key) { Decision::Allowed } else { Decision::Denied("not purchased") })
-//!     }
-//! }
-//! ```
-
-use std::future::Future;
+//! Rules on the token's claims: no lookup, decided in the handler's thread.
 
 use hlsgate_aws::env::Env;
 use hlsgate_core::video::VideoId;
 
+use super::{Decision, Entitlement, EntitlementError};
 use crate::viewer::Viewer;
-
-/// The answer for one viewer and video.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    Allowed,
-    /// Refused; the reason is logged, never shown.
-    Denied(&'static str),
-}
-
-/// The entitlement store could not answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum EntitlementError {
-    #[error("entitlement store unavailable: {0}")]
-    Unavailable(String),
-}
-
-/// Decides whether a viewer may watch a video.
-pub trait Entitlement: Send + Sync {
-    fn check(
-        &self,
-        viewer: &Viewer,
-        video: &VideoId,
-    ) -> impl Future<Output = Result<Decision, EntitlementError>> + Send;
-}
 
 /// Rules on the token's claims. Every configured rule must pass:
 /// - `ENTITLEMENT_CLAIM` + `ENTITLEMENT_VALUES`: the claim (say
@@ -66,9 +15,10 @@ pub trait Entitlement: Send + Sync {
 ///   viewer can write (a Cognito `custom:` attribute their own app client
 ///   may update) would otherwise grant everything with one `*`.
 ///
-/// With no rule configured the function refuses to start, unless
-/// `ENTITLEMENT_ANY_VIEWER=true` says that every signed-in viewer may watch
-/// everything.
+/// With `ENTITLEMENT=claims` and no rule configured the function refuses
+/// to start, unless `ENTITLEMENT_ANY_VIEWER=true` says that every signed-in
+/// viewer may watch everything. With a store (`dynamodb`, `webhook`) the
+/// claim rules are optional, and checked first.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClaimsEntitlement {
     pub required: Option<(String, Vec<String>)>,
@@ -79,8 +29,10 @@ pub struct ClaimsEntitlement {
 }
 
 impl ClaimsEntitlement {
-    /// Reads the rules; problems are recorded in `env`.
-    pub fn from_env(env: &mut Env) -> Self {
+    /// Reads the claim rules; `None` when none is set. Problems are
+    /// recorded in `env`; `wildcards` is `ENTITLEMENT_VIDEOS_WILDCARDS`, read
+    /// by the caller because the grants table honours it too.
+    pub fn from_env(env: &mut Env, wildcards: bool) -> Option<Self> {
         let claim = env.optional("ENTITLEMENT_CLAIM").map(str::to_string);
         let values = env.list("ENTITLEMENT_VALUES");
         let required = match (claim, values.is_empty()) {
@@ -96,10 +48,6 @@ impl ClaimsEntitlement {
             }
         };
         let videos_claim = env.optional("ENTITLEMENT_VIDEOS_CLAIM").map(str::to_string);
-        let wildcards = env.flag("ENTITLEMENT_VIDEOS_WILDCARDS", false);
-        if wildcards && videos_claim.is_none() {
-            env.problem("ENTITLEMENT_VIDEOS_WILDCARDS is set but ENTITLEMENT_VIDEOS_CLAIM is not");
-        }
         let any_viewer = env.flag("ENTITLEMENT_ANY_VIEWER", false);
         let rules = ClaimsEntitlement {
             required,
@@ -107,14 +55,8 @@ impl ClaimsEntitlement {
             wildcards,
             any_viewer,
         };
-        if !rules.any_viewer && rules.required.is_none() && rules.videos_claim.is_none() {
-            env.problem(
-                "no entitlement rule: set ENTITLEMENT_CLAIM and ENTITLEMENT_VALUES, and/or \
-                 ENTITLEMENT_VIDEOS_CLAIM, or ENTITLEMENT_ANY_VIEWER=true to let every \
-                 signed-in viewer watch everything",
-            );
-        }
-        rules
+        (rules.any_viewer || rules.required.is_some() || rules.videos_claim.is_some())
+            .then_some(rules)
     }
 
     /// The decision, synchronously: claims need no lookup.
@@ -122,7 +64,7 @@ impl ClaimsEntitlement {
         if let Some((claim, wanted)) = &self.required {
             let held = viewer.claim_values(claim);
             if !held.iter().any(|h| wanted.contains(h)) {
-                return Decision::Denied("required claim value missing");
+                return Decision::denied("claim_missing", "required claim value missing");
             }
         }
         if let Some(claim) = &self.videos_claim {
@@ -139,47 +81,35 @@ impl ClaimsEntitlement {
             match (listed, wildcard, self.wildcards) {
                 (true, _, _) | (false, true, true) => {}
                 (false, true, false) => {
-                    return Decision::Denied(
+                    return Decision::denied(
+                        "wildcards_off",
                         "only a wildcard entry matches, and ENTITLEMENT_VIDEOS_WILDCARDS is off",
                     );
                 }
                 (false, false, _) => {
-                    return Decision::Denied("video not listed in the viewer's claim");
+                    return Decision::denied(
+                        "video_not_listed",
+                        "video not listed in the viewer's claim",
+                    );
                 }
             }
         }
         if self.required.is_none() && self.videos_claim.is_none() && !self.any_viewer {
-            return Decision::Denied("no entitlement rule configured");
+            return Decision::denied("no_rule", "no entitlement rule configured");
         }
-        Decision::Allowed
+        Decision::ALLOWED
     }
 }
 
+/// The claim rules alone, as a backend.
 impl Entitlement for ClaimsEntitlement {
-    async fn check(&self, viewer: &Viewer, video: &VideoId) -> Result<Decision, EntitlementError> {
+    async fn check(
+        &self,
+        viewer: &Viewer,
+        video: &VideoId,
+        _now: u64,
+    ) -> Result<Decision, EntitlementError> {
         Ok(self.decide(viewer, video))
-    }
-}
-
-/// The configured rules, whichever backend holds them: what `main.rs`
-/// builds. A new backend (a table, a webhook) is one variant here and one
-/// arm in each match.
-#[derive(Debug, Clone)]
-pub enum Entitlements {
-    Claims(ClaimsEntitlement),
-}
-
-impl Entitlements {
-    pub fn new(config: &crate::Config) -> Entitlements {
-        Entitlements::Claims(config.entitlement.clone())
-    }
-}
-
-impl Entitlement for Entitlements {
-    async fn check(&self, viewer: &Viewer, video: &VideoId) -> Result<Decision, EntitlementError> {
-        match self {
-            Entitlements::Claims(c) => c.check(viewer, video).await,
-        }
     }
 }
 
@@ -198,14 +128,24 @@ mod tests {
         Viewer::new("user-1", map)
     }
 
+    /// The logged reason of a denial.
+    fn reason(d: Decision) -> String {
+        match d {
+            Decision::Denied(d) => d.reason.into_owned(),
+            Decision::Allowed { .. } => "allowed".into(),
+        }
+    }
+
     fn id(s: &str) -> VideoId {
         VideoId::parse(s).unwrap()
     }
 
     fn rules(pairs: &[(&str, &str)]) -> Result<ClaimsEntitlement, Vec<String>> {
         let mut env = Env::from_pairs(pairs.iter().copied());
-        let r = ClaimsEntitlement::from_env(&mut env);
-        env.finish().map(|()| r).map_err(|e| e.problems)
+        let r = super::super::EntitlementConfig::from_env(&mut env);
+        env.finish()
+            .map(|()| r.claims.unwrap_or_default())
+            .map_err(|e| e.problems)
     }
 
     #[test]
@@ -218,7 +158,7 @@ mod tests {
         let member = viewer(json!({"cognito:groups": "[free staff]"}));
         let outsider = viewer(json!({"cognito:groups": "free"}));
         let nobody = viewer(json!({}));
-        assert_eq!(r.decide(&member, &id("a")), Decision::Allowed);
+        assert_eq!(r.decide(&member, &id("a")), Decision::ALLOWED);
         assert!(matches!(r.decide(&outsider, &id("a")), Decision::Denied(_)));
         assert!(matches!(r.decide(&nobody, &id("a")), Decision::Denied(_)));
     }
@@ -240,38 +180,36 @@ mod tests {
         ] {
             let v = viewer(json!({ "custom:videos": claim }));
             assert_eq!(
-                strict.decide(&v, &id("course-1")),
-                Decision::Denied(
-                    "only a wildcard entry matches, and ENTITLEMENT_VIDEOS_WILDCARDS is off"
-                ),
+                reason(strict.decide(&v, &id("course-1"))),
+                "only a wildcard entry matches, and ENTITLEMENT_VIDEOS_WILDCARDS is off",
                 "{claim}"
             );
             assert_eq!(
                 open.decide(&v, &id("course-1")),
-                Decision::Allowed,
+                Decision::ALLOWED,
                 "{claim}"
             );
         }
         // Blanks do not split a plain string: "x *" is one entry, no wildcard.
         let blank = viewer(json!({"custom:videos": "course-1 *"}));
         assert_eq!(
-            open.decide(&blank, &id("course-1")),
-            Decision::Denied("video not listed in the viewer's claim")
+            reason(open.decide(&blank, &id("course-1"))),
+            "video not listed in the viewer's claim"
         );
         assert_eq!(
-            open.decide(&blank, &id("other")),
-            Decision::Denied("video not listed in the viewer's claim")
+            reason(open.decide(&blank, &id("other"))),
+            "video not listed in the viewer's claim"
         );
         // Exact ids pass either way.
         let exact = viewer(json!({"custom:videos": "course-1,intro"}));
-        assert_eq!(strict.decide(&exact, &id("intro")), Decision::Allowed);
+        assert_eq!(strict.decide(&exact, &id("intro")), Decision::ALLOWED);
         assert_eq!(
             rules(&[
                 ("ENTITLEMENT_VIDEOS_WILDCARDS", "true"),
                 ("ENTITLEMENT_ANY_VIEWER", "true")
             ])
             .unwrap_err(),
-            ["ENTITLEMENT_VIDEOS_WILDCARDS is set but ENTITLEMENT_VIDEOS_CLAIM is not"]
+            [super::super::WILDCARDS_UNUSED]
         );
     }
 
@@ -286,8 +224,8 @@ mod tests {
         .unwrap();
         let v =
             viewer(json!({"custom:videos": "intro,course-101-*", "scope": "openid videos/watch"}));
-        assert_eq!(r.decide(&v, &id("intro")), Decision::Allowed);
-        assert_eq!(r.decide(&v, &id("course-101-week2")), Decision::Allowed);
+        assert_eq!(r.decide(&v, &id("intro")), Decision::ALLOWED);
+        assert_eq!(r.decide(&v, &id("course-101-week2")), Decision::ALLOWED);
         assert!(matches!(r.decide(&v, &id("intro2")), Decision::Denied(_)));
         assert!(matches!(
             r.decide(&v, &id("course-102")),
@@ -308,7 +246,7 @@ mod tests {
             2
         );
         let any = rules(&[("ENTITLEMENT_ANY_VIEWER", "true")]).unwrap();
-        assert_eq!(any.decide(&viewer(json!({})), &id("x")), Decision::Allowed);
+        assert_eq!(any.decide(&viewer(json!({})), &id("x")), Decision::ALLOWED);
         // A rule set built by hand with nothing in it refuses.
         assert!(matches!(
             ClaimsEntitlement::default().decide(&viewer(json!({})), &id("x")),

@@ -1,0 +1,235 @@
+//! A grant: one viewer may watch one video, or a collection, in a window of
+//! time. The table's item layout and the rule that turns grants into a
+//! decision, shared by the issuer, `hlsgate grant` and the local stack.
+//!
+//! One item per grant (see `docs/entitlement.md`):
+//!
+//! | attribute    | type | what |
+//! |--------------|------|------|
+//! | `subject`    | S    | partition key: the viewer's subject claim |
+//! | `video`      | S    | sort key: a video id, or `*` + a prefix for a collection (`*course-101-`; `*` alone is everything) |
+//! | `expires_at` | N    | optional: epoch seconds the grant ends (the table's TTL attribute) |
+//! | `not_before` | N    | optional: epoch seconds the grant starts |
+//!
+//! A video id never holds `*`, so the two kinds of sort key cannot meet, and
+//! a viewer's collection grants are one `begins_with(video, "*")` range.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use hlsgate_core::video::VideoId;
+
+use super::Decision;
+
+/// Attribute names, declared once.
+pub mod attr {
+    pub const SUBJECT: &str = "subject";
+    pub const VIDEO: &str = "video";
+    pub const EXPIRES_AT: &str = "expires_at";
+    pub const NOT_BEFORE: &str = "not_before";
+}
+
+/// The denials' codes (the `refused` line's `detail`, the `Refusals`
+/// metric's `Reason`).
+pub const GRANT_EXPIRED: &str = "grant_expired";
+pub const GRANT_NOT_YET: &str = "grant_not_yet";
+pub const NO_GRANT: &str = "no_grant";
+
+/// The first character of a collection's sort key.
+pub const COLLECTION_MARK: char = '*';
+
+/// What a grant covers.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Target {
+    Video(VideoId),
+    /// Every id starting with the prefix (empty: every video).
+    Collection(String),
+}
+
+impl Target {
+    /// As people write it: `intro`, `course-101-*`, `*`.
+    pub fn parse(s: &str) -> Result<Target, String> {
+        match s.strip_suffix(COLLECTION_MARK) {
+            Some(prefix) => {
+                let ok = prefix
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+                if !ok || prefix.len() >= hlsgate_core::video::MAX_VIDEO_ID_BYTES {
+                    return Err(format!(
+                        "{s:?}: a collection is a video id prefix (letters, digits, - and _) \
+                         followed by *"
+                    ));
+                }
+                Ok(Target::Collection(prefix.to_string()))
+            }
+            None => VideoId::parse(s)
+                .map(Target::Video)
+                .map_err(|e| format!("{s:?}: {e} (a collection ends in *)")),
+        }
+    }
+
+    /// The table's sort key.
+    pub fn sort_key(&self) -> String {
+        match self {
+            Target::Video(id) => id.to_string(),
+            Target::Collection(prefix) => format!("{COLLECTION_MARK}{prefix}"),
+        }
+    }
+
+    /// From the table's sort key.
+    pub fn from_sort_key(key: &str) -> Result<Target, String> {
+        match key.strip_prefix(COLLECTION_MARK) {
+            Some(prefix) => Target::parse(&format!("{prefix}{COLLECTION_MARK}")),
+            None => Target::parse(key),
+        }
+    }
+
+    /// True when this target covers `video`.
+    pub fn covers(&self, video: &VideoId) -> bool {
+        match self {
+            Target::Video(id) => id == video,
+            Target::Collection(prefix) => video.as_str().starts_with(prefix.as_str()),
+        }
+    }
+}
+
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Video(id) => f.write_str(id.as_str()),
+            Target::Collection(prefix) => write!(f, "{prefix}{COLLECTION_MARK}"),
+        }
+    }
+}
+
+/// When a grant holds: `[not_before, expires_at)`, either end open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Window {
+    pub not_before: Option<u64>,
+    pub expires_at: Option<u64>,
+}
+
+/// Where `now` falls in a window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    NotYet(u64),
+    Valid(Option<u64>),
+    Expired(u64),
+}
+
+impl Window {
+    pub fn state(&self, now: u64) -> State {
+        match (self.not_before, self.expires_at) {
+            (Some(start), _) if now < start => State::NotYet(start),
+            // DynamoDB's TTL deletes expired items late (within days):
+            // our own clock decides.
+            (_, Some(end)) if now >= end => State::Expired(end),
+            (_, end) => State::Valid(end),
+        }
+    }
+}
+
+/// One grant, as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant {
+    pub subject: String,
+    pub target: Target,
+    pub window: Window,
+}
+
+/// The decision from every grant that covers a video, or the problems of
+/// items that could not be read. A valid grant allows, until the latest end
+/// among the valid ones; else a grant that starts later says `grant_not_yet`,
+/// an ended one `grant_expired`; nothing at all is `no_grant`.
+pub fn decide<'a>(windows: impl IntoIterator<Item = &'a Window>, now: u64) -> Decision {
+    let mut best: Option<Option<u64>> = None;
+    let mut not_yet: Option<u64> = None;
+    let mut expired: Option<u64> = None;
+    for w in windows {
+        match w.state(now) {
+            State::Valid(end) => {
+                best = Some(match (best, end) {
+                    (Some(None), _) | (_, None) => None,
+                    (Some(Some(a)), Some(b)) => Some(a.max(b)),
+                    (None, Some(b)) => Some(b),
+                });
+            }
+            State::NotYet(start) => not_yet = Some(not_yet.map_or(start, |s| s.min(start))),
+            State::Expired(end) => expired = Some(expired.map_or(end, |e| e.max(end))),
+        }
+    }
+    match (best, not_yet, expired) {
+        (Some(until), _, _) => Decision::Allowed { until },
+        (None, Some(start), _) => Decision::denied(
+            GRANT_NOT_YET,
+            Cow::Owned(format!("the grant starts at {start} (now {now})")),
+        ),
+        (None, None, Some(end)) => Decision::denied(
+            GRANT_EXPIRED,
+            Cow::Owned(format!("the grant ended at {end} (now {now})")),
+        ),
+        (None, None, None) => Decision::denied(NO_GRANT, "no grant for this viewer and video"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> VideoId {
+        VideoId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn targets_round_trip_through_the_sort_key() {
+        for s in ["intro", "course-101-*", "*", "a_b*"] {
+            let t = Target::parse(s).unwrap();
+            assert_eq!(t.to_string(), s);
+            assert_eq!(Target::from_sort_key(&t.sort_key()).unwrap(), t);
+        }
+        assert_eq!(Target::parse("course-*").unwrap().sort_key(), "*course-");
+        assert_eq!(Target::parse("*").unwrap().sort_key(), "*");
+        for bad in ["", "a*b", "a b*", "**", "a/b", "x.y*"] {
+            assert!(Target::parse(bad).is_err(), "{bad}");
+        }
+        let c = Target::parse("course-1*").unwrap();
+        assert!(c.covers(&id("course-1")));
+        assert!(c.covers(&id("course-12")));
+        assert!(!c.covers(&id("course-2")));
+        assert!(Target::parse("*").unwrap().covers(&id("anything")));
+        assert!(!Target::parse("intro").unwrap().covers(&id("intro2")));
+    }
+
+    #[test]
+    fn the_best_valid_grant_wins_and_refusals_say_why() {
+        let w = |nb: Option<u64>, ex: Option<u64>| Window {
+            not_before: nb,
+            expires_at: ex,
+        };
+        let now = 1000;
+        assert_eq!(
+            decide(&[w(None, Some(1500)), w(None, Some(1200))], now),
+            Decision::Allowed { until: Some(1500) }
+        );
+        assert_eq!(
+            decide(&[w(None, Some(1500)), w(None, None)], now),
+            Decision::ALLOWED
+        );
+        // The window is [not_before, expires_at).
+        assert_eq!(
+            decide(&[w(Some(1000), Some(1001))], now),
+            Decision::Allowed { until: Some(1001) }
+        );
+        let detail = |d: Decision| match d {
+            Decision::Denied(d) => d.detail,
+            Decision::Allowed { .. } => "allowed",
+        };
+        assert_eq!(detail(decide(&[w(None, Some(1000))], now)), "grant_expired");
+        assert_eq!(detail(decide(&[w(Some(1001), None)], now)), "grant_not_yet");
+        assert_eq!(
+            detail(decide(&[w(None, Some(10)), w(Some(2000), None)], now)),
+            "grant_not_yet"
+        );
+        assert_eq!(detail(decide(&[], now)), "no_grant");
+    }
+}

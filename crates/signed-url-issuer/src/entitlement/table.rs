@@ -1,0 +1,369 @@
+//! The DynamoDB grants table (`ENTITLEMENT=dynamodb`, `GRANTS_TABLE`),
+//! through `aws-sdk-dynamodb`; the item layout is in [`super::grants`].
+//!
+//! A playback costs at most two calls, never a scan:
+//! 1. `GetItem(subject, video id)`: the exact grant; a valid one decides;
+//! 2. with `ENTITLEMENT_VIDEOS_WILDCARDS=true` only, `Query(subject,
+//!    begins_with(video, "*"))`: the viewer's collection grants, at most
+//!    [`MAX_COLLECTIONS`] of them, matched here against the id.
+//!
+//! Reads are eventually consistent (half the price; a revocation is seen
+//! within about a second, then within the decision cache's TTL). Throttling,
+//! timeouts and a missing table are [`EntitlementError`]s (503), never a 403.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::AttributeValue;
+use hlsgate_aws::error::{CallError, CallFailure};
+use hlsgate_aws::sdk::Timeouts;
+use hlsgate_core::video::VideoId;
+
+use super::grants::{self, COLLECTION_MARK, Grant, Target, Window, attr};
+use super::{Decision, EntitlementError};
+
+/// Collection grants read for one subject (one `Query` page).
+pub const MAX_COLLECTIONS: i32 = 100;
+
+type Item = HashMap<String, AttributeValue>;
+
+/// A DynamoDB client whose calls fit in `timeout`, retries included: an
+/// attempt gets two fifths of it, so a throttled call is tried three times.
+pub fn client(sdk: &aws_config::SdkConfig, timeout: Duration) -> Client {
+    let t = Timeouts {
+        connect: timeout.min(Timeouts::DEFAULT.connect),
+        attempt: (timeout * 2 / 5).max(Duration::from_millis(50)),
+        operation: timeout,
+        max_attempts: 3,
+    };
+    let conf = aws_sdk_dynamodb::config::Builder::from(sdk)
+        .timeout_config(t.timeout_config())
+        .retry_config(t.retry_config())
+        .build();
+    Client::from_conf(conf)
+}
+
+/// A client of a DynamoDB-compatible server that is not AWS (dynalite on
+/// loopback: tests, the local stack, `hlsgate grant --endpoint`).
+pub fn local_client(endpoint: &str, timeout: Duration) -> Client {
+    use hlsgate_aws::local_dynamodb::{ACCESS_KEY, REGION, SECRET_KEY};
+    let creds =
+        aws_sdk_dynamodb::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "local");
+    let t = Timeouts {
+        operation: timeout,
+        attempt: timeout,
+        ..Timeouts::DEFAULT
+    };
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version_latest()
+        .region(aws_config::Region::new(REGION))
+        .credentials_provider(creds)
+        .endpoint_url(endpoint)
+        .timeout_config(t.timeout_config())
+        .retry_config(t.retry_config())
+        .build();
+    Client::from_conf(conf)
+}
+
+/// The grants table.
+#[derive(Debug, Clone)]
+pub struct GrantsTable {
+    client: Client,
+    name: String,
+}
+
+impl GrantsTable {
+    pub fn new(client: Client, name: impl Into<String>) -> Self {
+        GrantsTable {
+            client,
+            name: name.into(),
+        }
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn key(subject: &str, target: &Target) -> Item {
+        HashMap::from([
+            (attr::SUBJECT.into(), AttributeValue::S(subject.into())),
+            (attr::VIDEO.into(), AttributeValue::S(target.sort_key())),
+        ])
+    }
+
+    /// A failed call as the handler sees it: which store, what went wrong.
+    fn unavailable<E>(
+        &self,
+        call: &str,
+        err: &aws_sdk_dynamodb::error::SdkError<E>,
+    ) -> EntitlementError
+    where
+        E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    {
+        let e = CallError::from_sdk(err);
+        let detail = match (e.failure, e.code.as_deref()) {
+            (_, Some("ResourceNotFoundException")) => "grants_table_missing",
+            (CallFailure::Throttled, _) => "grants_throttled",
+            (CallFailure::Timeout, _) => "grants_timeout",
+            (_, Some("AccessDeniedException")) => "grants_access_denied",
+            _ => "grants_unavailable",
+        };
+        let what = if detail == "grants_table_missing" {
+            format!(
+                "the grants table {:?} does not exist (GRANTS_TABLE)",
+                self.name
+            )
+        } else {
+            format!("{call} on the grants table {:?}: {e}", self.name)
+        };
+        EntitlementError::new(detail, what)
+    }
+
+    /// The decision for `subject` and `video` at `now`.
+    pub async fn check(
+        &self,
+        subject: &str,
+        video: &VideoId,
+        collections: bool,
+        now: u64,
+    ) -> Result<Decision, EntitlementError> {
+        let exact = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(subject, &Target::Video(video.clone()))))
+            .projection_expression("#nb, #ex")
+            .expression_attribute_names("#nb", attr::NOT_BEFORE)
+            .expression_attribute_names("#ex", attr::EXPIRES_AT)
+            .send()
+            .await
+            .map_err(|e| self.unavailable("GetItem", &e))?;
+        let mut windows: Vec<Window> = exact.item().and_then(read_window).into_iter().collect();
+        let decided = grants::decide(&windows, now);
+        if matches!(decided, Decision::Allowed { .. }) || !collections {
+            return Ok(decided);
+        }
+        let found = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("#s = :s AND begins_with(#v, :mark)")
+            .expression_attribute_names("#s", attr::SUBJECT)
+            .expression_attribute_names("#v", attr::VIDEO)
+            .expression_attribute_values(":s", AttributeValue::S(subject.into()))
+            .expression_attribute_values(":mark", AttributeValue::S(COLLECTION_MARK.to_string()))
+            .limit(MAX_COLLECTIONS)
+            .send()
+            .await
+            .map_err(|e| self.unavailable("Query", &e))?;
+        if found.last_evaluated_key().is_some() {
+            tracing::warn!(
+                table = %self.name,
+                "a viewer has more than {MAX_COLLECTIONS} collection grants: only the first were read"
+            );
+        }
+        for item in found.items() {
+            let Some(target) = read_target(item) else {
+                continue;
+            };
+            if target.covers(video)
+                && let Some(w) = read_window(item)
+            {
+                windows.push(w);
+            }
+        }
+        Ok(grants::decide(&windows, now))
+    }
+
+    /// Creates the table as the template does (on demand; the key of
+    /// [`super::grants`]) and waits until it is active: for local servers.
+    pub async fn create(&self) -> Result<(), CallError> {
+        use aws_sdk_dynamodb::types::{
+            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+        };
+        let attribute = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| CallError::local(e.to_string()))
+        };
+        let key = |name: &str, kind: KeyType| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(|e| CallError::local(e.to_string()))
+        };
+        self.client
+            .create_table()
+            .table_name(&self.name)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attribute(attr::SUBJECT)?)
+            .attribute_definitions(attribute(attr::VIDEO)?)
+            .key_schema(key(attr::SUBJECT, KeyType::Hash)?)
+            .key_schema(key(attr::VIDEO, KeyType::Range)?)
+            .send()
+            .await
+            .map_err(|e| CallError::from_sdk(&e))?;
+        for _ in 0..100 {
+            let d = self
+                .client
+                .describe_table()
+                .table_name(&self.name)
+                .send()
+                .await
+                .map_err(|e| CallError::from_sdk(&e))?;
+            let status = d.table().and_then(|t| t.table_status());
+            if status == Some(&aws_sdk_dynamodb::types::TableStatus::Active) {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Err(CallError::local(format!(
+            "the table {} never became active",
+            self.name
+        )))
+    }
+
+    /// Fails only when the table is missing (or unreadable for good): for
+    /// a clear error at start-up. One `GetItem` of a key no grant has.
+    pub async fn probe(&self) -> Result<(), EntitlementError> {
+        let r = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key(attr::SUBJECT, AttributeValue::S("#hlsgate-probe".into()))
+            .key(attr::VIDEO, AttributeValue::S("#probe".into()))
+            .send()
+            .await;
+        match r {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let err = self.unavailable("GetItem", &e);
+                match err.detail {
+                    "grants_table_missing" | "grants_access_denied" => Err(err),
+                    // Busy now is no reason not to start.
+                    _ => {
+                        tracing::warn!(error = %err, "the grants table did not answer the start-up probe");
+                        Ok(())
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes (or replaces) a grant.
+    pub async fn put(&self, grant: &Grant) -> Result<(), CallError> {
+        let mut item = Self::key(&grant.subject, &grant.target);
+        if let Some(nb) = grant.window.not_before {
+            item.insert(attr::NOT_BEFORE.into(), AttributeValue::N(nb.to_string()));
+        }
+        if let Some(ex) = grant.window.expires_at {
+            item.insert(attr::EXPIRES_AT.into(), AttributeValue::N(ex.to_string()));
+        }
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| CallError::from_sdk(&e))?;
+        Ok(())
+    }
+
+    /// Deletes a grant; `false` when there was none.
+    pub async fn delete(&self, subject: &str, target: &Target) -> Result<bool, CallError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.name)
+            .set_key(Some(Self::key(subject, target)))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(|e| CallError::from_sdk(&e))?;
+        Ok(out.attributes().is_some())
+    }
+
+    /// Every grant of `subject`, collections first (the sort key's order).
+    pub async fn list(&self, subject: &str) -> Result<Vec<Grant>, CallError> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .key_condition_expression("#s = :s")
+                .expression_attribute_names("#s", attr::SUBJECT)
+                .expression_attribute_values(":s", AttributeValue::S(subject.into()))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(|e| CallError::from_sdk(&e))?;
+            for item in page.items() {
+                if let Some(target) = read_target(item) {
+                    out.push(Grant {
+                        subject: subject.to_string(),
+                        target,
+                        window: read_window(item).unwrap_or_default(),
+                    });
+                }
+            }
+            match page.last_evaluated_key() {
+                Some(k) => start = Some(k.clone()),
+                None => return Ok(out),
+            }
+        }
+    }
+}
+
+fn read_target(item: &Item) -> Option<Target> {
+    let key = item.get(attr::VIDEO)?.as_s().ok()?;
+    match Target::from_sort_key(key) {
+        Ok(t) => Some(t),
+        Err(e) => {
+            tracing::warn!(error = %e, "a grant's sort key is not a video id or a collection; ignored");
+            None
+        }
+    }
+}
+
+/// The item's window; `None` (with a warning) when an end is not a
+/// number: such a grant grants nothing.
+fn read_window(item: &Item) -> Option<Window> {
+    let epoch = |name: &str| -> Result<Option<u64>, ()> {
+        match item.get(name) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::N(n)) => n
+                .parse::<u64>()
+                .or_else(|_| {
+                    // DynamoDB numbers may carry a fraction: round inwards
+                    // would be wrong for both ends; whole seconds only.
+                    n.parse::<f64>()
+                        .ok()
+                        .filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0)
+                        .map(|f| f as u64)
+                        .ok_or(())
+                })
+                .map(Some),
+            Some(_) => Err(()),
+        }
+    };
+    match (epoch(attr::NOT_BEFORE), epoch(attr::EXPIRES_AT)) {
+        (Ok(not_before), Ok(expires_at)) => Some(Window {
+            not_before,
+            expires_at,
+        }),
+        _ => {
+            tracing::warn!(
+                "a grant's {} or {} is not whole epoch seconds; it grants nothing",
+                attr::NOT_BEFORE,
+                attr::EXPIRES_AT
+            );
+            None
+        }
+    }
+}
