@@ -5,6 +5,8 @@
 #[cfg(feature = "dev")]
 mod dev;
 mod error;
+#[cfg(feature = "dev")]
+mod grants;
 mod keygen;
 mod rewrite;
 mod sign;
@@ -39,6 +41,15 @@ enum Command {
     /// Run the whole system locally: S3, issuer, edge, rewriter, transcoder, player.
     #[cfg(feature = "dev")]
     Dev(dev::Args),
+    /// Grant a viewer a video or a collection in the DynamoDB grants table.
+    #[cfg(feature = "dev")]
+    Grant(grants::GrantArgs),
+    /// Delete a viewer's grant from the grants table.
+    #[cfg(feature = "dev")]
+    Revoke(grants::RevokeArgs),
+    /// List a viewer's grants, with what each means now.
+    #[cfg(feature = "dev")]
+    Grants(grants::ListArgs),
 }
 
 pub use error::{CliError, Outcome};
@@ -53,6 +64,12 @@ fn main() -> ExitCode {
         Command::VideoId(args) => video_id::run(args),
         #[cfg(feature = "dev")]
         Command::Dev(args) => dev::run(args),
+        #[cfg(feature = "dev")]
+        Command::Grant(args) => grants::grant(args),
+        #[cfg(feature = "dev")]
+        Command::Revoke(args) => grants::revoke(args),
+        #[cfg(feature = "dev")]
+        Command::Grants(args) => grants::list(args),
     };
     match result {
         Ok(code) => code,
