@@ -33,6 +33,7 @@ await withPage(out, async (page) => {
     level: window.hls.currentLevel,
     levels: window.hls.levels.map((l) => l.height),
     issued: window.hlsgate.issued,
+    grant: document.getElementById("grant-stat").hidden ? null : document.getElementById("grant").textContent,
   }));
   Object.assign(out, { before });
   if (doSwitch) {
@@ -50,6 +51,7 @@ await withPage(out, async (page) => {
       time: document.getElementById("video").currentTime,
       level: window.hls.currentLevel,
       switchedAt: window.switched,
+      grant: document.getElementById("grant-stat").hidden ? null : document.getElementById("grant").textContent,
     }));
   }
   if (screenshot) {

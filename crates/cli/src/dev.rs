@@ -5,6 +5,8 @@ use std::process::ExitCode;
 
 use hlsgate_core::signing::Delivery;
 use hlsgate_dev::DevError;
+use hlsgate_dev::grants::DevEntitlement;
+use hlsgate_signed_url_issuer::entitlement::Backend;
 
 use crate::{CliError, Outcome};
 
@@ -32,6 +34,55 @@ pub struct Args {
     /// manifest URL (url) or signed cookies for the video's folder (cookies).
     #[arg(long, value_parser = crate::choice::<Delivery>(), default_value = "url")]
     mode: Delivery,
+    /// Where the issuer's entitlement comes from: the dev claim rule
+    /// (claims), a local grants table (dynamodb: dynalite, started here), or
+    /// your own endpoint (webhook, with --entitlement-url).
+    #[arg(long, value_parser = crate::choice::<Backend>(), default_value = "claims")]
+    entitlement: Backend,
+    /// With --entitlement dynamodb: a running DynamoDB-compatible server to
+    /// use instead of starting dynalite.
+    #[arg(long)]
+    dynamodb_endpoint: Option<String>,
+    /// With --entitlement webhook: the endpoint the issuer POSTs to.
+    #[arg(long)]
+    entitlement_url: Option<String>,
+    /// With --entitlement webhook: the HMAC key it signs with (a fixed dev
+    /// key when not given).
+    #[arg(long, env = "HLSGATE_DEV_ENTITLEMENT_SECRET")]
+    entitlement_secret: Option<String>,
+}
+
+/// The dev stack's entitlement from the flags; flags for another backend
+/// are a usage error rather than silently ignored.
+fn entitlement(args: &Args) -> Result<DevEntitlement, CliError> {
+    let stray = |flag: &str| {
+        Err(CliError::usage(format!(
+            "{flag} needs --entitlement {}",
+            if flag == "--dynamodb-endpoint" {
+                "dynamodb"
+            } else {
+                "webhook"
+            }
+        )))
+    };
+    if args.entitlement != Backend::Dynamodb && args.dynamodb_endpoint.is_some() {
+        return stray("--dynamodb-endpoint");
+    }
+    if args.entitlement != Backend::Webhook && args.entitlement_url.is_some() {
+        return stray("--entitlement-url");
+    }
+    Ok(match args.entitlement {
+        Backend::Claims => DevEntitlement::Claims,
+        Backend::Dynamodb => DevEntitlement::Dynamodb {
+            endpoint: args.dynamodb_endpoint.clone(),
+        },
+        Backend::Webhook => DevEntitlement::Webhook {
+            url: args.entitlement_url.clone().ok_or_else(|| {
+                CliError::usage("--entitlement webhook needs --entitlement-url URL")
+            })?,
+            secret: args.entitlement_secret.clone(),
+        },
+    })
 }
 
 pub fn run(args: Args) -> Outcome {
@@ -45,6 +96,7 @@ pub fn run(args: Args) -> Outcome {
             ))
             .finish(),
     );
+    let entitlement = entitlement(&args)?;
     let opts = hlsgate_dev::Options {
         port: args.port,
         s3_port: args.s3_port,
@@ -53,6 +105,7 @@ pub fn run(args: Args) -> Outcome {
         hlsjs: args.hlsjs,
         dev_token: args.dev_token,
         mode: args.mode,
+        entitlement,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

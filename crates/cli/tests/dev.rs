@@ -441,6 +441,146 @@ fn signed_cookies_open_one_folder() {
 }
 
 #[test]
+fn local_grants_rent_the_seed_video_and_a_revocation_shows_within_a_second() {
+    if !hlsgate_aws::local_dynamodb::dynalite_script().exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs need dynalite (make e2e-tools)"
+        );
+        return eprintln!("skipped: no dynalite (make e2e-tools)");
+    }
+    let dev = Dev::start_with("url", &[], &["--entitlement", "dynamodb"]);
+    let (status, body, _) = dev.issue("sample", "url");
+    assert_eq!(status, 200, "{body}\n{}", dev.logs());
+    let grant_end = humantime_epoch(body["grant_expires_at"].as_str().unwrap());
+    let expires = humantime_epoch(body["expires_at"].as_str().unwrap());
+    assert!(
+        (now() + 7200 - 10..=now() + 7200).contains(&grant_end),
+        "{body}"
+    );
+    assert!(expires <= grant_end, "{body}");
+    // The banner names the table's endpoint; the CLI revokes there.
+    let line = dev
+        .stdout()
+        .lines()
+        .find(|l| l.trim_start().starts_with("grants "))
+        .unwrap_or_else(|| panic!("no grants line:\n{}", dev.stdout()))
+        .to_string();
+    let endpoint = line.split_whitespace().nth(3).unwrap().to_string();
+    let revoke = Command::new(env!("CARGO_BIN_EXE_hlsgate"))
+        .args([
+            "revoke",
+            "--table",
+            "hlsgate-dev-grants",
+            "--endpoint",
+            &endpoint,
+        ])
+        .args(["--subject", "dev-viewer", "--video", "sample"])
+        .output()
+        .unwrap();
+    assert!(
+        revoke.status.success(),
+        "{}",
+        String::from_utf8_lossy(&revoke.stderr)
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let (status, body, _) = dev.issue("sample", "url");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("not_entitled")),
+        "{body}"
+    );
+}
+
+/// Seconds since the epoch of an RFC 3339 time the issuer wrote.
+fn humantime_epoch(t: &str) -> u64 {
+    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+        .unwrap()
+        .unix_timestamp() as u64
+}
+
+#[test]
+fn a_webhook_that_says_no_is_a_403_and_one_that_is_down_a_503() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/entitled", listener.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for sock in listener.incoming() {
+            let Ok(mut sock) = sock else { continue };
+            let mut buf = [0u8; 8192];
+            let n = sock.read(&mut buf).unwrap_or(0);
+            log.lock()
+                .unwrap()
+                .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+            let body = r#"{"allow": false}"#;
+            let _ = write!(
+                sock,
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    let dev = Dev::start_with(
+        "url",
+        &[],
+        &[
+            "--entitlement",
+            "webhook",
+            "--entitlement-url",
+            &url,
+            "--entitlement-secret",
+            "s3cret-for-the-test",
+        ],
+    );
+    let (status, body, _) = dev.issue("sample", "url");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("not_entitled")),
+        "{body}"
+    );
+    let request = seen.lock().unwrap()[0].clone();
+    assert!(request.starts_with("POST /entitled "), "{request}");
+    assert!(request.contains(r#""subject":"dev-viewer""#), "{request}");
+    assert!(request.contains(r#""claims":{"groups":"#), "{request}");
+    assert!(
+        request
+            .to_ascii_lowercase()
+            .contains("x-hlsgate-signature: v1="),
+        "{request}"
+    );
+    drop(dev);
+    // Nobody listening: an outage, retryable, not a denial.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}/", l.local_addr().unwrap())
+    };
+    let dev = Dev::start_with(
+        "url",
+        &[],
+        &["--entitlement", "webhook", "--entitlement-url", &closed],
+    );
+    let (status, body, _) = dev.issue("sample", "url");
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (503, Some("entitlement_unavailable")),
+        "{body}"
+    );
+    // Flags for another backend are refused, not ignored.
+    let o = Command::new(env!("CARGO_BIN_EXE_hlsgate"))
+        .args(["dev", "--entitlement-url", &closed])
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
 fn without_ffmpeg_an_upload_says_how_to_install_it() {
     let dev = Dev::start(
         "url",
@@ -784,13 +924,25 @@ fn hlsjs() -> Option<PathBuf> {
     p.exists().then_some(p)
 }
 
-fn plays(mode: &str) {
+fn plays(mode: &str, args: &[&str]) {
     let Some(browser) = Browser::find() else {
         return;
     };
-    let dev = Dev::start(mode, &[]);
+    let dev = Dev::start_with(mode, &[], args);
     let r = browser.play(&dev, "sample", mode, 3.0, true);
     assert_eq!(r["ok"], true, "{r}\n{}", dev.logs());
+    if args.contains(&"dynamodb") {
+        // The dev viewer's two-hour grant, counting down on the page.
+        let before = r["before"]["grant"].as_str().unwrap();
+        let after = r["after"]["grant"].as_str().unwrap();
+        assert!(
+            before.starts_with("1 h 59 min") || before.starts_with("2 h 00 min"),
+            "{before}"
+        );
+        assert_ne!(before, after, "the grant countdown did not move");
+    } else {
+        assert_eq!(r["before"]["grant"], Value::Null, "{r}");
+    }
     assert!(r["before"]["time"].as_f64().unwrap() > 3.0, "{r}");
     assert_ne!(r["after"]["level"], r["before"]["level"], "{r}");
     assert_eq!(r["after"]["level"], r["target"], "{r}");
@@ -837,10 +989,17 @@ fn plays(mode: &str) {
 
 #[test]
 fn chromium_plays_and_switches_with_signed_urls() {
-    plays("url");
+    plays("url", &[]);
 }
 
+/// With the grants table of `--entitlement dynamodb` (dynalite, when
+/// `make e2e-tools` installed it; the claim rule otherwise).
 #[test]
 fn chromium_plays_and_switches_with_signed_cookies() {
-    plays("cookies");
+    if hlsgate_aws::local_dynamodb::dynalite_script().exists() {
+        plays("cookies", &["--entitlement", "dynamodb"]);
+    } else {
+        eprintln!("no dynalite (make e2e-tools): playing on the claim rule");
+        plays("cookies", &[]);
+    }
 }

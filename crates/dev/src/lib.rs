@@ -13,6 +13,7 @@
 
 pub mod edge;
 pub mod error;
+pub mod grants;
 pub mod lambda;
 mod player;
 mod routes;
@@ -34,7 +35,7 @@ use bytes::Bytes;
 use hlsgate_aws::S3Objects;
 use hlsgate_aws::secret::StaticSecret;
 use hlsgate_core::signing::Delivery;
-use hlsgate_signed_url_issuer::entitlement::ClaimsEntitlement;
+use hlsgate_signed_url_issuer::entitlement::Entitlements;
 use hlsgate_signed_url_issuer::keys::FileKeys;
 
 use crate::setup::{DataDir, MEDIA_BUCKET, Secrets, UPLOAD_BUCKET};
@@ -43,7 +44,7 @@ use crate::transcode::JobsApp;
 /// The rewriter as the stack runs it.
 pub type RewriterApp = hlsgate_manifest_rewriter::App<S3Objects, StaticSecret>;
 /// The issuer as the stack runs it.
-pub type IssuerApp = hlsgate_signed_url_issuer::App<S3Objects, FileKeys, ClaimsEntitlement>;
+pub type IssuerApp = hlsgate_signed_url_issuer::App<S3Objects, FileKeys, Entitlements>;
 
 macro_rules! hlsjs_version {
     () => {
@@ -86,6 +87,8 @@ pub struct Options {
     pub dev_token: Option<String>,
     /// What the issuer hands out by default.
     pub mode: Delivery,
+    /// Where the issuer's entitlement comes from.
+    pub entitlement: grants::DevEntitlement,
 }
 
 /// The running stack.
@@ -100,6 +103,8 @@ pub struct Stack {
     pub rewriter: RewriterApp,
     pub issuer: IssuerApp,
     pub jobs: Arc<JobsApp>,
+    /// The grants table, with `--entitlement dynamodb`.
+    pub grants: Option<grants::DevGrants>,
     pub(crate) hlsjs: Option<Bytes>,
     pub(crate) sequencer: AtomicU64,
 }
@@ -127,8 +132,23 @@ pub async fn run(opts: Options) -> Result<(), DevError> {
     };
     let o = &stack.public_origin;
     println!("hlsgate dev listening on {o}");
+    let grants_line = match (&stack.grants, &opts.entitlement) {
+        (Some(g), _) => format!(
+            "\n  grants     {} on {}   (the dev viewer holds each video for 2 h: hlsgate grants --table {} --endpoint {} --subject {DEV_SUBJECT})",
+            grants::DEV_GRANTS_TABLE,
+            g.endpoint,
+            grants::DEV_GRANTS_TABLE,
+            g.endpoint
+        ),
+        (None, grants::DevEntitlement::Webhook { url, .. }) => {
+            format!(
+                "\n  webhook    POST {url}   (signed with --entitlement-secret; docs/entitlement.md)"
+            )
+        }
+        _ => String::new(),
+    };
     println!(
-        "\n  player     {o}/#token={token}   ({player_line})\n  dev token  {token}   (Authorization: Bearer …; --dev-token to fix it)\n  issuer     GET {o}/playback/{{videoId}}[?mode=url|cookies]   (default {mode}; through the edge, as /playback/* on the distribution)\n  edge       {o}/videos/…   (CloudFront: key group {kid}; signed URLs or cookies)\n  rewriter   {o}/_origin/rewriter/videos/…   (API Gateway: needs the origin secret)\n  S3         {s3}   (path-style; buckets {UPLOAD_BUCKET}, {MEDIA_BUCKET})\n  uploads    PUT {o}/upload/NAME, or drop a file on the page   ({tools_line})\n  data       {data}   (dev keys, origin secret, buckets; never commit it)\n  lambdas    cargo lambda watch reads {env}\n",
+        "\n  player     {o}/#token={token}   ({player_line})\n  dev token  {token}   (Authorization: Bearer …; --dev-token to fix it)\n  issuer     GET {o}/playback/{{videoId}}[?mode=url|cookies]   (default {mode}; through the edge, as /playback/* on the distribution)\n  edge       {o}/videos/…   (CloudFront: key group {kid}; signed URLs or cookies)\n  rewriter   {o}/_origin/rewriter/videos/…   (API Gateway: needs the origin secret)\n  S3         {s3}   (path-style; buckets {UPLOAD_BUCKET}, {MEDIA_BUCKET})\n  uploads    PUT {o}/upload/NAME, or drop a file on the page   ({tools_line})\n  data       {data}   (dev keys, origin secret, buckets; never commit it)\n  lambdas    cargo lambda watch reads {env}{grants_line}\n",
         token = stack.token,
         mode = stack.mode,
         kid = stack.secrets.key_pair_id,

@@ -72,7 +72,14 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
     let s3 = local_s3.client();
     let s3_endpoint = local_s3.endpoint();
 
-    let env = function_env(&public_origin, &data, &secrets, mode);
+    let grants = match &opts.entitlement {
+        grants::DevEntitlement::Dynamodb { endpoint } => {
+            Some(grants::start_table(endpoint.as_deref()).await?)
+        }
+        _ => None,
+    };
+    let mut env = function_env(&public_origin, &data, &secrets, mode);
+    env.extend(grants::env(&opts.entitlement));
     let config_error = |what: &str, e: hlsgate_aws::ConfigError| {
         DevError::env(format!("{what} config: {}", e.problems.join("; ")))
     };
@@ -86,7 +93,7 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
     );
     let issuer_config = hlsgate_signed_url_issuer::Config::from(Env::from_pairs(env.clone()))
         .map_err(|e| config_error("signed-url-issuer", e))?;
-    let entitlement = issuer_config.entitlement.clone();
+    let entitlement = grants::entitlements(&issuer_config.entitlement, grants.as_ref())?;
     let issuer = hlsgate_signed_url_issuer::App::new(
         issuer_config,
         S3Objects::new(s3.clone(), MEDIA_BUCKET),
@@ -128,6 +135,9 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
     ));
 
     seed(&s3).await?;
+    if let Some(g) = &grants {
+        g.grant(SAMPLE_ID).await?;
+    }
     let watch_env: Vec<(String, String)> = env
         .iter()
         .cloned()
@@ -143,6 +153,7 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
             ),
             ("AWS_REGION".to_string(), LocalS3::REGION.to_string()),
         ])
+        .chain(grants::watch_env(grants.as_ref()))
         .collect();
     setup::write_private(&data.lambda_env(), setup::env_file(&watch_env).as_bytes())?;
 
@@ -157,6 +168,7 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
         rewriter,
         issuer,
         jobs,
+        grants,
         hlsjs,
         sequencer: AtomicU64::new(0),
     };

@@ -91,6 +91,15 @@ impl Stack {
                 )
             })?;
         let upload = &summary["uploads"][0];
+        if let (Some(g), Some(id)) = (&self.grants, upload["video_id"].as_str()) {
+            g.grant(id).await.map_err(|e| {
+                fail(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "grants_unavailable",
+                    e.to_string(),
+                )
+            })?;
+        }
         match upload["outcome"].as_str() {
             Some("submitted" | "duplicate") => Ok(json!({
                 "key": key,
