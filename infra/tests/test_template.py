@@ -110,6 +110,14 @@ class Rules(unittest.TestCase):
             (dict(BASE, EntitlementClaim="", EntitlementValues=""), "Say who may watch"),
             (dict(BASE, EntitlementValues=""), "go together"),
             (dict(BASE, EntitlementVideosWildcards="true"), "needs EntitlementVideosClaim"),
+            (dict(BASE, Entitlement="webhook"), "needs EntitlementUrl"),
+            (dict(BASE, EntitlementUrl="https://shop.example.com/x"), "needs EntitlementUrl"),
+            (dict(BASE, GrantsTableName="shop-grants"), "for Entitlement=dynamodb"),
+            (dict(BASE, EntitlementClaims="email"), "for Entitlement=webhook"),
+            (
+                dict(BASE, EntitlementClaim="", EntitlementValues="", EntitlementAnyViewer="true", Entitlement="dynamodb"),
+                "would never ask",
+            ),
             (dict(BASE, CdnAliasDomain="cdn.example.com"), "CdnAliasDomain and CdnCertificateArn"),
             (dict(BASE, HostOnlyCookies="true", CookieDomain="example.com"), "not both"),
             (dict(BASE, CookieDomain="example.com", PlayerOrigins="https://p.example.com"), "need CdnAliasDomain"),
@@ -362,6 +370,58 @@ console.log(JSON.stringify(out));
         self.assertGreaterEqual(len(groups), 5)
         for g in groups:
             self.assertEqual(stack.properties(g)["RetentionInDays"], "90", g)
+
+
+class Grants(unittest.TestCase):
+    """The issuer's store: the table it is told to read is the one its role
+    may read, with two actions; the webhook's key is the one it may fetch."""
+
+    def statements(self, stack: Stack) -> list[dict]:
+        (policy,) = stack.properties("IssuerRole")["Policies"]
+        return policy["PolicyDocument"]["Statement"]
+
+    def test_the_table_in_the_environment_is_the_one_the_role_reads(self):
+        for name in ("a grants table the stack creates, with collections", "an existing grants table, no claim rule"):
+            with self.subTest(name):
+                stack = Stack(TEMPLATE, SCENARIOS[name])
+                env = stack.properties("IssuerFunction")["Environment"]["Variables"]
+                self.assertEqual(env["ENTITLEMENT"], "dynamodb")
+                (grants,) = [s for s in self.statements(stack) if s.get("Sid") == "ReadGrants"]
+                self.assertEqual(sorted(grants["Action"]), ["dynamodb:GetItem", "dynamodb:Query"])
+                self.assertTrue(grants["Resource"].endswith(":table/" + env["GRANTS_TABLE"]), grants)
+                self.assertEqual(stack.condition("CreatesGrantsTable"), "GrantsTableName" not in SCENARIOS[name])
+                for var in ("ENTITLEMENT_URL", "ENTITLEMENT_SECRET_ARN", "ENTITLEMENT_CLAIMS"):
+                    self.assertNotIn(var, env)
+        existing = Stack(TEMPLATE, SCENARIOS["an existing grants table, no claim rule"])
+        self.assertEqual(existing.properties("IssuerFunction")["Environment"]["Variables"]["GRANTS_TABLE"], "shop-grants")
+
+    def test_the_created_table_has_the_key_the_code_reads(self):
+        stack = Stack(TEMPLATE, SCENARIOS["a grants table the stack creates, with collections"])
+        table = TEMPLATE["Resources"]["GrantsTable"]
+        self.assertEqual(table["DeletionPolicy"], "Retain")
+        props = stack.properties("GrantsTable")
+        keys = {k["KeyType"]: k["AttributeName"] for k in props["KeySchema"]}
+        # crates/signed-url-issuer/src/entitlement/grants.rs, `attr`.
+        source = (ROOT / "crates/signed-url-issuer/src/entitlement/grants.rs").read_text()
+        for const, value in (("SUBJECT", keys["HASH"]), ("VIDEO", keys["RANGE"]), ("EXPIRES_AT", props["TimeToLiveSpecification"]["AttributeName"])):
+            self.assertIn(f'pub const {const}: &str = "{value}";', source)
+
+    def test_the_webhook_key_is_the_one_the_role_may_read(self):
+        stack = Stack(TEMPLATE, SCENARIOS["a webhook with two claims"])
+        env = stack.properties("IssuerFunction")["Environment"]["Variables"]
+        self.assertEqual(env["ENTITLEMENT_URL"], "https://shop.example.com/hlsgate/entitled")
+        self.assertEqual(env["ENTITLEMENT_CLAIMS"], "cognito:groups,email")
+        (key,) = [s for s in self.statements(stack) if s.get("Sid") == "WebhookKey"]
+        self.assertEqual(key["Resource"], env["ENTITLEMENT_SECRET_ARN"])
+        self.assertNotIn("GRANTS_TABLE", env)
+        self.assertFalse([s for s in self.statements(stack) if s.get("Sid") == "ReadGrants"])
+
+    def test_claims_only_stacks_have_neither(self):
+        stack = Stack(TEMPLATE, SCENARIOS["one ECDSA key, claim entitlement"])
+        sids = [s.get("Sid") for s in self.statements(stack)]
+        self.assertNotIn("ReadGrants", sids)
+        self.assertNotIn("WebhookKey", sids)
+        self.assertFalse(stack.condition("UsesGrantsTable") or stack.condition("UsesWebhook"))
 
 
 class Operations(unittest.TestCase):

@@ -81,6 +81,7 @@ def _ref(rtype: str, name: str) -> str:
         "AWS::ApiGatewayV2::Integration": s[:7],
         "AWS::Logs::DeliverySource": f"{STACK}-{name}",
         "AWS::CloudWatch::Dashboard": f"{STACK}-{name}",
+        "AWS::DynamoDB::Table": f"{STACK}-{name}-{s}",
     }
     if rtype not in by_type:
         raise Unresolvable(f"Ref to {name} ({rtype})")
@@ -107,6 +108,7 @@ def _getatt(rtype: str, name: str, attr: str) -> str:
         ("AWS::CloudFront::Function", "FunctionMetadata.FunctionARN"): f"arn:aws:cloudfront::{ACCOUNT}:function/{STACK}-{name}",
         ("AWS::Logs::DeliveryDestination", "Arn"): f"arn:aws:logs:{REGION}:{ACCOUNT}:delivery-destination:{STACK}-{name}",
         ("AWS::SQS::Queue", "QueueName"): f"{STACK}-{name}-{s}",
+        ("AWS::DynamoDB::Table", "Arn"): f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{ref}",
     }
     if (rtype, attr) not in table:
         raise Unresolvable(f"GetAtt {name}.{attr} ({rtype})")

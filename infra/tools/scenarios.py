@@ -59,6 +59,25 @@ SCENARIOS = {
         HostOnlyCookies="true",
         BindViewerIp="true",
     ),
+    "a grants table the stack creates, with collections": dict(
+        BASE,
+        Entitlement="dynamodb",
+        EntitlementVideosWildcards="true",
+    ),
+    "an existing grants table, no claim rule": dict(
+        BASE,
+        EntitlementClaim="",
+        EntitlementValues="",
+        Entitlement="dynamodb",
+        GrantsTableName="shop-grants",
+        EntitlementCacheSeconds="2",
+    ),
+    "a webhook with two claims": dict(
+        BASE,
+        Entitlement="webhook",
+        EntitlementUrl="https://shop.example.com/hlsgate/entitled",
+        EntitlementClaims="cognito:groups,email",
+    ),
     "videos claim only, with wildcards": dict(
         BASE,
         EntitlementClaim="",
