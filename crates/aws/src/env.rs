@@ -261,6 +261,21 @@ impl Env {
         })
     }
 
+    /// `KEYS_PREFIX` (default `keys/`): where encrypted ladders' AES-128
+    /// keys are stored, which must not overlap `key_prefix` (the media
+    /// origin serves everything under that): the jobs function writes
+    /// there and the rewriter reads there, so both read it here.
+    pub fn keys_prefix(&mut self, key_prefix: &str) -> String {
+        let keys = self.key_prefix("KEYS_PREFIX", DEFAULT_KEYS_PREFIX);
+        if keys.starts_with(key_prefix) || key_prefix.starts_with(&keys) {
+            self.problem(format!(
+                "KEYS_PREFIX={keys:?} overlaps KEY_PREFIX={key_prefix:?}: keys under the media \
+                 prefix would be served by the media origin to anyone with a segment's signature"
+            ));
+        }
+        keys
+    }
+
     /// A CDN domain as an origin: `d111.cloudfront.net` →
     /// `https://d111.cloudfront.net`; a value with a scheme is kept
     /// (lowercased, no trailing `/`) for local stacks. Empty when unset and
@@ -342,6 +357,10 @@ impl Env {
 /// `scheme://host[:port]` in canonical form, or why not.
 /// `s` as a browser origin (`https://host[:port]`, lowercased, no path):
 /// the one check of CDN domains, CORS origins and per-request origins.
+/// Where keys are stored by default: outside the default `KEY_PREFIX`, so
+/// the media origin's access control never reaches them.
+pub const DEFAULT_KEYS_PREFIX: &str = "keys/";
+
 pub fn url_origin(s: &str) -> Result<String, String> {
     let (scheme, rest) = s.split_once("://").ok_or("no scheme")?;
     let scheme = scheme.to_ascii_lowercase();

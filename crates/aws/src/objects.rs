@@ -75,6 +75,15 @@ pub trait ObjectSink: Send + Sync {
         body: Bytes,
         content_type: &str,
     ) -> impl Future<Output = Result<(), SourceError>> + Send;
+
+    /// Writes only when nothing is stored at `key`: `Ok(false)` when
+    /// something was (S3's conditional `If-None-Match: *`).
+    fn write_new(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> impl Future<Output = Result<bool, SourceError>> + Send;
 }
 
 /// Objects in one S3 bucket.
@@ -177,19 +186,47 @@ impl ObjectSource for S3Objects {
     }
 }
 
-impl ObjectSink for S3Objects {
-    async fn write(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), SourceError> {
-        let out = self
-            .client
+impl S3Objects {
+    fn put(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> aws_sdk_s3::operation::put_object::builders::PutObjectFluentBuilder {
+        self.client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
             .body(ByteStream::from(body))
+    }
+}
+
+impl ObjectSink for S3Objects {
+    async fn write(&self, key: &str, body: Bytes, content_type: &str) -> Result<(), SourceError> {
+        match self.put(key, body, content_type).send().await {
+            Ok(_) => Ok(()),
+            Err(e) => Err(CallError::from_sdk(&e).into()),
+        }
+    }
+
+    async fn write_new(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> Result<bool, SourceError> {
+        let out = self
+            .put(key, body, content_type)
+            .if_none_match("*")
             .send()
             .await;
         match out {
-            Ok(_) => Ok(()),
+            Ok(_) => Ok(true),
+            // 412: an object is there; 409: a concurrent conditional write won.
+            Err(SdkError::ServiceError(se)) if matches!(se.raw().status().as_u16(), 409 | 412) => {
+                Ok(false)
+            }
             Err(e) => Err(CallError::from_sdk(&e).into()),
         }
     }
@@ -351,5 +388,17 @@ impl ObjectSink for MemoryObjects {
             .content_types
             .insert(key.to_string(), content_type.to_string());
         Ok(())
+    }
+
+    async fn write_new(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> Result<bool, SourceError> {
+        if self.body(key).is_some() {
+            return Ok(false);
+        }
+        self.write(key, body, content_type).await.map(|()| true)
     }
 }

@@ -23,9 +23,10 @@ pub struct Args {
     /// 'Policy=…&Signature=…&Key-Pair-Id=…', as `hlsgate sign --format query` prints them.
     #[arg(long, value_name = "QUERY")]
     params: QueryParams,
-    /// Query parameters for URIs that name playlists (variant streams,
-    /// renditions, I-frame streams, rendition reports) instead of --params.
-    /// The complete set, not an addition.
+    /// Query parameters for URIs the origin function serves again instead of
+    /// --params: playlists (variant streams, renditions, I-frame streams,
+    /// rendition reports) and keys (EXT-X-KEY, EXT-X-SESSION-KEY). The
+    /// complete set, not an addition.
     #[arg(long, value_name = "QUERY")]
     child_params: Option<QueryParams>,
     /// The playlist's own URL. Every URI is resolved against it as a player

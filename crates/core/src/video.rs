@@ -18,6 +18,17 @@ pub const SIDECAR_NAME: &str = "playback.json";
 /// The master playlist's name when the sidecar does not say otherwise.
 pub const DEFAULT_MASTER_NAME: &str = "master.m3u8";
 
+/// An encrypted ladder's AES-128 key, as its playlists name it: a URI
+/// relative to the video's folder (`KEY_PREFIX/ID/hls.key` on the CDN), so
+/// it resolves on whatever domain served the playlist and is covered by the
+/// folder's signature.
+pub const KEY_NAME: &str = "hls.key";
+
+/// The stored key of video `id`: `KEYS_PREFIX` + id + `.key`.
+pub fn key_object(keys_prefix: &str, id: &str) -> String {
+    format!("{keys_prefix}{id}.key")
+}
+
 /// The video's folder in the media bucket: `key_prefix` + id + `/`
 /// (`videos/abc/`). The master, the ladder and `playback.json` sit inside.
 pub fn folder_key(key_prefix: &str, id: &str) -> String {

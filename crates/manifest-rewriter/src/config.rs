@@ -26,6 +26,9 @@ pub struct Config {
     /// Keys served, and public paths, start with this (`KEY_PREFIX`,
     /// default `videos/`). The CDN path of an object is its key.
     pub key_prefix: String,
+    /// `KEYS_PREFIX` (default `keys/`): where encrypted ladders' keys are
+    /// stored, outside `KEY_PREFIX`; served at `KEY_PREFIX/ID/hls.key`.
+    pub keys_prefix: String,
     /// `https://CDN_DOMAIN` (or the value itself when it has a scheme, for
     /// local stacks): the origin of the public playlist URLs. Empty when
     /// `PUBLIC_ORIGIN_HEADER` brings it with each request.
@@ -83,6 +86,7 @@ impl Config {
                 }
             });
         let media: MediaLocation = env.media_location_with(public_origin_header.is_none());
+        let keys_prefix = env.keys_prefix(&media.key_prefix);
         let origin = env.origin_config();
         let key_group = match env.required(
             "PUBLIC_KEYS",
@@ -111,6 +115,7 @@ impl Config {
         Ok(Config {
             bucket: media.bucket,
             key_prefix: media.key_prefix,
+            keys_prefix,
             public_origin: media.public_origin,
             public_origin_header,
             origin,

@@ -6,10 +6,13 @@
 //! 1. the origin secret header (403, no detail; the `origin_secret_mismatch`
 //!    refusals are counted on their own for the alarm);
 //! 2. the method (`OPTIONS` preflight, `GET`/`HEAD`, else 405);
-//! 3. the path (400 for tricks, 404 for non-playlists and other prefixes);
+//! 3. the path (400 for tricks, 404 for non-playlists and other prefixes):
+//!    a playlist, or a video folder's AES-128 key (`KEY_PREFIX/ID/hls.key`,
+//!    stored outside the media prefix under `KEYS_PREFIX`);
 //! 4. the forwarded signature copy, or in cookie mode the forwarded signed
 //!    cookies (403 unless they verify for this URL);
-//! 5. S3 (404 missing, 502/503 for store trouble, with a request id);
+//! 5. S3 (404 missing, 502/503 for store trouble, with a request id); a
+//!    key is answered here, its 16 bytes, never logged;
 //! 6. the rewrite, compression and Lambda's 6 MB limit (502 if over).
 //!
 //! `main.rs` only wires clients; everything here is tested directly.
@@ -33,7 +36,7 @@ use lambda_http::{Body, Request, Response};
 
 use crate::body::{BODY_BUDGET, ContentCoding, encoded_len, lambda_body, negotiate, render};
 pub use crate::config::{Config, SecretConfig};
-use crate::path::{PathError, object_key};
+use crate::path::{PathError, Resource, resource};
 pub use hlsgate_core::signing::Delivery;
 
 /// The HLS media type (RFC 8216).
@@ -96,6 +99,8 @@ struct Outcome {
     /// The body as the viewer gets it (compressed or not).
     bytes_out: usize,
     verify: Option<&'static str>,
+    /// `key` for a key request (a playlist otherwise).
+    kind: Option<&'static str>,
 }
 
 hlsgate_aws::impl_outcome!(
@@ -118,6 +123,7 @@ hlsgate_aws::impl_outcome!(
     uris_signed = o.rewritten,
     uris_skipped = o.skipped,
     verify = o.verify,
+    kind = o.kind,
 );
 
 /// Handles one request. Never panics on input; every answer carries
@@ -150,13 +156,17 @@ async fn serve<S: ObjectSource, O: SecretSource>(
         return Ok(preflight);
     }
 
-    // 3. Path → key.
-    let key = object_key(req, &cfg.key_prefix).map_err(|e| match e {
+    // 3. Path → a playlist or a key.
+    let wanted = resource(req, &cfg.key_prefix, &cfg.keys_prefix).map_err(|e| match e {
         PathError::BadRequest(r) => Refusal::new(StatusCode::BAD_REQUEST, "bad_path", r),
         PathError::NotFound(r) => Refusal::new(StatusCode::NOT_FOUND, "not_found", r),
     })?;
-    out.key = Some(key.clone());
-    let public_url = format!("{}/{}", public_origin(cfg, req.headers())?, key);
+    let path = match &wanted {
+        Resource::Playlist(key) => key.clone(),
+        Resource::Key { path, .. } => path.clone(),
+    };
+    out.key = Some(path.clone());
+    let public_url = format!("{}/{}", public_origin(cfg, req.headers())?, path);
 
     // 4. The forwarded signature copy, else (cookie mode) the signed
     //    cookies: nothing is served on a credential not checked here.
@@ -167,11 +177,11 @@ async fn serve<S: ObjectSource, O: SecretSource>(
         now: (app.clock)(),
         viewer_ip: cloudfront_viewer_ip(req.headers()),
     };
-    let rewriter = match forwarded {
+    let copy = match forwarded {
         Some(f) => {
             let verified = f.verify(&public_url, &cfg.key_group, ctx);
             checked(&mut out.verify, verified, "signature copy")?;
-            Some(rewriter_for(cfg, &f, &public_url)?)
+            Some(f)
         }
         None if cfg.mode == Delivery::Cookies => {
             // The origin request policy forwards only the `CloudFront-*`
@@ -192,6 +202,15 @@ async fn serve<S: ObjectSource, O: SecretSource>(
                 format!("no {} parameters (URL mode)", cfg.suffix),
             ));
         }
+    };
+
+    let key = match wanted {
+        Resource::Playlist(key) => key,
+        Resource::Key { object, .. } => return serve_key(app, &object, out).await,
+    };
+    let rewriter = match &copy {
+        Some(f) => Some(rewriter_for(cfg, f, &public_url)?),
+        None => None,
     };
 
     // 5. The playlist.
@@ -250,6 +269,44 @@ async fn serve<S: ObjectSource, O: SecretSource>(
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(ce));
     }
     h.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    Ok(resp)
+}
+
+/// The media type of a key answer.
+pub const KEY_TYPE: &str = "application/octet-stream";
+
+/// An AES-128 key: exactly 16 bytes, read from `object` (outside the media
+/// prefix). Neither the bytes nor anything derived from them is logged.
+async fn serve_key<S: ObjectSource, O: SecretSource>(
+    app: &App<S, O>,
+    object: &str,
+    out: &mut Outcome,
+) -> Result<Response<Body>, Refusal> {
+    out.kind = Some("key");
+    let (raw, cache) = app.objects.get(object, 64).await.map_err(|e| match e {
+        SourceError::NotFound => {
+            Refusal::new(StatusCode::NOT_FOUND, "not_found", "no key for this video")
+        }
+        SourceError::TooLarge { .. } => Refusal::new(
+            StatusCode::BAD_GATEWAY,
+            "bad_key",
+            "the stored key is not 16 bytes",
+        ),
+        e => Refusal::storage(&e),
+    })?;
+    out.cache = Some(cache);
+    if raw.len() != 16 {
+        return Err(Refusal::new(
+            StatusCode::BAD_GATEWAY,
+            "bad_key",
+            format!("the stored key is {} bytes, not 16", raw.len()),
+        ));
+    }
+    out.body_bytes = 16;
+    out.bytes_out = 16;
+    let mut resp = Response::new(Body::Binary(raw.to_vec()));
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(KEY_TYPE));
     Ok(resp)
 }
 

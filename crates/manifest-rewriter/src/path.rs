@@ -24,9 +24,42 @@ impl PathError {
     }
 }
 
-/// The S3 key for this request: the `{proxy+}` path parameter (REST and HTTP
-/// APIs), else the request path without the stage (Function URLs).
-pub fn object_key(req: &Request, prefix: &str) -> Result<String, PathError> {
+/// What a request asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// A playlist: its S3 key, which is also its path on the CDN.
+    Playlist(String),
+    /// A video's AES-128 key: `path` on the CDN (`KEY_PREFIX/ID/hls.key`,
+    /// what the signature covers), `object` in the bucket (outside the
+    /// media prefix).
+    Key { path: String, object: String },
+}
+
+/// The resource of this request: a playlist, or the key of the video whose
+/// folder the path names.
+pub fn resource(req: &Request, prefix: &str, keys_prefix: &str) -> Result<Resource, PathError> {
+    let key = request_key(req)?;
+    check_safe(&key)?;
+    if let Some(id) = key
+        .strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(hlsgate_core::video::KEY_NAME))
+        .and_then(|rest| rest.strip_suffix('/'))
+    {
+        let id = hlsgate_core::video::VideoId::parse(id)
+            .map_err(|_| PathError::NotFound("not a video folder's key"))?;
+        return Ok(Resource::Key {
+            object: hlsgate_core::video::key_object(keys_prefix, id.as_str()),
+            path: key,
+        });
+    }
+    check_key(&key, prefix)?;
+    Ok(Resource::Playlist(key))
+}
+
+/// The decoded path of the request without its leading `/`: the
+/// `{proxy+}` path parameter (REST and HTTP APIs), else the request path
+/// without the stage (Function URLs).
+fn request_key(req: &Request) -> Result<String, PathError> {
     // The path as the event carries it: encoded for HTTP APIs and Function
     // URLs, decoded by REST APIs (whose `{proxy+}` parameter we use anyway).
     let raw = req.raw_http_path();
@@ -41,9 +74,7 @@ pub fn object_key(req: &Request, prefix: &str) -> Result<String, PathError> {
                 .into_owned()
         }
     };
-    let key = key.strip_prefix('/').unwrap_or(&key);
-    check_key(key, prefix)?;
-    Ok(key.to_string())
+    Ok(key.strip_prefix('/').unwrap_or(&key).to_string())
 }
 
 /// Encoded dots, slashes, backslashes and NULs have no business in a
@@ -60,8 +91,20 @@ fn check_raw(raw: &str) -> Result<(), PathError> {
     Ok(())
 }
 
-/// Checks a decoded key.
+/// Checks a decoded playlist key.
 pub fn check_key(key: &str, prefix: &str) -> Result<(), PathError> {
+    check_safe(key)?;
+    if !key.starts_with(prefix) {
+        return Err(PathError::NotFound("outside the media prefix"));
+    }
+    if !key.ends_with(".m3u8") || key.len() == prefix.len() + ".m3u8".len() {
+        return Err(PathError::NotFound("not a playlist (.m3u8)"));
+    }
+    Ok(())
+}
+
+/// What no decoded path may hold, whatever it names.
+fn check_safe(key: &str) -> Result<(), PathError> {
     if key.is_empty() {
         return Err(PathError::NotFound("empty path"));
     }
@@ -84,12 +127,6 @@ pub fn check_key(key: &str, prefix: &str) -> Result<(), PathError> {
     }
     if key.split('/').any(|s| s == ".." || s == ".") {
         return Err(PathError::BadRequest("`.` or `..` segment"));
-    }
-    if !key.starts_with(prefix) {
-        return Err(PathError::NotFound("outside the media prefix"));
-    }
-    if !key.ends_with(".m3u8") || key.len() == prefix.len() + ".m3u8".len() {
-        return Err(PathError::NotFound("not a playlist (.m3u8)"));
     }
     Ok(())
 }

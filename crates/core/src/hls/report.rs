@@ -60,8 +60,15 @@ impl UriSource {
         self.into()
     }
 
-    /// Whether the URI names a playlist, which is fetched through the
-    /// rewriter again and so gets the child parameter set.
+    /// Whether the URI is fetched through the origin function, which
+    /// verifies the forwarded copy, and so gets the child parameter set: a
+    /// playlist (served by the rewriter again) or a key (`EXT-X-KEY`,
+    /// `EXT-X-SESSION-KEY`: served by its key route).
+    pub fn gets_child_params(self) -> bool {
+        self.is_playlist() || matches!(self, Self::Key | Self::SessionKey)
+    }
+
+    /// Whether the URI names a playlist.
     pub fn is_playlist(self) -> bool {
         matches!(
             self,

@@ -111,9 +111,10 @@ impl Rewriter {
         }
     }
 
-    /// The set for URIs that name playlists (variant streams, renditions,
-    /// I-frame and image streams, rendition reports, interstitial assets),
-    /// instead of the media set. It should be complete: it replaces the media
+    /// The set for URIs the origin function serves and verifies: playlists
+    /// (variant streams, renditions, I-frame and image streams, rendition
+    /// reports, interstitial assets) and keys (`EXT-X-KEY`,
+    /// `EXT-X-SESSION-KEY`), instead of the media set. It should be complete: it replaces the media
     /// set for those URIs, it is not added to it.
     pub fn child_params(mut self, child: QueryParams) -> Self {
         self.child = Some(child);
@@ -461,9 +462,9 @@ impl<W: Write> Scan<'_, W> {
             self.tally.skipped(source, reason, self.line, uri);
             return Ok(());
         }
-        let playlist =
-            source.is_playlist() || (source == UriSource::Line && self.tally.seen_master);
-        let params = match (&self.rw.child, playlist) {
+        let child =
+            source.gets_child_params() || (source == UriSource::Line && self.tally.seen_master);
+        let params = match (&self.rw.child, child) {
             (Some(child), true) => child,
             _ => &self.rw.media,
         };

@@ -6,6 +6,7 @@
 mod common;
 mod config;
 mod handler;
+mod keys;
 mod large;
 mod logs;
 mod s3_errors;

@@ -77,3 +77,30 @@ async fn the_store_adapter_reads_etags_and_limits_sizes() {
     let none = objects.get("videos/demo/none.m3u8", 100, None).await;
     assert_eq!(none, Err(hlsgate_aws::SourceError::NotFound));
 }
+
+/// The key route against the S3 server, and the conditional write the jobs
+/// function makes a video's key with: the first write wins, a second is
+/// refused, the stored key is what the route answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_written_once_is_served_to_its_folder() {
+    use hlsgate_aws::ObjectSink;
+    let (_dir, client) = uploaded().await;
+    let media = S3Objects::new(client.clone(), "media");
+    let first = bytes::Bytes::from_static(b"first-key-16byte");
+    assert!(
+        media
+            .write_new("keys/demo.key", first.clone(), "application/octet-stream")
+            .await
+            .unwrap()
+    );
+    let second = bytes::Bytes::from_static(b"second-key-16byt");
+    let created = media
+        .write_new("keys/demo.key", second, "application/octet-stream")
+        .await
+        .unwrap();
+    assert!(!created, "If-None-Match: * let a second key in");
+    let app = app_with(&[], S3Objects::new(client, "media"));
+    let r = call(&app, &Call::get("/videos/demo/hls.key", &good_query())).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(body(&r), first.as_ref());
+}
