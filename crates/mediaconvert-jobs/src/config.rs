@@ -45,6 +45,12 @@ pub struct Config {
     /// Job claims (`JOB_CLAIM_PREFIX`, `jobs/`), in the media bucket but
     /// outside `KEY_PREFIX`, so no signed URL ever covers them.
     pub claim_prefix: String,
+    /// `ENCRYPTION` (`none`, or `aes-128`: each video's segments under its
+    /// own key, see [`crate::key`]).
+    pub encryption: crate::key::Encryption,
+    /// `KEYS_PREFIX` (`keys/`): where the keys are stored, outside
+    /// `KEY_PREFIX`.
+    pub keys_prefix: String,
     /// The role `MediaConvert` assumes to read uploads and write ladders
     /// (`MEDIACONVERT_ROLE_ARN`).
     pub role_arn: String,
@@ -230,6 +236,8 @@ impl Config {
             )
             .unwrap_or_default();
         let key_prefix = env.key_prefix("KEY_PREFIX", "videos/");
+        let encryption = env.choice("ENCRYPTION", crate::key::Encryption::None);
+        let keys_prefix = env.keys_prefix(&key_prefix);
         let claim_prefix = env.key_prefix("JOB_CLAIM_PREFIX", "jobs/");
         if claim_prefix.starts_with(&key_prefix) || key_prefix.starts_with(&claim_prefix) {
             env.problem(format!(
@@ -294,6 +302,8 @@ impl Config {
             media_bucket,
             key_prefix,
             claim_prefix,
+            encryption,
+            keys_prefix,
             role_arn,
             queue_arn,
             endpoint,

@@ -14,12 +14,13 @@ use aws_sdk_mediaconvert::types::{
     H264CodecLevel, H264CodecProfile, H264FramerateControl, H264GopSizeUnits, H264InterlaceMode,
     H264ParControl, H264QualityTuningLevel, H264QvbrSettings, H264RateControlMode,
     H264SceneChangeDetect, H264Settings, HlsCaptionLanguageSetting, HlsClientCache,
-    HlsCodecSpecification, HlsDirectoryStructure, HlsGroupSettings, HlsManifestCompression,
-    HlsManifestDurationFormat, HlsOutputSelection, HlsProgramDateTime, HlsSegmentControl,
-    HlsSegmentLengthControl, HlsStreamInfResolution, HlsTimedMetadataId3Frame, Input,
-    InputTimecodeSource, JobSettings, Output, OutputGroup, OutputGroupSettings, OutputGroupType,
-    ScalingBehavior, StatusUpdateInterval, VideoCodec, VideoCodecSettings, VideoDescription,
-    VideoSelector,
+    HlsCodecSpecification, HlsDirectoryStructure, HlsEncryptionSettings, HlsEncryptionType,
+    HlsGroupSettings, HlsInitializationVectorInManifest, HlsKeyProviderType,
+    HlsManifestCompression, HlsManifestDurationFormat, HlsOutputSelection, HlsProgramDateTime,
+    HlsSegmentControl, HlsSegmentLengthControl, HlsStreamInfResolution, HlsTimedMetadataId3Frame,
+    Input, InputTimecodeSource, JobSettings, Output, OutputGroup, OutputGroupSettings,
+    OutputGroupType, ScalingBehavior, StaticKeyProvider, StatusUpdateInterval, VideoCodec,
+    VideoCodecSettings, VideoDescription, VideoSelector,
 };
 use hlsgate_aws::CallError;
 use hlsgate_core::video::VideoId;
@@ -49,6 +50,8 @@ pub struct JobSpec {
     pub destination: String,
     /// `UserMetadata`: `videoId`, `sourceKey`, `sourceBucket`, `stack`.
     pub metadata: BTreeMap<String, String>,
+    /// The video's AES-128 key, with `ENCRYPTION=aes-128`.
+    pub key: Option<crate::key::ContentKey>,
 }
 
 /// Runs transcoding jobs. `MediaConvert` in AWS; a local transcoder in dev.
@@ -148,6 +151,7 @@ fn hls_group(job: &JobSpec, encoding: &LadderSettings) -> OutputGroup {
         .program_date_time(HlsProgramDateTime::Exclude)
         .timed_metadata_id3_frame(HlsTimedMetadataId3Frame::None)
         .caption_language_setting(HlsCaptionLanguageSetting::Omit)
+        .set_encryption(job.key.as_ref().map(encryption))
         .build();
     let group = OutputGroup::builder()
         .name("Apple HLS")
@@ -188,6 +192,26 @@ fn hls_group(job: &JobSpec, encoding: &LadderSettings) -> OutputGroup {
             .outputs(output("_abr", video(None, encoding), encoding))
             .build(),
     }
+}
+
+/// AES-128 with the video's static key. The IV is left to follow the
+/// segment's media sequence number (HLS's rule when no IV is given, unique
+/// per segment of a rendition) and written into each `EXT-X-KEY`, so no
+/// player has to infer it.
+fn encryption(key: &crate::key::ContentKey) -> HlsEncryptionSettings {
+    HlsEncryptionSettings::builder()
+        .encryption_method(HlsEncryptionType::Aes128)
+        .r#type(HlsKeyProviderType::StaticKey)
+        .initialization_vector_in_manifest(HlsInitializationVectorInManifest::Include)
+        .static_key_provider(
+            StaticKeyProvider::builder()
+                .static_key_value(key.hex())
+                .url(crate::key::ContentKey::uri())
+                .key_format("identity")
+                .key_format_versions("1")
+                .build(),
+        )
+        .build()
 }
 
 /// `_720p`; `_720p_3500k` when two rungs share a height.

@@ -15,6 +15,7 @@
 pub mod config;
 pub mod event;
 pub mod job;
+pub mod key;
 pub mod notice;
 
 use std::collections::BTreeMap;
@@ -63,6 +64,10 @@ pub enum Failure {
         #[source]
         source: SourceError,
     },
+    /// The video's key could not be read, stored or made: the job is not
+    /// submitted (an unencrypted ladder would be worse than none).
+    #[error("the video's AES-128 key: {0}")]
+    Key(String),
 }
 
 /// What Lambda records for a failed invocation: the kind of failure and the
@@ -72,6 +77,7 @@ impl From<Failure> for lambda_runtime::Diagnostic {
         let error_type = match &f {
             Failure::Call { .. } => "hlsgate::AwsCallFailed",
             Failure::Store { .. } => "hlsgate::StorageFailed",
+            Failure::Key(_) => "hlsgate::KeyFailed",
         };
         lambda_runtime::Diagnostic {
             error_type: error_type.to_string(),
@@ -246,6 +252,7 @@ pub fn job_spec(config: &Config, upload: &Upload) -> JobSpec {
         source_uri: format!("s3://{}/{}", upload.bucket, upload.key),
         video_id,
         metadata,
+        key: None,
     }
 }
 
@@ -287,6 +294,13 @@ where
                 source,
             });
         }
+    }
+    let mut spec = spec;
+    if app.config.encryption == key::Encryption::Aes128 {
+        let k = key::ensure(&app.media, &app.config.keys_prefix, &spec.video_id)
+            .await
+            .map_err(|e| Failure::Key(e.to_string()))?;
+        spec.key = Some(k);
     }
     let job_id = app
         .transcoder

@@ -190,6 +190,13 @@ async fn automated_abr_replaces_the_ladder() {
 /// The request body MediaConvert receives, for the snapshot.
 async fn wire_body(extra: &[(&str, &str)]) -> (String, Value) {
     let (spec, config) = upload_spec(extra);
+    wire_body_of(spec, config).await
+}
+
+async fn wire_body_of(
+    spec: hlsgate_mediaconvert_jobs::job::JobSpec,
+    config: hlsgate_mediaconvert_jobs::Config,
+) -> (String, Value) {
     let rule = mock!(aws_sdk_mediaconvert::Client::create_job).then_http_response(|| created("j"));
     let wire = Wire::default();
     mediaconvert(&config, &rule, &wire)
@@ -214,6 +221,26 @@ async fn create_job_snapshot_ladder() {
     );
     insta::with_settings!({sort_maps => true}, {
         insta::assert_json_snapshot!("create_job_ladder", body);
+    });
+}
+
+/// With `ENCRYPTION=aes-128`, the ladder's group carries the static key
+/// (a fixed test key here, never a real one) and a relative key URI.
+#[tokio::test]
+async fn create_job_snapshot_encrypted() {
+    let (mut spec, config) = upload_spec(&[("ENCRYPTION", "aes-128")]);
+    spec.key = Some(hlsgate_mediaconvert_jobs::key::ContentKey::from_bytes(
+        *b"test-only-key-16",
+    ));
+    let (_, body) = wire_body_of(spec, config).await;
+    let enc = &body["settings"]["outputGroups"][0]["outputGroupSettings"]["hlsGroupSettings"]["encryption"];
+    assert_eq!(enc["staticKeyProvider"]["url"], "hls.key");
+    assert_eq!(
+        enc["staticKeyProvider"]["staticKeyValue"],
+        "746573742d6f6e6c792d6b65792d3136"
+    );
+    insta::with_settings!({sort_maps => true}, {
+        insta::assert_json_snapshot!("create_job_encrypted", body);
     });
 }
 

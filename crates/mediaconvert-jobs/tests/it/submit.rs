@@ -332,3 +332,57 @@ async fn long_keys_stay_out_of_the_metadata_but_not_the_claim() {
             .unwrap();
     assert_eq!(claim.source_key, key);
 }
+
+/// `ENCRYPTION=aes-128`: one key per video folder, stored outside the video
+/// folders before the job, reused by a later job for the same folder, and
+/// never logged.
+#[tokio::test]
+async fn an_encrypted_ladder_gets_one_key_per_folder() {
+    let app = app(&[("ENCRYPTION", "aes-128")]);
+    let logs = LogCapture::default();
+    let _g = logs.install();
+    handle(&app, &fixture("s3-object-created-eventbridge.json"))
+        .await
+        .unwrap();
+    let stored = app
+        .media
+        .body(&format!("keys/{TOUR_ID}.key"))
+        .expect("the key is stored before the job");
+    assert_eq!(stored.len(), 16);
+    let jobs = app.transcoder.jobs();
+    let key = jobs[0].key.as_ref().expect("the job carries the key");
+    assert_eq!(key.bytes().as_slice(), stored.as_ref());
+    assert_eq!(format!("{key:?}"), "ContentKey([redacted])");
+    // The same name written again: a new job, the same folder, the same key.
+    let again = fixture_with(
+        "s3-object-created-eventbridge.json",
+        &[("/detail/object/sequencer", json!("00FFFFFFFFFFFFFFFF"))],
+    );
+    handle(&app, &again).await.unwrap();
+    let jobs = app.transcoder.jobs();
+    assert_eq!(jobs.len(), 2, "a new write is a new job");
+    assert_eq!(jobs[1].key, jobs[0].key);
+    assert_eq!(
+        app.media.body(&format!("keys/{TOUR_ID}.key")),
+        Some(stored.clone())
+    );
+    let hex: String = stored.iter().map(|b| format!("{b:02x}")).collect();
+    assert!(!logs.text().contains(&hex), "the key reached a log");
+    // A stored key that is not 16 bytes stops the job: never a second key.
+    app.media
+        .put(format!("keys/{TOUR_ID}.key"), b"short".to_vec());
+    let third = fixture_with(
+        "s3-object-created-eventbridge.json",
+        &[("/detail/object/sequencer", json!("00FFFFFFFFFFFFFFF0"))],
+    );
+    let e = handle(&app, &third).await.unwrap_err();
+    assert!(e.to_string().contains("not a 16-byte AES-128 key"), "{e}");
+    assert_eq!(app.transcoder.jobs().len(), 2);
+    // Without ENCRYPTION, no key.
+    let plain = crate::common::app(&[]);
+    handle(&plain, &fixture("s3-object-created-eventbridge.json"))
+        .await
+        .unwrap();
+    assert!(plain.transcoder.jobs()[0].key.is_none());
+    assert!(plain.media.body(&format!("keys/{TOUR_ID}.key")).is_none());
+}
