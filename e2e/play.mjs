@@ -34,6 +34,7 @@ await withPage(out, async (page) => {
     levels: window.hls.levels.map((l) => l.height),
     issued: window.hlsgate.issued,
     grant: document.getElementById("grant-stat").hidden ? null : document.getElementById("grant").textContent,
+    encryption: document.getElementById("enc").textContent,
   }));
   Object.assign(out, { before });
   if (doSwitch) {

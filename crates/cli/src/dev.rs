@@ -50,6 +50,11 @@ pub struct Args {
     /// key when not given).
     #[arg(long, env = "HLSGATE_DEV_ENTITLEMENT_SECRET")]
     entitlement_secret: Option<String>,
+    /// Uploads become AES-128 encrypted ladders (the jobs function's
+    /// ENCRYPTION=aes-128): keys in the embedded S3 outside videos/, served
+    /// by the rewriter's key route to the folder's signature.
+    #[arg(long)]
+    encrypt: bool,
 }
 
 /// The dev stack's entitlement from the flags; flags for another backend
@@ -106,6 +111,7 @@ pub fn run(args: Args) -> Outcome {
         dev_token: args.dev_token,
         mode: args.mode,
         entitlement,
+        encrypt: args.encrypt,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -762,6 +762,123 @@ fn an_upload_through_ffmpeg_becomes_playable() {
     }
 }
 
+/// `--encrypt`: the ladder is ciphertext in S3, its key lives outside
+/// `videos/` and comes only through the signed path, and it still plays.
+#[test]
+fn an_encrypted_upload_is_ciphertext_at_rest_and_plays_with_its_key() {
+    if !ffmpeg_or_skip() {
+        return;
+    }
+    let dev = Dev::start_with("url", &[], &["--encrypt"]);
+    let tmp = tempfile::tempdir().unwrap();
+    let clip = make_clip(tmp.path(), 6);
+    let (status, body) = put(
+        &dev.url("/upload/secret.mp4"),
+        &std::fs::read(&clip).unwrap(),
+    );
+    assert_eq!(status, 202, "{body}\n{}", dev.logs());
+    let id = body["video_id"].as_str().unwrap().to_string();
+    let done = dev.wait_for_job(&id);
+    assert_eq!(done["job"]["status"], "COMPLETE", "{done}\n{}", dev.logs());
+
+    // At rest: the key outside the video folders, segments ciphertext.
+    let stored_key = std::fs::read(
+        dev.data
+            .path()
+            .join(format!("s3/hlsgate-media/keys/{id}.key")),
+    )
+    .unwrap();
+    assert_eq!(stored_key.len(), 16);
+    let folder = dev.media().join(&id);
+    assert!(!folder.join("hls.key").exists());
+    let media = std::fs::read_to_string(folder.join("master_240p.m3u8")).unwrap();
+    assert!(
+        media.contains(r#"#EXT-X-KEY:METHOD=AES-128,URI="hls.key""#),
+        "{media}"
+    );
+    let segment = folder.join("master_240p_00001.ts");
+    let bytes = std::fs::read(&segment).unwrap();
+    let synced = bytes.chunks(188).take(20).filter(|p| p[0] == 0x47).count();
+    assert!(
+        synced < 3,
+        "{synced} of 20 packets start with the MPEG-TS sync byte: plaintext?"
+    );
+    let probe = Command::new("ffprobe")
+        .args(["-v", "error", "-show_streams"])
+        .arg(&segment)
+        .output()
+        .unwrap();
+    let streams = String::from_utf8_lossy(&probe.stdout);
+    assert!(
+        !probe.status.success() || !streams.contains("codec_type=video"),
+        "ffprobe read an encrypted segment alone: {streams}"
+    );
+
+    // In transit: the key URI is signed with the copy; the key comes through
+    // the edge and the rewriter's key route, and only for this folder.
+    let manifest = dev.signed_manifest(&id);
+    let master_url = url::Url::parse(&manifest).unwrap();
+    let child = master_url.join("master_240p.m3u8").unwrap();
+    let child = format!("{}?{}", child, master_url.query().unwrap());
+    let mut r = get(&child, &[]);
+    assert_eq!(r.status(), 200);
+    let signed_media = r.body_mut().read_to_string().unwrap();
+    let key_uri = signed_media
+        .lines()
+        .find_map(|l| l.strip_prefix(r#"#EXT-X-KEY:METHOD=AES-128,URI=""#))
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("{signed_media}"))
+        .to_string();
+    assert!(key_uri.contains("Signature-PREFIX="), "{key_uri}");
+    let key_url = master_url.join(&key_uri).unwrap();
+    let mut r = get(key_url.as_str(), &[]);
+    assert_eq!(r.status(), 200);
+    let mut served = Vec::new();
+    std::io::Read::read_to_end(&mut r.body_mut().as_reader(), &mut served).unwrap();
+    assert_eq!(served, stored_key);
+    // The sample's signature does not open this video's key, at the edge or
+    // at the origin (with the origin secret).
+    let sample = url::Url::parse(&dev.signed_manifest("sample")).unwrap();
+    let foreign = format!(
+        "{}?{}",
+        dev.url(&format!("/videos/{id}/hls.key")),
+        sample.query().unwrap()
+    );
+    assert_eq!(get(&foreign, &[]).status(), 403);
+    let secret = std::fs::read_to_string(dev.data.path().join("dev/origin-secret")).unwrap();
+    let copy: Vec<String> = sample
+        .query_pairs()
+        .filter(|(n, _)| n.ends_with("-PREFIX"))
+        .map(|(n, v)| format!("{n}={}", percent_encode(&v)))
+        .collect();
+    let at_origin = dev.url(&format!(
+        "/_origin/rewriter/videos/{id}/hls.key?{}",
+        copy.join("&")
+    ));
+    assert_eq!(
+        get(&at_origin, &[("X-Origin-Verify", secret.trim())]).status(),
+        403
+    );
+    assert!(
+        !dev.logs().contains(&hex(&stored_key)),
+        "the key reached a log"
+    );
+
+    if let Some(browser) = Browser::find() {
+        let r = browser.play(&dev, &id, "url", 2.0, false);
+        assert_eq!(r["ok"], true, "{r}\n{}", dev.logs());
+        assert_eq!(r["before"]["encryption"], "AES-128 encrypted", "{r}");
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn percent_encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 #[test]
 fn a_corrupt_upload_is_an_error_notice_not_a_crash() {
     if !ffmpeg_or_skip() {

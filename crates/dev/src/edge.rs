@@ -6,7 +6,8 @@
 //!    key id, signature, resource pattern, expiry, and the viewer's address.
 //!    A refusal is a 403 with CloudFront's XML body, plus the dev-only
 //!    `X-Hlsgate-Dev-Reason` header naming the failed check.
-//! 2. The signing parameters are stripped. `*.m3u8` goes to the rewriter
+//! 2. The signing parameters are stripped. `*.m3u8` and `*/hls.key` (an
+//!    encrypted ladder's key: the distribution's key behaviour) go to the rewriter
 //!    handler with the origin secret header, the viewer's address, and only
 //!    the forwarded `-PREFIX` copies and `CloudFront-*` signing cookies (the
 //!    origin request policy's lists), which the rewriter verifies again.
@@ -79,6 +80,15 @@ pub fn authorize(
             reason: format!("{}: {e}", e.code()),
         }
     })
+}
+
+/// Whether CloudFront's behaviours send `key` to the rewriter: playlists,
+/// and video folders' keys, which only the rewriter's key route serves.
+fn to_rewriter(key: &str) -> bool {
+    key.ends_with(".m3u8")
+        || key
+            .strip_suffix(hlsgate_core::video::KEY_NAME)
+            .is_some_and(|rest| rest.ends_with('/'))
 }
 
 /// The query the `*.m3u8` behaviour forwards to the rewriter: only the
@@ -373,7 +383,7 @@ impl crate::Stack {
                 "a path no S3 key answers to",
             );
         };
-        if key.ends_with(".m3u8") {
+        if to_rewriter(&key) {
             let query = forwarded_query(
                 req.uri().query().unwrap_or(""),
                 &self.rewriter.config.suffix,

@@ -89,6 +89,8 @@ pub struct Options {
     pub mode: Delivery,
     /// Where the issuer's entitlement comes from.
     pub entitlement: grants::DevEntitlement,
+    /// Uploads become AES-128 encrypted ladders (`ENCRYPTION=aes-128`).
+    pub encrypt: bool,
 }
 
 /// The running stack.

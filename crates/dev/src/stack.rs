@@ -80,6 +80,10 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
     };
     let mut env = function_env(&public_origin, &data, &secrets, mode);
     env.extend(grants::env(&opts.entitlement));
+    if opts.encrypt {
+        env.retain(|(k, _)| k != "ENCRYPTION");
+        env.push(("ENCRYPTION".to_string(), "aes-128".to_string()));
+    }
     let config_error = |what: &str, e: hlsgate_aws::ConfigError| {
         DevError::env(format!("{what} config: {}", e.problems.join("; ")))
     };
@@ -177,8 +181,8 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
 
 /// The three functions' environment, as the template sets it in AWS but
 /// pointed at the local stack. The jobs ladder (`LADDER`, `SEGMENT_SECONDS`,
-/// `GOP_SECONDS`, `AUDIO_BITRATE`, `ENCODING`) may be overridden from the
-/// process environment.
+/// `GOP_SECONDS`, `AUDIO_BITRATE`, `ENCODING`) and `ENCRYPTION` may be
+/// overridden from the process environment.
 pub fn function_env(
     public_origin: &str,
     data: &DataDir,
@@ -260,6 +264,7 @@ pub fn function_env(
         "GOP_SECONDS",
         "AUDIO_BITRATE",
         "ENCODING",
+        "ENCRYPTION",
     ] {
         if let Ok(v) = std::env::var(name) {
             env.retain(|(k, _)| k != name);

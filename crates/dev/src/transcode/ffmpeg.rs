@@ -5,7 +5,9 @@ use super::*;
 /// The ffmpeg command line for a ladder: one H.264 rendition per rung
 /// (`rung_name` names, capped CRF standing in for QVBR), AAC stereo in each,
 /// keyframes every `gop_seconds` and nowhere else, MPEG-TS segments of
-/// `segment_seconds` numbered from 1, and the master `BASENAME.m3u8`.
+/// `segment_seconds` numbered from 1, and the master `BASENAME.m3u8`; with
+/// `key_info` (ffmpeg's key info file: the key URI, the key file), every
+/// segment AES-128 encrypted, as MediaConvert's `STATIC_KEY` does.
 pub fn ffmpeg_args(
     source: &Path,
     out_dir: &Path,
@@ -13,6 +15,7 @@ pub fn ffmpeg_args(
     rungs: &[Rung],
     encoding: &LadderSettings,
     has_audio: bool,
+    key_info: Option<&Path>,
 ) -> Vec<String> {
     let mut a: Vec<String> = [
         "-hide_banner",
@@ -118,6 +121,11 @@ pub fn ffmpeg_args(
         "1".to_string(),
         "-master_pl_name".to_string(),
         format!("{basename}.m3u8"),
+    ]);
+    if let Some(info) = key_info {
+        a.extend(["-hls_key_info_file".to_string(), info.display().to_string()]);
+    }
+    a.extend([
         "-hls_segment_filename".to_string(),
         out_dir
             .join(format!("{basename}_%v_%05d.ts"))
@@ -214,8 +222,10 @@ mod tests {
             rungs,
             &enc,
             true,
+            None,
         );
         let joined = a.join(" ");
+        assert!(!joined.contains("-hls_key_info_file"));
         assert!(joined.contains("[0:v:0]split=3[s0][s1][s2];[s0]scale=640:360,setsar=1[v0]"));
         assert!(joined.contains("-crf:v:0 23 -maxrate:v:0 800000 -bufsize:v:0 1600000"));
         assert!(joined.contains("-crf:v:1 27"));
@@ -234,6 +244,12 @@ mod tests {
             rungs,
             &enc,
             false,
+            Some(Path::new("/job/key-info")),
+        );
+        assert!(
+            silent
+                .join(" ")
+                .contains("-hls_key_info_file /job/key-info")
         );
         assert!(!silent.iter().any(|s| s == "0:a:0" || s == "-c:a"));
         assert!(

@@ -268,7 +268,26 @@ async fn run_job(
         ))
     })?;
 
-    // 3. The ladder.
+    // 3. The ladder, encrypted with the video's key when the job has one
+    //    (the key file stays outside `out`, so it is never uploaded).
+    let key_info = match &spec.key {
+        Some(k) => {
+            let key_file = dir.join("content.key");
+            let info = dir.join("key-info");
+            let lines = format!(
+                "{}\n{}\n",
+                hlsgate_mediaconvert_jobs::key::ContentKey::uri(),
+                key_file.display()
+            );
+            for (path, bytes) in [(&key_file, k.bytes().as_slice()), (&info, lines.as_bytes())] {
+                tokio::fs::write(path, bytes)
+                    .await
+                    .map_err(|e| JobFailure::internal(format!("{}: {e}", path.display())))?;
+            }
+            Some(info)
+        }
+        None => None,
+    };
     let args = ffmpeg_args(
         &source,
         &out_dir,
@@ -276,6 +295,7 @@ async fn run_job(
         rungs,
         &app.config.ladder,
         probe.has_audio,
+        key_info.as_deref(),
     );
     let label = spec.video_id.to_string();
     let mut bar = Progress::new(&label);
