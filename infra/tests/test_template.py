@@ -219,7 +219,11 @@ class Functions(unittest.TestCase):
         dist = stack.properties("Distribution")["DistributionConfig"]
         behaviours = {b["PathPattern"]: b for b in dist["CacheBehaviors"]}
         # First match wins: the issuer's path before the playlists' suffix.
-        self.assertEqual([b["PathPattern"] for b in dist["CacheBehaviors"]], ["/playback/*", "*.m3u8"])
+        self.assertEqual([b["PathPattern"] for b in dist["CacheBehaviors"]], ["/playback/*", "*/hls.key", "*.m3u8"])
+        # The key behaviour is the playlists' in all but its path: the same
+        # origin, key group, policies and viewer-request function.
+        key = behaviours["*/hls.key"]
+        self.assertEqual({k: v for k, v in key.items() if k != "PathPattern"}, {k: v for k, v in behaviours["*.m3u8"].items() if k != "PathPattern"})
         playlists = behaviours["*.m3u8"]
         origins = {o["Id"]: o for o in dist["Origins"]}
         rewriter = origins[playlists["TargetOriginId"]]
@@ -370,6 +374,40 @@ console.log(JSON.stringify(out));
         self.assertGreaterEqual(len(groups), 5)
         for g in groups:
             self.assertEqual(stack.properties(g)["RetentionInDays"], "90", g)
+
+
+class Encryption(unittest.TestCase):
+    """The ladder's keys: made by the jobs function, stored outside what the
+    media origin serves, read by the rewriter's key route."""
+
+    def test_on_by_default_off_on_request(self):
+        on = Stack(TEMPLATE, SCENARIOS["one ECDSA key, claim entitlement"])
+        off = Stack(TEMPLATE, SCENARIOS["unencrypted ladders"])
+        self.assertEqual(on.properties("JobsFunction")["Environment"]["Variables"]["ENCRYPTION"], "aes-128")
+        self.assertEqual(off.properties("JobsFunction")["Environment"]["Variables"]["ENCRYPTION"], "none")
+
+        def sids(stack: Stack, role: str) -> list[str]:
+            (policy,) = stack.properties(role)["Policies"]
+            return [st.get("Sid") for st in policy["PolicyDocument"]["Statement"]]
+
+        self.assertIn("VideoKeys", sids(on, "JobsRole"))
+        self.assertNotIn("VideoKeys", sids(off, "JobsRole"))
+        # Earlier encrypted videos still play after switching it off.
+        self.assertIn("ReadVideoKeys", sids(off, "RewriterRole"))
+
+    def test_both_functions_read_the_same_key_store_outside_the_media_prefix(self):
+        stack = Stack(TEMPLATE, SCENARIOS["one ECDSA key, claim entitlement"])
+        rewriter = stack.properties("RewriterFunction")["Environment"]["Variables"]
+        jobs = stack.properties("JobsFunction")["Environment"]["Variables"]
+        self.assertEqual(rewriter["KEYS_PREFIX"], jobs["KEYS_PREFIX"])
+        self.assertFalse(rewriter["KEYS_PREFIX"].startswith(rewriter["KEY_PREFIX"]))
+        (policy,) = stack.properties("MediaBucketPolicy")["PolicyDocument"]["Statement"][:1] or [None]
+        for st in stack.properties("MediaBucketPolicy")["PolicyDocument"]["Statement"]:
+            for r in st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]:
+                self.assertNotIn("/" + rewriter["KEYS_PREFIX"], str(r))
+        (role,) = stack.properties("RewriterRole")["Policies"]
+        (keys,) = [st for st in role["PolicyDocument"]["Statement"] if st.get("Sid") == "ReadVideoKeys"]
+        self.assertTrue(keys["Resource"].endswith("/" + rewriter["KEYS_PREFIX"] + "*"), keys)
 
 
 class Grants(unittest.TestCase):

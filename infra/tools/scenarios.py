@@ -78,6 +78,7 @@ SCENARIOS = {
         EntitlementUrl="https://shop.example.com/hlsgate/entitled",
         EntitlementClaims="cognito:groups,email",
     ),
+    "unencrypted ladders": dict(BASE, Encryption="none"),
     "videos claim only, with wildcards": dict(
         BASE,
         EntitlementClaim="",
