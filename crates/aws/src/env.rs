@@ -354,13 +354,13 @@ impl Env {
     }
 }
 
-/// `scheme://host[:port]` in canonical form, or why not.
-/// `s` as a browser origin (`https://host[:port]`, lowercased, no path):
-/// the one check of CDN domains, CORS origins and per-request origins.
 /// Where keys are stored by default: outside the default `KEY_PREFIX`, so
 /// the media origin's access control never reaches them.
 pub const DEFAULT_KEYS_PREFIX: &str = "keys/";
 
+/// `scheme://host[:port]` in canonical form, or why not.
+/// `s` as a browser origin (`https://host[:port]`, lowercased, no path):
+/// the one check of CDN domains, CORS origins and per-request origins.
 pub fn url_origin(s: &str) -> Result<String, String> {
     let (scheme, rest) = s.split_once("://").ok_or("no scheme")?;
     let scheme = scheme.to_ascii_lowercase();

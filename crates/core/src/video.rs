@@ -24,6 +24,9 @@ pub const DEFAULT_MASTER_NAME: &str = "master.m3u8";
 /// folder's signature.
 pub const KEY_NAME: &str = "hls.key";
 
+/// The length of that key: AES-128.
+pub const KEY_BYTES: usize = 16;
+
 /// The stored key of video `id`: `KEYS_PREFIX` + id + `.key`.
 pub fn key_object(keys_prefix: &str, id: &str) -> String {
     format!("{keys_prefix}{id}.key")

@@ -31,6 +31,7 @@ use hlsgate_aws::web::{Frame, Refusal, cloudfront_viewer_ip, cookie_header};
 use hlsgate_aws::{ObjectSource, SourceError};
 use hlsgate_core::hls::{Limits, QueryParams, Rewriter};
 use hlsgate_core::signing::{Context, Forwarded, Verified, VerifyError, verify_cookies};
+use hlsgate_core::video::KEY_BYTES;
 use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, Response};
 
@@ -161,12 +162,8 @@ async fn serve<S: ObjectSource, O: SecretSource>(
         PathError::BadRequest(r) => Refusal::new(StatusCode::BAD_REQUEST, "bad_path", r),
         PathError::NotFound(r) => Refusal::new(StatusCode::NOT_FOUND, "not_found", r),
     })?;
-    let path = match &wanted {
-        Resource::Playlist(key) => key.clone(),
-        Resource::Key { path, .. } => path.clone(),
-    };
-    out.key = Some(path.clone());
-    let public_url = format!("{}/{}", public_origin(cfg, req.headers())?, path);
+    out.key = Some(wanted.path().to_string());
+    let public_url = format!("{}/{}", public_origin(cfg, req.headers())?, wanted.path());
 
     // 4. The forwarded signature copy, else (cookie mode) the signed
     //    cookies: nothing is served on a credential not checked here.
@@ -208,10 +205,10 @@ async fn serve<S: ObjectSource, O: SecretSource>(
         Resource::Playlist(key) => key,
         Resource::Key { object, .. } => return serve_key(app, &object, out).await,
     };
-    let rewriter = match &copy {
-        Some(f) => Some(rewriter_for(cfg, f, &public_url)?),
-        None => None,
-    };
+    let rewriter = copy
+        .as_ref()
+        .map(|f| rewriter_for(cfg, f, &public_url))
+        .transpose()?;
 
     // 5. The playlist.
     let (raw, cache) = app
@@ -275,8 +272,9 @@ async fn serve<S: ObjectSource, O: SecretSource>(
 /// The media type of a key answer.
 pub const KEY_TYPE: &str = "application/octet-stream";
 
-/// An AES-128 key: exactly 16 bytes, read from `object` (outside the media
-/// prefix). Neither the bytes nor anything derived from them is logged.
+/// An AES-128 key: exactly [`KEY_BYTES`] bytes, read from `object`
+/// (outside the media prefix). Neither the bytes nor anything derived from
+/// them is logged.
 async fn serve_key<S: ObjectSource, O: SecretSource>(
     app: &App<S, O>,
     object: &str,
@@ -290,20 +288,20 @@ async fn serve_key<S: ObjectSource, O: SecretSource>(
         SourceError::TooLarge { .. } => Refusal::new(
             StatusCode::BAD_GATEWAY,
             "bad_key",
-            "the stored key is not 16 bytes",
+            format!("the stored key is not {KEY_BYTES} bytes"),
         ),
         e => Refusal::storage(&e),
     })?;
     out.cache = Some(cache);
-    if raw.len() != 16 {
+    if raw.len() != KEY_BYTES {
         return Err(Refusal::new(
             StatusCode::BAD_GATEWAY,
             "bad_key",
-            format!("the stored key is {} bytes, not 16", raw.len()),
+            format!("the stored key is {} bytes, not {KEY_BYTES}", raw.len()),
         ));
     }
-    out.body_bytes = 16;
-    out.bytes_out = 16;
+    out.body_bytes = KEY_BYTES;
+    out.bytes_out = KEY_BYTES;
     let mut resp = Response::new(Body::Binary(raw.to_vec()));
     resp.headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(KEY_TYPE));

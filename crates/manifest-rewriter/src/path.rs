@@ -35,6 +35,16 @@ pub enum Resource {
     Key { path: String, object: String },
 }
 
+impl Resource {
+    /// The path on the CDN, which the signature must cover.
+    pub fn path(&self) -> &str {
+        match self {
+            Resource::Playlist(key) => key,
+            Resource::Key { path, .. } => path,
+        }
+    }
+}
+
 /// The resource of this request: a playlist, or the key of the video whose
 /// folder the path names.
 pub fn resource(req: &Request, prefix: &str, keys_prefix: &str) -> Result<Resource, PathError> {
@@ -52,7 +62,7 @@ pub fn resource(req: &Request, prefix: &str, keys_prefix: &str) -> Result<Resour
             path: key,
         });
     }
-    check_key(&key, prefix)?;
+    check_playlist(&key, prefix)?;
     Ok(Resource::Playlist(key))
 }
 
@@ -94,6 +104,11 @@ fn check_raw(raw: &str) -> Result<(), PathError> {
 /// Checks a decoded playlist key.
 pub fn check_key(key: &str, prefix: &str) -> Result<(), PathError> {
     check_safe(key)?;
+    check_playlist(key, prefix)
+}
+
+/// A safe key names a playlist under the media prefix.
+fn check_playlist(key: &str, prefix: &str) -> Result<(), PathError> {
     if !key.starts_with(prefix) {
         return Err(PathError::NotFound("outside the media prefix"));
     }

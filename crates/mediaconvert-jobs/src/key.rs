@@ -12,7 +12,7 @@
 
 use bytes::Bytes;
 use hlsgate_aws::{Fetched, ObjectSink, ObjectSource, SourceError};
-use hlsgate_core::video::{KEY_NAME, VideoId, key_object};
+use hlsgate_core::video::{KEY_BYTES, KEY_NAME, VideoId, key_object};
 
 /// `ENCRYPTION`: whether ladders are encrypted.
 #[derive(
@@ -36,7 +36,7 @@ pub enum Encryption {
 
 /// A video's AES-128 key. Its `Debug` says nothing of the bytes.
 #[derive(Clone, PartialEq, Eq)]
-pub struct ContentKey([u8; 16]);
+pub struct ContentKey([u8; KEY_BYTES]);
 
 impl std::fmt::Debug for ContentKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -47,17 +47,17 @@ impl std::fmt::Debug for ContentKey {
 impl ContentKey {
     /// Sixteen bytes from the operating system's CSPRNG.
     pub fn generate() -> Result<ContentKey, String> {
-        let mut k = [0u8; 16];
+        let mut k = [0u8; KEY_BYTES];
         getrandom::fill(&mut k).map_err(|e| format!("the OS random source: {e}"))?;
         Ok(ContentKey(k))
     }
 
     /// A fixed key, for tests only.
-    pub fn from_bytes(bytes: [u8; 16]) -> ContentKey {
+    pub fn from_bytes(bytes: [u8; KEY_BYTES]) -> ContentKey {
         ContentKey(bytes)
     }
 
-    pub fn bytes(&self) -> &[u8; 16] {
+    pub fn bytes(&self) -> &[u8; KEY_BYTES] {
         &self.0
     }
 
@@ -123,10 +123,11 @@ pub async fn ensure<S: ObjectSink + ObjectSource>(
 async fn read<S: ObjectSource>(media: &S, key: &str) -> Result<Option<ContentKey>, KeyError> {
     match media.get(key, 64, None).await {
         Ok(Fetched::Object(o)) => {
-            let bytes: [u8; 16] = o.body.as_ref().try_into().map_err(|_| KeyError::Corrupt {
-                key: key.to_string(),
-                len: o.body.len(),
-            })?;
+            let bytes: [u8; KEY_BYTES] =
+                o.body.as_ref().try_into().map_err(|_| KeyError::Corrupt {
+                    key: key.to_string(),
+                    len: o.body.len(),
+                })?;
             Ok(Some(ContentKey(bytes)))
         }
         Ok(Fetched::NotModified) | Err(SourceError::NotFound) => Ok(None),

@@ -267,7 +267,7 @@ where
         tracing::info!(bucket = %upload.bucket, key = %upload.key, %reason, "upload ignored");
         return Ok(json!({"key": upload.key, "outcome": "ignored", "reason": reason}));
     }
-    let spec = job_spec(&app.config, upload);
+    let mut spec = job_spec(&app.config, upload);
     let claim_key = format!("{}{}.json", app.config.claim_prefix, spec.token);
     match app.media.get(&claim_key, MAX_CLAIM_BYTES, None).await {
         Ok(Fetched::Object(o)) => match serde_json::from_slice::<JobClaim>(&o.body) {
@@ -295,7 +295,6 @@ where
             });
         }
     }
-    let mut spec = spec;
     if app.config.encryption == key::Encryption::Aes128 {
         let k = key::ensure(&app.media, &app.config.keys_prefix, &spec.video_id)
             .await

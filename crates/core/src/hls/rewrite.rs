@@ -114,8 +114,9 @@ impl Rewriter {
     /// The set for URIs the origin function serves and verifies: playlists
     /// (variant streams, renditions, I-frame and image streams, rendition
     /// reports, interstitial assets) and keys (`EXT-X-KEY`,
-    /// `EXT-X-SESSION-KEY`), instead of the media set. It should be complete: it replaces the media
-    /// set for those URIs, it is not added to it.
+    /// `EXT-X-SESSION-KEY`), instead of the media set. It should be
+    /// complete: it replaces the media set for those URIs, it is not added
+    /// to it.
     pub fn child_params(mut self, child: QueryParams) -> Self {
         self.child = Some(child);
         self

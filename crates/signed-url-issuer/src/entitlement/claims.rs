@@ -95,7 +95,7 @@ impl ClaimsEntitlement {
             }
         }
         if self.required.is_none() && self.videos_claim.is_none() && !self.any_viewer {
-            return Decision::denied("no_rule", "no entitlement rule configured");
+            return Decision::no_rule();
         }
         Decision::ALLOWED
     }

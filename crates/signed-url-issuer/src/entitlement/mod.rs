@@ -87,6 +87,11 @@ impl Decision {
             reason: reason.into(),
         })
     }
+
+    /// Nothing configured would ever allow: refused, whoever asks.
+    pub fn no_rule() -> Decision {
+        Decision::denied("no_rule", "no entitlement rule configured")
+    }
 }
 
 /// The entitlement store could not answer: a 503 the viewer may retry,
@@ -323,10 +328,7 @@ impl Entitlement for Entitlements {
             }
         }
         let Some(store) = &self.store else {
-            return Ok(Decision::denied(
-                "no_rule",
-                "no entitlement rule configured",
-            ));
+            return Ok(Decision::no_rule());
         };
         if let Some(hit) = self.cache.get(&viewer.subject, video, now) {
             return Ok(hit);

@@ -23,6 +23,11 @@ use hlsgate_core::video::VideoId;
 use super::grants::{self, COLLECTION_MARK, Grant, Target, Window, attr};
 use super::{Decision, EntitlementError};
 
+/// The table is not there (`ResourceNotFoundException`).
+pub const TABLE_MISSING: &str = "grants_table_missing";
+/// The role may not read it (`AccessDeniedException`).
+pub const ACCESS_DENIED: &str = "grants_access_denied";
+
 /// Collection grants read for one subject (one `Query` page).
 pub const MAX_COLLECTIONS: i32 = 100;
 
@@ -103,13 +108,13 @@ impl GrantsTable {
     {
         let e = CallError::from_sdk(err);
         let detail = match (e.failure, e.code.as_deref()) {
-            (_, Some("ResourceNotFoundException")) => "grants_table_missing",
+            (_, Some("ResourceNotFoundException")) => TABLE_MISSING,
             (CallFailure::Throttled, _) => "grants_throttled",
             (CallFailure::Timeout, _) => "grants_timeout",
-            (_, Some("AccessDeniedException")) => "grants_access_denied",
+            (_, Some("AccessDeniedException")) => ACCESS_DENIED,
             _ => "grants_unavailable",
         };
-        let what = if detail == "grants_table_missing" {
+        let what = if detail == TABLE_MISSING {
             format!(
                 "the grants table {:?} does not exist (GRANTS_TABLE)",
                 self.name
@@ -243,7 +248,7 @@ impl GrantsTable {
             Err(e) => {
                 let err = self.unavailable("GetItem", &e);
                 match err.detail {
-                    "grants_table_missing" | "grants_access_denied" => Err(err),
+                    TABLE_MISSING | ACCESS_DENIED => Err(err),
                     // Busy now is no reason not to start.
                     _ => {
                         tracing::warn!(error = %err, "the grants table did not answer the start-up probe");
