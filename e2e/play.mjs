@@ -1,11 +1,15 @@
 // Plays a video on the `hlsgate dev` player page in Debian's Chromium, driven
 // by playwright-core, and prints one JSON line saying what happened.
 //
-//   node e2e/play.mjs URL [--min-time 3] [--switch] [--screenshot FILE]
+//   node e2e/play.mjs URL [--min-time 3] [--switch] [--tracks] [--screenshot FILE]
 //
 // URL is the player page (with #token=… and ?mode=url|cookies). With
 // --switch, after --min-time seconds of playback it forces hls.js onto
-// another quality level and waits until that level plays 1.5 s more.
+// another quality level and waits until that level plays 1.5 s more. With
+// --tracks, it records the audio and subtitle tracks hls.js found and the
+// page's menus, turns the first subtitles on and the second audio track
+// on from the menus, and waits for a subtitle segment, a segment of that
+// audio, the I-frame count and the first thumbnail.
 // Environment: see browser.mjs.
 import { timeout, withPage } from "./browser.mjs";
 
@@ -14,6 +18,7 @@ const url = args[0];
 const opt = (name, dflt) => { const i = args.indexOf(name); return i < 0 ? dflt : args[i + 1]; };
 const minTime = Number(opt("--min-time", "3"));
 const doSwitch = args.includes("--switch");
+const doTracks = args.includes("--tracks");
 const screenshot = opt("--screenshot", null);
 
 const out = { url, minTime, requests: [], refused: [] };
@@ -53,6 +58,34 @@ await withPage(out, async (page) => {
       level: window.hls.currentLevel,
       switchedAt: window.switched,
       grant: document.getElementById("grant-stat").hidden ? null : document.getElementById("grant").textContent,
+    }));
+  }
+  if (doTracks) {
+    out.tracks = await page.evaluate(() => ({
+      audio: window.hls.audioTracks.map((t) => ({ name: t.name, lang: t.lang, default: t.default })),
+      subtitles: window.hls.subtitleTracks.map((t) => ({ name: t.name, lang: t.lang })),
+      menus: {
+        audio: [...document.querySelectorAll("#audio option")].map((o) => o.textContent),
+        subs: [...document.querySelectorAll("#subs option")].map((o) => o.textContent),
+      },
+      poster: document.getElementById("video").poster,
+    }));
+    await page.selectOption("#subs", "0");
+    await page.selectOption("#audio", "1");
+    const end = Date.now() + timeout;
+    const seen = (re) => out.requests.some((r) => r.startsWith("200 ") && re.test(r));
+    while (!(seen(/\.vtt/) && seen(/_audio_2_[^/]*\.ts/) && seen(/thumbnails_\d+\.jpg/))) {
+      if (Date.now() > end) throw new Error(`no subtitle segment, second-audio segment or thumbnail: ${out.requests.join(", ")}`);
+      await page.waitForTimeout(100);
+    }
+    await page.waitForFunction(() => window.hlsgate.iframes !== null && document.getElementById("thumb").naturalWidth > 0,
+      undefined, { timeout, polling: 100 });
+    out.trick = await page.evaluate(() => ({
+      iframes: window.hlsgate.iframes,
+      thumbnails: window.hlsgate.thumbs.length,
+      label: document.getElementById("trick").textContent,
+      audioTrack: window.hls.audioTrack,
+      subtitleTrack: window.hls.subtitleTrack,
     }));
   }
   if (screenshot) {

@@ -762,6 +762,163 @@ fn an_upload_through_ffmpeg_becomes_playable() {
     }
 }
 
+/// A clip with a test pattern and two tones, tagged English and French.
+fn make_bilingual_clip(dir: &Path, seconds: u32) -> PathBuf {
+    let out = dir.join("talk.mp4");
+    let st = Command::new("ffmpeg")
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+        ])
+        .arg(format!("testsrc2=size=640x360:rate=25:duration={seconds}"))
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("sine=frequency=440:duration={seconds}"))
+        .args(["-f", "lavfi", "-i"])
+        .arg(format!("sine=frequency=660:duration={seconds}"))
+        .args([
+            "-map",
+            "0:v",
+            "-map",
+            "1:a",
+            "-map",
+            "2:a",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-c:a",
+            "aac",
+            "-metadata:s:a:0",
+            "language=eng",
+            "-metadata:s:a:1",
+            "language=fra",
+            "-shortest",
+        ])
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    out
+}
+
+/// Two audio languages and an `.en.vtt` beside the upload: an audio group,
+/// a WebVTT subtitle rendition, I-frame and image playlists, thumbnails and
+/// a poster, listed in playback.json and the issuer's answer, and played in
+/// Chromium with every request signed and answered 200.
+#[test]
+fn an_upload_with_two_languages_and_captions_plays_every_track_signed() {
+    if !ffmpeg_or_skip() {
+        return;
+    }
+    let dev = Dev::start("url", &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let clip = make_bilingual_clip(tmp.path(), 8);
+    let vtt =
+        "WEBVTT\n\n00:00:00.500 --> 00:00:03.000\nHello\n\n00:00:04.000 --> 00:00:07.500\nWorld\n";
+    let (status, body) = put(&dev.url("/upload/talk.en.vtt"), vtt.as_bytes());
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(body["outcome"], "stored");
+    let (status, body) = put(&dev.url("/upload/talk.mp4"), &std::fs::read(&clip).unwrap());
+    assert_eq!(status, 202, "{body}\n{}", dev.logs());
+    let video_id = body["video_id"].as_str().unwrap().to_string();
+    let done = dev.wait_for_job(&video_id);
+    assert_eq!(done["job"]["status"], "COMPLETE", "{done}\n{}", dev.logs());
+
+    let folder = dev.media().join(&video_id);
+    let master = std::fs::read_to_string(folder.join("master.m3u8")).unwrap();
+    for line in [
+        r#"#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",LANGUAGE="eng",NAME="English",AUTOSELECT=YES,DEFAULT=YES"#,
+        r#"#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",LANGUAGE="fra",NAME="Français",AUTOSELECT=YES,DEFAULT=NO"#,
+        r#"#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="subs",LANGUAGE="en",NAME="English""#,
+        "#EXT-X-I-FRAME-STREAM-INF:",
+        r#"CODECS="jpeg",URI="master_thumbnails.m3u8""#,
+    ] {
+        assert!(master.contains(line), "{line}\n{master}");
+    }
+    let sidecar: Value =
+        serde_json::from_slice(&std::fs::read(folder.join("playback.json")).unwrap()).unwrap();
+    assert_eq!(
+        sidecar["tracks"]["audio"].as_array().unwrap().len(),
+        2,
+        "{sidecar}"
+    );
+    assert_eq!(sidecar["tracks"]["subtitles"][0]["language"], "en");
+    assert_eq!(
+        sidecar["poster_key"],
+        format!("videos/{video_id}/poster.0000001.jpg")
+    );
+    let (status, issued, _) = dev.issue(&video_id, "url");
+    assert_eq!(status, 200, "{issued}");
+    assert_eq!(issued["tracks"], sidecar["tracks"]);
+    assert_eq!(
+        get(issued["poster_url"].as_str().unwrap(), &[]).status(),
+        200
+    );
+
+    let Some(browser) = Browser::find() else {
+        return;
+    };
+    let r = browser.play_with(&dev, &video_id, "url", 1.0, &["--tracks"]);
+    assert_eq!(r["ok"], true, "{r}\n{}", dev.logs());
+    let names: Vec<&str> = r["tracks"]["audio"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["English", "Français"], "{r}");
+    assert_eq!(r["tracks"]["subtitles"].as_array().unwrap().len(), 1, "{r}");
+    assert_eq!(
+        r["tracks"]["menus"]["subs"],
+        serde_json::json!(["off", "English (en)"]),
+        "{r}"
+    );
+    assert!(
+        r["tracks"]["poster"]
+            .as_str()
+            .unwrap()
+            .contains("poster.0000001.jpg?"),
+        "{r}"
+    );
+    assert!(r["trick"]["iframes"].as_u64().unwrap() >= 3, "{r}");
+    assert!(r["trick"]["thumbnails"].as_u64().unwrap() >= 3, "{r}");
+    assert_eq!(r["trick"]["audioTrack"], 1, "{r}");
+    assert_eq!(r["refused"], serde_json::json!([]), "{r}");
+    let requests: Vec<&str> = r["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        requests
+            .iter()
+            .all(|q| q.starts_with("200 ") && q.ends_with("(signed URL)")),
+        "{requests:?}"
+    );
+    for wanted in [
+        "_vtt.m3u8",
+        ".vtt",
+        "_I-Frame.m3u8",
+        "_thumbnails.m3u8",
+        "_thumbnails_00001.jpg",
+        "/poster.0000001.jpg",
+        "_audio_2_fra",
+    ] {
+        assert!(
+            requests.iter().any(|q| q.contains(wanted)),
+            "no {wanted}: {requests:?}"
+        );
+    }
+}
+
 /// `--encrypt`: the ladder is ciphertext in S3, its key lives outside
 /// `videos/` and comes only through the signed path, and it still plays.
 #[test]
@@ -946,12 +1103,20 @@ impl Browser {
     }
 
     fn play(&self, dev: &Dev, id: &str, mode: &str, min_time: f64, switch: bool) -> Value {
+        self.play_with(
+            dev,
+            id,
+            mode,
+            min_time,
+            if switch { &["--switch"] } else { &[] },
+        )
+    }
+
+    fn play_with(&self, dev: &Dev, id: &str, mode: &str, min_time: f64, flags: &[&str]) -> Value {
         let page = format!("{}/?mode={mode}&video={id}#token={TOKEN}", dev.origin);
         let min_time = min_time.to_string();
         let mut args = vec![page.as_str(), "--min-time", &min_time];
-        if switch {
-            args.push("--switch");
-        }
+        args.extend_from_slice(flags);
         self.run("play.mjs", &args)
     }
 

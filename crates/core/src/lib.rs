@@ -6,4 +6,5 @@
 
 pub mod hls;
 pub mod signing;
+pub mod tracks;
 pub mod video;

@@ -160,6 +160,13 @@ pub struct Playback {
     pub duration_seconds: Option<f64>,
     #[serde(default)]
     pub renditions: Vec<Rendition>,
+    /// Audio and subtitle languages, trick play (absent in sidecars written
+    /// before tracks existed: no alternate tracks).
+    #[serde(default)]
+    pub tracks: crate::tracks::Tracks,
+    /// The poster image's key, in the video's folder.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poster_key: Option<String>,
 }
 
 /// Why a sidecar was refused.
@@ -173,6 +180,8 @@ pub enum PlaybackError {
     Master(String),
     #[error("playback.json has a duration that is not a finite number of seconds ≥ 0")]
     Duration,
+    #[error("playback.json names poster {0:?}, which is not an image in the video's folder")]
+    Poster(String),
 }
 
 impl Playback {
@@ -198,23 +207,42 @@ impl Playback {
         {
             return Err(PlaybackError::Duration);
         }
+        if let Some(poster) = &p.poster_key
+            && !p
+                .poster_name(folder)
+                .is_some_and(|n| n.ends_with(".jpg") || n.ends_with(".png"))
+        {
+            return Err(PlaybackError::Poster(poster.clone()));
+        }
         Ok(p)
+    }
+
+    /// The poster's path inside `folder`, on the same terms as
+    /// [`Playback::master_name`].
+    pub fn poster_name(&self, folder: &str) -> Option<&str> {
+        plain_name(self.poster_key.as_deref()?, folder)
     }
 
     /// The master's path inside `folder` (`master.m3u8`), when it is a plain
     /// relative path with no `..`, `.`, empty segments, or characters that
     /// would need escaping in a URL.
     pub fn master_name(&self, folder: &str) -> Option<&str> {
-        let name = self.master_key.strip_prefix(folder)?;
-        let clean = name.split('/').all(|s| {
-            !s.is_empty()
-                && s != "."
-                && s != ".."
-                && s.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-        });
-        clean.then_some(name)
+        plain_name(&self.master_key, folder)
     }
+}
+
+/// `key` inside `folder`, when it is a plain relative path: no `..`, `.`,
+/// empty segments, or characters that would need escaping in a URL.
+fn plain_name<'a>(key: &'a str, folder: &str) -> Option<&'a str> {
+    let name = key.strip_prefix(folder)?;
+    let clean = name.split('/').all(|s| {
+        !s.is_empty()
+            && s != "."
+            && s != ".."
+            && s.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+    });
+    clean.then_some(name)
 }
 
 #[cfg(test)]
@@ -335,5 +363,38 @@ mod tests {
             Err(PlaybackError::Duration)
         );
         assert!(matches!(bad("{".into()), Err(PlaybackError::Json(_))));
+        for poster in [
+            "videos/abc/../p.jpg",
+            "videos/abc/p.m3u8",
+            "videos/other/p.jpg",
+        ] {
+            assert_eq!(
+                bad(sidecar(
+                    "abc",
+                    "videos/abc/master.m3u8",
+                    &format!(r#","poster_key":"{poster}""#)
+                )),
+                Err(PlaybackError::Poster(poster.into())),
+            );
+        }
+        let with_tracks = Playback::from_json(
+            sidecar(
+                "abc",
+                "videos/abc/master.m3u8",
+                r#","poster_key":"videos/abc/poster.0000001.jpg","tracks":{"audio":[{"language":"en","name":"English","default":true}],"iframes":true}"#,
+            )
+            .as_bytes(),
+            &id,
+            "videos/abc/",
+        )
+        .unwrap();
+        assert_eq!(
+            with_tracks.poster_name("videos/abc/"),
+            Some("poster.0000001.jpg")
+        );
+        assert_eq!(with_tracks.tracks.audio[0].name, "English");
+        assert!(with_tracks.tracks.iframes && !with_tracks.tracks.thumbnails);
+        // An older sidecar has no tracks.
+        assert_eq!(p.tracks, crate::tracks::Tracks::default());
     }
 }

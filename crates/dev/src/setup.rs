@@ -63,6 +63,8 @@ pub fn sample_playback(key_prefix: &str) -> Result<Playback, DevError> {
     let id = VideoId::parse(SAMPLE_ID).map_err(DevError::env)?;
     let master_key = format!("{}{DEFAULT_MASTER_NAME}", folder_key(key_prefix, SAMPLE_ID));
     Ok(Playback {
+        tracks: Default::default(),
+        poster_key: None,
         video_id: id,
         public_path: format!("/{master_key}"),
         master_key,
@@ -262,6 +264,7 @@ pub fn content_type(key: &str) -> &'static str {
         Some("mp4") => "video/mp4",
         Some("aac") => "audio/aac",
         Some("vtt") => "text/vtt",
+        Some("jpg" | "jpeg") => "image/jpeg",
         Some("json") => "application/json",
         _ => "application/octet-stream",
     }

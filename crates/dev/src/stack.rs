@@ -122,7 +122,7 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
     )?;
     let jobs_config = hlsgate_mediaconvert_jobs::Config::from(Env::from_pairs(env.clone()))
         .map_err(|e| config_error("mediaconvert-jobs", e))?;
-    let (transcoder, queue) = transcode::transcoder(tools);
+    let (transcoder, queue) = transcode::transcoder(tools, s3.clone(), data.tmp());
     let jobs = Arc::new(hlsgate_mediaconvert_jobs::App {
         notifier: PrintNotifier {
             topic_arn: jobs_config.topic_arn.clone(),
@@ -130,6 +130,7 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
         config: jobs_config,
         transcoder,
         media: S3Objects::new(s3.clone(), MEDIA_BUCKET),
+        uploads: s3.clone(),
     });
     tokio::spawn(transcode::worker(
         queue,
@@ -181,7 +182,9 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
 
 /// The three functions' environment, as the template sets it in AWS but
 /// pointed at the local stack. The jobs ladder (`LADDER`, `SEGMENT_SECONDS`,
-/// `GOP_SECONDS`, `AUDIO_BITRATE`, `ENCODING`) and `ENCRYPTION` may be
+/// `GOP_SECONDS`, `AUDIO_BITRATE`, `ENCODING`), `ENCRYPTION` and the track
+/// settings (`AUDIO_TRACKS_MAX`, `CAPTIONS`, `TRICK_PLAY`,
+/// `THUMBNAIL_SECONDS`, `THUMBNAIL_WIDTH`, `POSTER_SECONDS`) may be
 /// overridden from the process environment.
 pub fn function_env(
     public_origin: &str,
@@ -254,6 +257,9 @@ pub fn function_env(
         ("SEGMENT_SECONDS", "2"),
         ("GOP_SECONDS", "2"),
         ("AUDIO_BITRATE", "96000"),
+        // Short clips: a thumbnail every 2 s, the poster at 1 s.
+        ("THUMBNAIL_SECONDS", "2"),
+        ("POSTER_SECONDS", "1"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -265,6 +271,12 @@ pub fn function_env(
         "AUDIO_BITRATE",
         "ENCODING",
         "ENCRYPTION",
+        "AUDIO_TRACKS_MAX",
+        "CAPTIONS",
+        "TRICK_PLAY",
+        "THUMBNAIL_SECONDS",
+        "THUMBNAIL_WIDTH",
+        "POSTER_SECONDS",
     ] {
         if let Ok(v) = std::env::var(name) {
             env.retain(|(k, _)| k != name);

@@ -100,7 +100,17 @@ impl Stack {
                 )
             })?;
         }
+        let ext = key.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();
+        let beside = ext.eq_ignore_ascii_case("json")
+            || ext.parse::<hlsgate_core::tracks::CaptionFormat>().is_ok();
         match upload["outcome"].as_str() {
+            // A caption file or track manifest: the jobs function ignores
+            // its event and reads it when the video beside it arrives.
+            Some("ignored") if beside => Ok(json!({
+                "key": key,
+                "outcome": "stored",
+                "note": "read when the video beside it is uploaded (upload it first)",
+            })),
             Some("submitted" | "duplicate") => Ok(json!({
                 "key": key,
                 "video_id": upload["video_id"],

@@ -66,6 +66,8 @@ pub struct Config {
     /// Seconds between progress events (`STATUS_UPDATE_SECONDS`, 60).
     pub status_update_seconds: u32,
     pub ladder: LadderSettings,
+    /// Audio streams, captions, trick play and the poster.
+    pub tracks: crate::tracks::TrackSettings,
     pub aws: AwsSettings,
 }
 
@@ -291,6 +293,7 @@ impl Config {
                 .ok_or_else(|| format!("must be one of {STATUS_UPDATE_SECONDS:?}"))
         });
         let ladder = ladder_settings(&mut env);
+        let tracks = crate::tracks::TrackSettings::from_env(&mut env);
         let metrics = Metrics::from_env(&mut env, FUNCTION);
         let aws = AwsSettings::from_env(&mut env);
         env.finish()?;
@@ -311,6 +314,7 @@ impl Config {
             notify_progress,
             status_update_seconds,
             ladder,
+            tracks,
             metrics,
             aws,
         })

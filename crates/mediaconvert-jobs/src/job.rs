@@ -9,30 +9,58 @@ use std::future::Future;
 use aws_sdk_mediaconvert::operation::create_job::builders::CreateJobFluentBuilder;
 use aws_sdk_mediaconvert::types::{
     AacCodecProfile, AacCodingMode, AacRateControlMode, AacSettings, AudioCodec,
-    AudioCodecSettings, AudioDefaultSelection, AudioDescription, AudioSelector,
-    AutomatedAbrSettings, AutomatedEncodingSettings, ContainerSettings, ContainerType,
-    H264CodecLevel, H264CodecProfile, H264FramerateControl, H264GopSizeUnits, H264InterlaceMode,
-    H264ParControl, H264QualityTuningLevel, H264QvbrSettings, H264RateControlMode,
-    H264SceneChangeDetect, H264Settings, HlsCaptionLanguageSetting, HlsClientCache,
-    HlsCodecSpecification, HlsDirectoryStructure, HlsEncryptionSettings, HlsEncryptionType,
-    HlsGroupSettings, HlsInitializationVectorInManifest, HlsKeyProviderType,
-    HlsManifestCompression, HlsManifestDurationFormat, HlsOutputSelection, HlsProgramDateTime,
-    HlsSegmentControl, HlsSegmentLengthControl, HlsStreamInfResolution, HlsTimedMetadataId3Frame,
-    Input, InputTimecodeSource, JobSettings, Output, OutputGroup, OutputGroupSettings,
-    OutputGroupType, ScalingBehavior, StaticKeyProvider, StatusUpdateInterval, VideoCodec,
-    VideoCodecSettings, VideoDescription, VideoSelector,
+    AudioCodecSettings, AudioDefaultSelection, AudioDescription, AudioLanguageCodeControl,
+    AudioSelector, AudioSelectorType, AutomatedAbrSettings, AutomatedEncodingSettings,
+    CaptionDescription, CaptionDestinationSettings, CaptionDestinationType, CaptionSelector,
+    CaptionSourceSettings, CaptionSourceType, ContainerSettings, ContainerType, FileGroupSettings,
+    FileSourceSettings, FrameCaptureSettings, H264CodecLevel, H264CodecProfile,
+    H264FramerateControl, H264GopSizeUnits, H264InterlaceMode, H264ParControl,
+    H264QualityTuningLevel, H264QvbrSettings, H264RateControlMode, H264SceneChangeDetect,
+    H264Settings, HlsAudioOnlyContainer, HlsAudioTrackType, HlsCaptionLanguageSetting,
+    HlsCaptionSegmentLengthControl, HlsClientCache, HlsCodecSpecification, HlsDirectoryStructure,
+    HlsEncryptionSettings, HlsEncryptionType, HlsGroupSettings, HlsIFrameOnlyManifest,
+    HlsImageBasedTrickPlay, HlsImageBasedTrickPlaySettings, HlsInitializationVectorInManifest,
+    HlsIntervalCadence, HlsKeyProviderType, HlsManifestCompression, HlsManifestDurationFormat,
+    HlsOutputSelection, HlsProgramDateTime, HlsSegmentControl, HlsSegmentLengthControl,
+    HlsSettings, HlsStreamInfResolution, HlsTimedMetadataId3Frame, Input, InputTimecodeSource,
+    JobSettings, Output, OutputGroup, OutputGroupSettings, OutputGroupType, OutputSettings,
+    ProbeInputFile, ScalingBehavior, StaticKeyProvider, StatusUpdateInterval, TrackType,
+    VideoCodec, VideoCodecSettings, VideoDescription, VideoSelector, WebvttDestinationSettings,
 };
 use hlsgate_aws::CallError;
+use hlsgate_core::tracks::CaptionFormat;
 use hlsgate_core::video::VideoId;
 
 use crate::config::{Abr, LadderSettings, Rung};
+use crate::tracks::{AudioTrack, Caption, Plan, TrackSettings};
 
 /// The master playlist's name without `.m3u8`: `MediaConvert` names the HLS
 /// group's master after the destination's last segment.
 pub const MASTER_BASENAME: &str = "master";
 
-/// The audio selector every output reads.
-const AUDIO_SELECTOR: &str = "Audio Selector 1";
+/// The audio group's `GROUP-ID`, when the source has several audio streams.
+pub const AUDIO_GROUP: &str = "audio";
+
+/// The poster's file group writes `POSTER_BASENAME.NNNNNNN.jpg`.
+pub const POSTER_BASENAME: &str = "poster";
+
+/// Frames captured for the poster: the first, then the one at
+/// `POSTER_SECONDS`; `MediaConvert` reports the last one written, which is
+/// the poster.
+const POSTER_CAPTURES: i32 = 2;
+
+/// JPEG quality of the poster (`MediaConvert`'s default is 80).
+const POSTER_QUALITY: i32 = 80;
+
+/// The `n`th audio selector (from 1).
+fn audio_selector(n: u32) -> String {
+    format!("Audio Selector {n}")
+}
+
+/// The `n`th captions selector (from 1).
+fn caption_selector(n: usize) -> String {
+    format!("Captions Selector {n}")
+}
 
 /// Longest `sourceKey` carried in the job's user metadata; a longer key is
 /// left out there (the job claim and the logs keep it).
@@ -52,12 +80,21 @@ pub struct JobSpec {
     pub metadata: BTreeMap<String, String>,
     /// The video's AES-128 key, with `ENCRYPTION=aes-128`.
     pub key: Option<crate::key::ContentKey>,
+    /// The audio streams and caption files the job takes.
+    pub plan: Plan,
 }
 
 /// Runs transcoding jobs. `MediaConvert` in AWS; a local transcoder in dev.
 pub trait Transcoder: Send + Sync {
     /// Submits `job`; answers the job id.
     fn submit(&self, job: &JobSpec) -> impl Future<Output = Result<String, CallError>> + Send;
+
+    /// The language code of each audio stream of `source_uri`, in the
+    /// container's order (`None`: the container does not say).
+    fn probe(
+        &self,
+        source_uri: &str,
+    ) -> impl Future<Output = Result<Vec<Option<String>>, CallError>> + Send;
 }
 
 /// `MediaConvert` on its regional endpoint, with our role, queue and ladder.
@@ -68,6 +105,7 @@ pub struct MediaConvert {
     pub queue_arn: Option<String>,
     pub status_update_seconds: u32,
     pub ladder: LadderSettings,
+    pub tracks: TrackSettings,
 }
 
 impl MediaConvert {
@@ -81,6 +119,7 @@ impl MediaConvert {
             queue_arn: config.queue_arn.clone(),
             status_update_seconds: config.status_update_seconds,
             ladder: config.ladder.clone(),
+            tracks: config.tracks.clone(),
         }
     }
 
@@ -94,7 +133,7 @@ impl MediaConvert {
             .client_request_token(&job.token)
             .set_user_metadata(Some(job.metadata.clone().into_iter().collect()))
             .status_update_interval(StatusUpdateInterval::from(interval.as_str()))
-            .settings(job_settings(job, &self.ladder))
+            .settings(job_settings(job, &self.ladder, &self.tracks))
     }
 }
 
@@ -111,29 +150,156 @@ impl Transcoder for MediaConvert {
             .unwrap_or_default()
             .to_string())
     }
+
+    /// `Probe`, with the function's own credentials (it reads the upload
+    /// itself, so the function's role needs `s3:GetObject` on it).
+    async fn probe(&self, source_uri: &str) -> Result<Vec<Option<String>>, CallError> {
+        let out = self
+            .client
+            .probe()
+            .input_files(ProbeInputFile::builder().file_url(source_uri).build())
+            .send()
+            .await
+            .map_err(|e| CallError::from_sdk(&e))?;
+        let tracks = out
+            .probe_results()
+            .first()
+            .and_then(|r| r.container())
+            .map(|c| c.tracks())
+            .unwrap_or_default();
+        Ok(tracks
+            .iter()
+            .filter(|t| t.track_type() == Some(&TrackType::Audio))
+            .map(|t| {
+                t.audio_properties()
+                    .and_then(|a| a.language_code())
+                    .map(str::to_string)
+            })
+            .collect())
+    }
 }
 
-/// The job's settings: one input, one HLS output group.
-pub fn job_settings(job: &JobSpec, encoding: &LadderSettings) -> JobSettings {
-    let input = Input::builder()
+/// The job's settings: one input (its audio streams and caption files as
+/// selectors), the HLS output group, and the poster's frame capture.
+pub fn job_settings(
+    job: &JobSpec,
+    encoding: &LadderSettings,
+    tracks: &TrackSettings,
+) -> JobSettings {
+    let plan = &job.plan;
+    let mut input = Input::builder()
         .file_input(&job.source_uri)
-        .audio_selectors(
-            AUDIO_SELECTOR,
+        .video_selector(VideoSelector::builder().build())
+        .timecode_source(InputTimecodeSource::Zerobased);
+    if plan.audio.is_empty() {
+        input = input.audio_selectors(
+            audio_selector(1),
             AudioSelector::builder()
                 .default_selection(AudioDefaultSelection::Default)
                 .build(),
+        );
+    }
+    for a in &plan.audio {
+        input = input.audio_selectors(
+            audio_selector(a.stream),
+            AudioSelector::builder()
+                .selector_type(AudioSelectorType::Track)
+                .tracks(a.stream as i32)
+                .default_selection(if a.stream == 1 {
+                    AudioDefaultSelection::Default
+                } else {
+                    AudioDefaultSelection::NotDefault
+                })
+                .build(),
+        );
+    }
+    for (i, c) in plan.captions.iter().enumerate() {
+        input = input.caption_selectors(
+            caption_selector(i + 1),
+            CaptionSelector::builder()
+                .set_custom_language_code(c.track.language.clone())
+                .source_settings(
+                    CaptionSourceSettings::builder()
+                        .source_type(match c.format {
+                            CaptionFormat::Vtt => CaptionSourceType::Webvtt,
+                            CaptionFormat::Srt => CaptionSourceType::Srt,
+                        })
+                        .file_source_settings(
+                            FileSourceSettings::builder()
+                                .source_file(&c.source_uri)
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        );
+    }
+    let mut settings = JobSettings::builder()
+        .inputs(input.build())
+        .output_groups(hls_group(job, encoding, tracks));
+    if tracks.poster_seconds > 0 {
+        settings = settings.output_groups(poster_group(job, tracks));
+    }
+    settings.build()
+}
+
+/// `s3://media/videos/ID/poster`: the poster's file group destination.
+pub fn poster_destination(job: &JobSpec) -> String {
+    let folder = job
+        .destination
+        .rsplit_once('/')
+        .map_or(job.destination.as_str(), |(f, _)| f);
+    format!("{folder}/{POSTER_BASENAME}")
+}
+
+/// A file group with one frame capture: frame 0, then the frame at
+/// `POSTER_SECONDS` (the poster), JPEG at the source's size.
+fn poster_group(job: &JobSpec, tracks: &TrackSettings) -> OutputGroup {
+    OutputGroup::builder()
+        .name("File Group")
+        .custom_name("poster")
+        .output_group_settings(
+            OutputGroupSettings::builder()
+                .r#type(OutputGroupType::FileGroupSettings)
+                .file_group_settings(
+                    FileGroupSettings::builder()
+                        .destination(poster_destination(job))
+                        .build(),
+                )
+                .build(),
         )
-        .video_selector(VideoSelector::builder().build())
-        .timecode_source(InputTimecodeSource::Zerobased)
-        .build();
-    JobSettings::builder()
-        .inputs(input)
-        .output_groups(hls_group(job, encoding))
+        .outputs(
+            Output::builder()
+                .container_settings(
+                    ContainerSettings::builder()
+                        .container(ContainerType::Raw)
+                        .build(),
+                )
+                .video_description(
+                    VideoDescription::builder()
+                        .scaling_behavior(ScalingBehavior::Default)
+                        .codec_settings(
+                            VideoCodecSettings::builder()
+                                .codec(VideoCodec::FrameCapture)
+                                .frame_capture_settings(
+                                    FrameCaptureSettings::builder()
+                                        .framerate_numerator(1)
+                                        .framerate_denominator(tracks.poster_seconds as i32)
+                                        .max_captures(POSTER_CAPTURES)
+                                        .quality(POSTER_QUALITY)
+                                        .build(),
+                                )
+                                .build(),
+                        )
+                        .build(),
+                )
+                .build(),
+        )
         .build()
 }
 
-fn hls_group(job: &JobSpec, encoding: &LadderSettings) -> OutputGroup {
-    let settings = HlsGroupSettings::builder()
+fn hls_group(job: &JobSpec, encoding: &LadderSettings, tracks: &TrackSettings) -> OutputGroup {
+    let mut settings = HlsGroupSettings::builder()
         .destination(&job.destination)
         .segment_length(encoding.segment_seconds as i32)
         .min_segment_length(0)
@@ -151,28 +317,47 @@ fn hls_group(job: &JobSpec, encoding: &LadderSettings) -> OutputGroup {
         .program_date_time(HlsProgramDateTime::Exclude)
         .timed_metadata_id3_frame(HlsTimedMetadataId3Frame::None)
         .caption_language_setting(HlsCaptionLanguageSetting::Omit)
-        .set_encryption(job.key.as_ref().map(encryption))
-        .build();
+        .set_encryption(job.key.as_ref().map(encryption));
+    if !job.plan.captions.is_empty() {
+        // WebVTT segments as long as the video's, so a player fetches
+        // captions as it fetches pictures.
+        settings =
+            settings.caption_segment_length_control(HlsCaptionSegmentLengthControl::MatchVideo);
+    }
+    if tracks.thumbnails {
+        // One JPEG per thumbnail (1x1 tiles), every THUMBNAIL_SECONDS, at
+        // THUMBNAIL_WIDTH and the picture's aspect ratio: the Roku image
+        // playlist a seek bar can use without cutting tiles.
+        settings = settings
+            .image_based_trick_play(HlsImageBasedTrickPlay::Advanced)
+            .image_based_trick_play_settings(
+                HlsImageBasedTrickPlaySettings::builder()
+                    .interval_cadence(HlsIntervalCadence::FollowCustom)
+                    .thumbnail_interval(f64::from(tracks.thumbnail_seconds))
+                    .thumbnail_width(tracks.thumbnail_width as i32)
+                    .tile_width(1)
+                    .tile_height(1)
+                    .build(),
+            );
+    }
     let group = OutputGroup::builder()
         .name("Apple HLS")
         .custom_name("hlsgate")
         .output_group_settings(
             OutputGroupSettings::builder()
                 .r#type(OutputGroupType::HlsGroupSettings)
-                .hls_group_settings(settings)
+                .hls_group_settings(settings.build())
                 .build(),
         );
-    match &encoding.abr {
-        Abr::Ladder(rungs) => rungs
-            .iter()
-            .fold(group, |g, rung| {
-                g.outputs(output(
-                    &rung_name(rung, rungs),
-                    video(Some(rung), encoding),
-                    encoding,
-                ))
-            })
-            .build(),
+    let picture =
+        |name: &str, video: VideoDescription| picture_output(name, video, job, encoding, tracks);
+    let group = match &encoding.abr {
+        Abr::Ladder(rungs) => rungs.iter().fold(group, |g, rung| {
+            g.outputs(picture(
+                &rung_name(rung, rungs),
+                self::video(Some(rung), encoding),
+            ))
+        }),
         Abr::Auto {
             max_renditions,
             min_bitrate,
@@ -189,11 +374,37 @@ fn hls_group(job: &JobSpec, encoding: &LadderSettings) -> OutputGroup {
                     )
                     .build(),
             )
-            .outputs(output("_abr", video(None, encoding), encoding))
-            .build(),
+            .outputs(picture("_abr", self::video(None, encoding))),
+    };
+    let group = if job.plan.audio_group() {
+        job.plan
+            .audio
+            .iter()
+            .fold(group, |g, a| g.outputs(audio_output(a, encoding)))
+    } else {
+        group
+    };
+    job.plan
+        .captions
+        .iter()
+        .enumerate()
+        .fold(group, |g, (i, c)| g.outputs(caption_output(i + 1, c)))
+        .build()
+}
+
+/// `_audio_2_fr`: an audio rendition's name modifier.
+pub fn audio_name(a: &AudioTrack) -> String {
+    match &a.track.language {
+        Some(l) => format!("_audio_{}_{}", a.stream, l.to_ascii_lowercase()),
+        None => format!("_audio_{}", a.stream),
     }
 }
 
+/// `_subtitles_1_en`: a subtitle rendition's name modifier.
+pub fn caption_name(n: usize, c: &Caption) -> String {
+    let lang = c.track.language.as_deref().unwrap_or("und");
+    format!("_subtitles_{n}_{}", lang.to_ascii_lowercase())
+}
 /// AES-128 with the video's static key. The IV is left to follow the
 /// segment's media sequence number (HLS's rule when no IV is given, unique
 /// per segment of a rendition) and written into each `EXT-X-KEY`, so no
@@ -224,9 +435,16 @@ pub fn rung_name(rung: &Rung, ladder: &[Rung]) -> String {
     }
 }
 
-fn output(name_modifier: &str, video: VideoDescription, encoding: &LadderSettings) -> Output {
-    let audio = AudioDescription::builder()
-        .audio_source_name(AUDIO_SELECTOR)
+/// AAC stereo from audio selector `stream`, labelled with the track's
+/// language and name when it has them.
+fn aac(
+    stream: u32,
+    track: Option<&hlsgate_core::tracks::Track>,
+    encoding: &LadderSettings,
+) -> AudioDescription {
+    let language = track.and_then(|t| t.language.clone());
+    let mut d = AudioDescription::builder()
+        .audio_source_name(audio_selector(stream))
         .codec_settings(
             AudioCodecSettings::builder()
                 .codec(AudioCodec::Aac)
@@ -240,17 +458,97 @@ fn output(name_modifier: &str, video: VideoDescription, encoding: &LadderSetting
                         .build(),
                 )
                 .build(),
-        )
-        .build();
-    Output::builder()
+        );
+    if let Some(t) = track {
+        d = d.stream_name(&t.name);
+    }
+    if language.is_some() {
+        d = d
+            .set_custom_language_code(language)
+            .language_code_control(AudioLanguageCodeControl::UseConfigured);
+    }
+    d.build()
+}
+
+fn m3u8() -> ContainerSettings {
+    ContainerSettings::builder()
+        .container(ContainerType::M3U8)
+        .build()
+}
+
+/// A video rendition: its audio muxed in (one stream), or pointing at the
+/// audio group (several); an I-frame playlist beside it with
+/// `TRICK_PLAY=iframes`.
+fn picture_output(
+    name_modifier: &str,
+    video: VideoDescription,
+    job: &JobSpec,
+    encoding: &LadderSettings,
+    tracks: &TrackSettings,
+) -> Output {
+    let mut hls = HlsSettings::builder().i_frame_only_manifest(if tracks.iframes {
+        HlsIFrameOnlyManifest::Include
+    } else {
+        HlsIFrameOnlyManifest::Exclude
+    });
+    let mut out = Output::builder()
         .name_modifier(name_modifier)
-        .container_settings(
-            ContainerSettings::builder()
-                .container(ContainerType::M3U8)
+        .container_settings(m3u8())
+        .video_description(video);
+    if job.plan.audio_group() {
+        hls = hls.audio_rendition_sets(AUDIO_GROUP);
+    } else {
+        let only = job.plan.audio.first();
+        out = out.audio_descriptions(aac(1, only.map(|a| &a.track), encoding));
+    }
+    out.output_settings(OutputSettings::builder().hls_settings(hls.build()).build())
+        .build()
+}
+
+/// One rendition of the audio group: `EXT-X-MEDIA TYPE=AUDIO`, the default
+/// one `DEFAULT=YES`, every one `AUTOSELECT=YES`.
+fn audio_output(a: &AudioTrack, encoding: &LadderSettings) -> Output {
+    Output::builder()
+        .name_modifier(audio_name(a))
+        .container_settings(m3u8())
+        .audio_descriptions(aac(a.stream, Some(&a.track), encoding))
+        .output_settings(
+            OutputSettings::builder()
+                .hls_settings(
+                    HlsSettings::builder()
+                        .audio_group_id(AUDIO_GROUP)
+                        .audio_only_container(HlsAudioOnlyContainer::Automatic)
+                        .audio_track_type(if a.track.default {
+                            HlsAudioTrackType::AlternateAudioAutoSelectDefault
+                        } else {
+                            HlsAudioTrackType::AlternateAudioAutoSelect
+                        })
+                        .build(),
+                )
                 .build(),
         )
-        .video_description(video)
-        .audio_descriptions(audio)
+        .build()
+}
+
+/// One WebVTT subtitle rendition (`EXT-X-MEDIA TYPE=SUBTITLES`) from
+/// captions selector `n`.
+fn caption_output(n: usize, c: &Caption) -> Output {
+    Output::builder()
+        .name_modifier(caption_name(n, c))
+        .container_settings(m3u8())
+        .caption_descriptions(
+            CaptionDescription::builder()
+                .caption_selector_name(caption_selector(n))
+                .set_custom_language_code(c.track.language.clone())
+                .language_description(&c.track.name)
+                .destination_settings(
+                    CaptionDestinationSettings::builder()
+                        .destination_type(CaptionDestinationType::Webvtt)
+                        .webvtt_destination_settings(WebvttDestinationSettings::builder().build())
+                        .build(),
+                )
+                .build(),
+        )
         .build()
 }
 

@@ -17,12 +17,14 @@ pub mod event;
 pub mod job;
 pub mod key;
 pub mod notice;
+pub mod tracks;
 
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use hlsgate_aws::metrics::{Emf, Metrics, Unit, name};
 use hlsgate_aws::{CallError, Fetched, ObjectSink, ObjectSource, SourceError};
+use hlsgate_core::tracks::Tracks;
 use hlsgate_core::video::{DEFAULT_MASTER_NAME, Playback, Rendition, SIDECAR_NAME, VideoId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -32,6 +34,8 @@ pub use config::Config;
 use event::{Incoming, JobState, Upload};
 pub use job::{JobSpec, MediaConvert, Transcoder};
 pub use notice::{Notice, NoticeKind, Notifier, SnsNotifier};
+use tracks::PlanError;
+pub use tracks::Uploads;
 
 /// Longest job claim read back (they are a few hundred bytes).
 const MAX_CLAIM_BYTES: u64 = 64 * 1024;
@@ -41,12 +45,14 @@ const MAX_ERROR_MESSAGE_CHARS: usize = 2000;
 
 /// Everything the handler needs, built once per cold start.
 #[derive(Debug)]
-pub struct App<T, N, S> {
+pub struct App<T, N, S, U> {
     pub config: Config,
     pub transcoder: T,
     pub notifier: N,
     /// The media bucket: job claims and `playback.json` are written here.
     pub media: S,
+    /// The upload bucket(s), read for caption files and track manifests.
+    pub uploads: U,
 }
 
 /// A failed AWS call; the invocation answers `Err` so the event is retried.
@@ -88,11 +94,12 @@ impl From<Failure> for lambda_runtime::Diagnostic {
 
 /// Handles one event. `Ok` carries a summary of what was done (also
 /// logged); `Err` means "retry me".
-pub async fn handle<T, N, S>(app: &App<T, N, S>, event: &Value) -> Result<Value, Failure>
+pub async fn handle<T, N, S, U>(app: &App<T, N, S, U>, event: &Value) -> Result<Value, Failure>
 where
     T: Transcoder,
     N: Notifier,
     S: ObjectSink + ObjectSource,
+    U: Uploads,
 {
     let result = dispatch(app, event).await;
     if let Ok(report) = &result {
@@ -126,11 +133,12 @@ pub fn job_metrics(metrics: &Metrics, report: &Value) -> Emf {
     doc
 }
 
-async fn dispatch<T, N, S>(app: &App<T, N, S>, event: &Value) -> Result<Value, Failure>
+async fn dispatch<T, N, S, U>(app: &App<T, N, S, U>, event: &Value) -> Result<Value, Failure>
 where
     T: Transcoder,
     N: Notifier,
     S: ObjectSink + ObjectSource,
+    U: Uploads,
 {
     match event::parse(event) {
         Incoming::Uploads { uploads, bad } => {
@@ -229,6 +237,9 @@ pub struct JobClaim {
     pub etag: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sequencer: Option<String>,
+    /// What the job was asked for: `playback.json` repeats it.
+    #[serde(default)]
+    pub tracks: Tracks,
 }
 
 /// The job for `upload`, as [`submit`] would create it.
@@ -238,11 +249,14 @@ pub fn job_spec(config: &Config, upload: &Upload) -> JobSpec {
     metadata.insert("videoId".to_string(), video_id.to_string());
     metadata.insert("stack".to_string(), config.stack.clone());
     metadata.insert("sourceBucket".to_string(), upload.bucket.clone());
+    let token = job_token(&config.stack, upload);
+    // The job's end finds its claim (and the tracks asked for) by it.
+    metadata.insert("token".to_string(), token.clone());
     if upload.key.len() <= job::MAX_METADATA_KEY_BYTES {
         metadata.insert("sourceKey".to_string(), upload.key.clone());
     }
     JobSpec {
-        token: job_token(&config.stack, upload),
+        token,
         destination: format!(
             "s3://{}/{}{}",
             config.media_bucket,
@@ -253,15 +267,17 @@ pub fn job_spec(config: &Config, upload: &Upload) -> JobSpec {
         video_id,
         metadata,
         key: None,
+        plan: tracks::Plan::default(),
     }
 }
 
 /// Creates the job for one upload, once.
-pub async fn submit<T, N, S>(app: &App<T, N, S>, upload: &Upload) -> Result<Value, Failure>
+pub async fn submit<T, N, S, U>(app: &App<T, N, S, U>, upload: &Upload) -> Result<Value, Failure>
 where
     T: Transcoder,
     N: Notifier,
     S: ObjectSink + ObjectSource,
+    U: Uploads,
 {
     if let Some(reason) = ignore_reason(&app.config, upload) {
         tracing::info!(bucket = %upload.bucket, key = %upload.key, %reason, "upload ignored");
@@ -295,6 +311,23 @@ where
             });
         }
     }
+    let probe = app.transcoder.probe(&spec.source_uri).await;
+    spec.plan = match tracks::plan(&app.uploads, &app.config.tracks, upload, probe).await {
+        Ok(plan) => plan,
+        Err(PlanError::Rejected(reason)) => return reject(app, upload, &spec, &reason).await,
+        Err(PlanError::Store(source)) => {
+            return Err(Failure::Store {
+                what: format!("reading the tracks beside {}", spec.source_uri),
+                source,
+            });
+        }
+        Err(PlanError::Probe(source)) => {
+            return Err(Failure::Call {
+                what: format!("probing {}", spec.source_uri),
+                source,
+            });
+        }
+    };
     if app.config.encryption == key::Encryption::Aes128 {
         let k = key::ensure(&app.media, &app.config.keys_prefix, &spec.video_id)
             .await
@@ -325,6 +358,7 @@ where
         source_key: upload.key.clone(),
         etag: upload.etag.clone(),
         sequencer: upload.sequencer.clone(),
+        tracks: spec.plan.tracks(&app.config.tracks),
     };
     let body = serde_json::to_vec_pretty(&claim).unwrap_or_default();
     if let Err(e) = app
@@ -346,14 +380,57 @@ where
     }))
 }
 
-/// Acts on a job's change of state: `COMPLETE` writes `playback.json` and
-/// publishes; `ERROR` publishes; `STATUS_UPDATE` publishes when
-/// `NOTIFY_PROGRESS` is on; anything else is logged.
-pub async fn notify<T, N, S>(app: &App<T, N, S>, state: &JobState) -> Result<Value, Failure>
+/// An upload whose tracks cannot be used: no job, and an error notice that
+/// names the file and the reason (answered `Ok`: a retry would fail alike).
+async fn reject<T, N, S, U>(
+    app: &App<T, N, S, U>,
+    upload: &Upload,
+    spec: &JobSpec,
+    reason: &hlsgate_core::tracks::TrackError,
+) -> Result<Value, Failure>
 where
     T: Transcoder,
     N: Notifier,
     S: ObjectSink + ObjectSource,
+    U: Uploads,
+{
+    let message = reason.to_string();
+    tracing::warn!(key = %upload.key, video_id = %spec.video_id, reason = %message, "upload refused: its tracks cannot be used");
+    let notice = Notice::new(
+        NoticeKind::Error,
+        &app.config.stack,
+        spec.video_id.as_str(),
+        json!({
+            "reason": "tracks",
+            "errorMessage": message,
+            "sourceKey": upload.key,
+            "sourceBucket": upload.bucket,
+        }),
+    );
+    app.notifier
+        .publish(&notice)
+        .await
+        .map_err(|source| Failure::Call {
+            what: "publishing the error notice".into(),
+            source,
+        })?;
+    Ok(json!({
+        "key": upload.key,
+        "outcome": "rejected",
+        "video_id": spec.video_id,
+        "reason": message,
+    }))
+}
+
+/// Acts on a job's change of state: `COMPLETE` writes `playback.json` and
+/// publishes; `ERROR` publishes; `STATUS_UPDATE` publishes when
+/// `NOTIFY_PROGRESS` is on; anything else is logged.
+pub async fn notify<T, N, S, U>(app: &App<T, N, S, U>, state: &JobState) -> Result<Value, Failure>
+where
+    T: Transcoder,
+    N: Notifier,
+    S: ObjectSink + ObjectSource,
+    U: Uploads,
 {
     let config = &app.config;
     if state.user_metadata.get("stack") != Some(&config.stack) {
@@ -383,7 +460,8 @@ where
     }
     let notice = match state.status.as_str() {
         "COMPLETE" => {
-            let playback = playback(config, &video_id, state);
+            let mut playback = playback(config, &video_id, state);
+            playback.tracks = claimed_tracks(app, state).await;
             let key = format!("{}{SIDECAR_NAME}", config.folder_key(video_id.as_str()));
             let body = serde_json::to_vec_pretty(&playback).unwrap_or_default();
             app.media
@@ -398,6 +476,7 @@ where
             common["playbackPath"] = playback.public_path.clone().into();
             common["durationSeconds"] = json!(playback.duration_seconds);
             common["renditions"] = json!(playback.renditions);
+            common["tracks"] = json!(playback.tracks);
             Notice::new(
                 NoticeKind::Complete,
                 &config.stack,
@@ -463,6 +542,32 @@ where
     }))
 }
 
+/// The tracks the job was asked for, from its claim (found by the token in
+/// its metadata). Without a claim the sidecar says none: the ladder plays
+/// the same, the menus are just not known ahead.
+async fn claimed_tracks<T, N, S, U>(app: &App<T, N, S, U>, state: &JobState) -> Tracks
+where
+    S: ObjectSource,
+{
+    let Some(token) = state.user_metadata.get("token") else {
+        return Tracks::default();
+    };
+    let key = format!("{}{token}.json", app.config.claim_prefix);
+    match app.media.get(&key, MAX_CLAIM_BYTES, None).await {
+        Ok(Fetched::Object(o)) => match serde_json::from_slice::<JobClaim>(&o.body) {
+            Ok(claim) => claim.tracks,
+            Err(e) => {
+                tracing::warn!(%key, error = %e, "unreadable job claim; playback.json lists no tracks");
+                Tracks::default()
+            }
+        },
+        other => {
+            tracing::warn!(%key, outcome = ?other.err(), "no job claim; playback.json lists no tracks");
+            Tracks::default()
+        }
+    }
+}
+
 /// The sidecar for a completed job. The master is where [`submit`] put it;
 /// duration and renditions come from the HLS group's output details.
 pub fn playback(config: &Config, id: &VideoId, state: &JobState) -> Playback {
@@ -488,11 +593,25 @@ pub fn playback(config: &Config, id: &VideoId, state: &JobState) -> Playback {
             bitrate: v.average_bitrate,
         })
         .collect();
+    // The frame capture group reports the last frame it wrote: the poster.
+    let folder = config.folder_key(id.as_str());
+    let bucket_prefix = format!("s3://{}/", config.media_bucket);
+    let poster_key = state
+        .output_group_details
+        .iter()
+        .filter(|g| g.kind.as_deref() == Some("FILE_GROUP"))
+        .flat_map(|g| &g.output_details)
+        .flat_map(|o| &o.output_file_paths)
+        .filter_map(|p| p.strip_prefix(&bucket_prefix))
+        .find(|k| k.starts_with(&folder) && k.ends_with(".jpg"))
+        .map(str::to_string);
     Playback {
         video_id: id.clone(),
         public_path: format!("/{master_key}"),
         master_key,
         duration_seconds: duration_ms.map(|ms| ms as f64 / 1000.0),
         renditions,
+        tracks: Tracks::default(),
+        poster_key,
     }
 }

@@ -13,6 +13,8 @@ async fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     let media = started.s3(&started.config.media_bucket);
+    // The upload bucket is named by each event; one client reads any.
+    let uploads = hlsgate_aws::sdk::s3_client(&started.sdk, started.config.aws.s3_path_style);
     let (config, sdk_config) = (&started.config, &started.sdk);
     // The regional endpoint (mediaconvert.REGION.amazonaws.com) is the SDK's
     // default; DescribeEndpoints is deprecated and never called.
@@ -34,6 +36,7 @@ async fn main() -> ExitCode {
         transcoder,
         notifier,
         media,
+        uploads,
     };
     let app = &app;
     let result = lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async move {

@@ -8,6 +8,7 @@
 
 use hlsgate_aws::cache::{CacheStatus, CachedObjects};
 use hlsgate_aws::{ObjectSource, SourceError};
+use hlsgate_core::tracks::Tracks;
 use hlsgate_core::video::{DEFAULT_MASTER_NAME, Playback, PlaybackError, SIDECAR_NAME, VideoId};
 
 /// Largest sidecar read: a few hundred bytes per rendition.
@@ -21,6 +22,11 @@ pub struct Ready {
     pub duration_seconds: Option<f64>,
     /// Whether a sidecar said so (else the master's existence did).
     pub from_sidecar: bool,
+    /// Audio and subtitle languages, trick play (none known without a
+    /// sidecar).
+    pub tracks: Tracks,
+    /// The poster's path inside the video folder.
+    pub poster_name: Option<String>,
     /// How the sidecar was read (`None`: there was none to cache).
     pub cache: Option<CacheStatus>,
 }
@@ -71,6 +77,8 @@ impl<S: ObjectSource> Catalog<S> {
                     master_name,
                     duration_seconds: p.duration_seconds,
                     from_sidecar: true,
+                    poster_name: p.poster_name(&folder).map(str::to_string),
+                    tracks: p.tracks,
                     cache: Some(cache),
                 }))
             }
@@ -81,6 +89,8 @@ impl<S: ObjectSource> Catalog<S> {
                     master_name: DEFAULT_MASTER_NAME.to_string(),
                     duration_seconds: None,
                     from_sidecar: false,
+                    tracks: Tracks::default(),
+                    poster_name: None,
                     cache: None,
                 }))
             }

@@ -303,13 +303,20 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
     let manifest = format!("{folder}{}", ready.master_name);
     let expires_at = rfc3339(expires).map_err(|e| internal(&e))?;
 
-    let (manifest_url, cookies) = match mode {
+    let poster = ready.poster_name.as_ref().map(|p| format!("{folder}{p}"));
+    let (manifest_url, poster_url, cookies) = match mode {
         Delivery::Url => {
             let query: Vec<String> = Forwarded::from_signed(&signed)
                 .with_copy(&cfg.suffix)
                 .map(|(n, v)| format!("{n}={v}"))
                 .collect();
-            (format!("{manifest}?{}", query.join("&")), Vec::new())
+            // The poster goes straight to the media origin: CloudFront's
+            // own parameters, no forwarded copy for the rewriter.
+            (
+                format!("{manifest}?{}", query.join("&")),
+                poster.map(|p| format!("{p}?{}", signed.query_string())),
+                Vec::new(),
+            )
         }
         Delivery::Cookies => {
             let Some(c) = &cfg.cookies else {
@@ -322,14 +329,20 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
                 expires: true,
             };
             let cookies = signed.set_cookie_headers(&opts).map_err(|e| internal(&e))?;
-            (manifest, cookies)
+            (manifest, poster, cookies)
         }
     };
+    // The tracks let a player draw its audio and subtitle menus (and know
+    // of trick play) before it loads the master.
     let mut body = serde_json::json!({
         "manifest_url": manifest_url,
         "expires_at": expires_at,
         "mode": mode.as_str(),
+        "tracks": ready.tracks,
     });
+    if let Some(p) = poster_url {
+        body["poster_url"] = p.into();
+    }
     if let Some(until) = grant_until {
         // The player may say "rental ends in …"; a new signature is never
         // issued past it.

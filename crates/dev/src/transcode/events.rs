@@ -2,9 +2,11 @@
 
 use super::*;
 
-/// The `detail` of a `COMPLETE` event: the HLS group and its outputs.
-pub(crate) fn complete_detail(spec: &JobSpec, outputs: &[Output]) -> Value {
-    json!({
+/// The `detail` of a `COMPLETE` event: the HLS group and its outputs, and
+/// the frame capture group with the poster (its last frame), when there is
+/// one.
+pub(crate) fn complete_detail(spec: &JobSpec, outputs: &[Output], poster: Option<&str>) -> Value {
+    let mut detail = json!({
         "outputGroupDetails": [{
             "type": "HLS_GROUP",
             "playlistFilePaths": [format!("{}.m3u8", spec.destination)],
@@ -18,7 +20,14 @@ pub(crate) fn complete_detail(spec: &JobSpec, outputs: &[Output]) -> Value {
                 },
             })).collect::<Vec<_>>(),
         }],
-    })
+    });
+    if let (Some(p), Some(groups)) = (poster, detail["outputGroupDetails"].as_array_mut()) {
+        groups.push(json!({
+            "type": "FILE_GROUP",
+            "outputDetails": [{"outputFilePaths": [p]}],
+        }));
+    }
+    detail
 }
 
 /// An EventBridge event around `detail`, as a rule's target receives it.

@@ -14,9 +14,14 @@ pub fn ffmpeg_args(
     basename: &str,
     rungs: &[Rung],
     encoding: &LadderSettings,
-    has_audio: bool,
+    audio: Audio<'_>,
     key_info: Option<&Path>,
 ) -> Vec<String> {
+    let group: &[AudioTrack] = match audio {
+        Audio::Group(g) => g,
+        _ => &[],
+    };
+    let muxed = audio == Audio::Muxed;
     let mut a: Vec<String> = [
         "-hide_banner",
         "-nostdin",
@@ -46,9 +51,12 @@ pub fn ffmpeg_args(
     a.extend(["-filter_complex".to_string(), graph]);
     for i in 0..n {
         a.extend(["-map".to_string(), format!("[v{i}]")]);
-        if has_audio {
+        if muxed {
             a.extend(["-map".to_string(), "0:a:0".to_string()]);
         }
+    }
+    for t in group {
+        a.extend(["-map".to_string(), format!("0:a:{}", t.stream - 1)]);
     }
     a.extend(
         [
@@ -81,7 +89,7 @@ pub fn ffmpeg_args(
         "-sc_threshold".to_string(),
         "0".to_string(),
     ]);
-    if has_audio {
+    if audio != Audio::Silent {
         a.extend([
             "-c:a".to_string(),
             "aac".to_string(),
@@ -93,19 +101,28 @@ pub fn ffmpeg_args(
             "48000".to_string(),
         ]);
     }
-    let map: Vec<String> = rungs
+    let mut map: Vec<String> = rungs
         .iter()
         .enumerate()
         .map(|(i, r)| {
             let name = rung_name(r, rungs);
             let name = name.trim_start_matches('_');
-            if has_audio {
+            if muxed {
                 format!("v:{i},a:{i},name:{name}")
-            } else {
+            } else if group.is_empty() {
                 format!("v:{i},name:{name}")
+            } else {
+                format!("v:{i},agroup:{AUDIO_GROUP},name:{name}")
             }
         })
         .collect();
+    for (k, t) in group.iter().enumerate() {
+        let name = audio_name(t);
+        map.push(format!(
+            "a:{k},agroup:{AUDIO_GROUP},name:{}",
+            name.trim_start_matches('_')
+        ));
+    }
     a.extend([
         "-f".to_string(),
         "hls".to_string(),
@@ -141,11 +158,37 @@ pub fn ffmpeg_args(
     a
 }
 
-/// What ffprobe says of an upload.
+/// Where a ladder's audio goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audio<'a> {
+    /// The source has none.
+    Silent,
+    /// Its first stream, in every video rendition.
+    Muxed,
+    /// Several streams: an audio group, the video renditions silent.
+    Group(&'a [AudioTrack]),
+}
+
+impl Audio<'_> {
+    pub fn of(has_audio: bool, plan: &Plan) -> Audio<'_> {
+        match (has_audio, plan.audio_group()) {
+            (false, _) => Audio::Silent,
+            (true, false) => Audio::Muxed,
+            (true, true) => Audio::Group(&plan.audio),
+        }
+    }
+}
+
+/// What ffprobe says of an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Probe {
     pub duration_ms: u64,
     pub has_audio: bool,
+    /// The language tag of each audio stream, in order.
+    pub audio_languages: Vec<Option<String>>,
+    /// The first video stream's size.
+    pub width: u32,
+    pub height: u32,
 }
 
 pub(crate) async fn probe(tools: &Tools, source: &Path) -> Result<Probe, DevError> {
@@ -154,7 +197,7 @@ pub(crate) async fn probe(tools: &Tools, source: &Path) -> Result<Probe, DevErro
             "-v",
             "error",
             "-show_entries",
-            "format=duration:stream=codec_type",
+            "format=duration:stream=codec_type,width,height:stream_tags=language",
             "-of",
             "json",
         ])
@@ -177,10 +220,16 @@ pub(crate) async fn probe(tools: &Tools, source: &Path) -> Result<Probe, DevErro
 pub fn parse_probe(json: &[u8]) -> Result<Probe, DevError> {
     let v: Value =
         serde_json::from_slice(json).map_err(|e| DevError::env(format!("ffprobe output: {e}")))?;
-    let kinds: Vec<&str> = v["streams"]
+    let streams = v["streams"]
         .as_array()
-        .map(|s| s.iter().filter_map(|s| s["codec_type"].as_str()).collect())
+        .map(Vec::as_slice)
         .unwrap_or_default();
+    let kinds: Vec<&str> = streams
+        .iter()
+        .filter_map(|s| s["codec_type"].as_str())
+        .collect();
+    let picture = streams.iter().find(|s| s["codec_type"] == "video");
+    let size = |k: &str| picture.and_then(|p| p[k].as_u64()).unwrap_or(0) as u32;
     if !kinds.contains(&"video") {
         return Err(DevError::env("no video stream"));
     }
@@ -192,6 +241,13 @@ pub fn parse_probe(json: &[u8]) -> Result<Probe, DevError> {
     Ok(Probe {
         duration_ms: (seconds * 1000.0).round() as u64,
         has_audio: kinds.contains(&"audio"),
+        audio_languages: streams
+            .iter()
+            .filter(|s| s["codec_type"] == "audio")
+            .map(|s| s["tags"]["language"].as_str().map(str::to_string))
+            .collect(),
+        width: size("width"),
+        height: size("height"),
     })
 }
 
@@ -221,7 +277,7 @@ mod tests {
             "master",
             rungs,
             &enc,
-            true,
+            Audio::Muxed,
             None,
         );
         let joined = a.join(" ");
@@ -243,7 +299,7 @@ mod tests {
             "master",
             rungs,
             &enc,
-            false,
+            Audio::Silent,
             Some(Path::new("/job/key-info")),
         );
         assert!(
@@ -260,16 +316,60 @@ mod tests {
     }
 
     #[test]
+    fn two_audio_streams_become_an_audio_group() {
+        let enc = encoding("640x360@800k,256x144@200k");
+        let Abr::Ladder(rungs) = &enc.abr else {
+            unreachable!()
+        };
+        let track = |stream: u32, lang: &str| hlsgate_mediaconvert_jobs::tracks::AudioTrack {
+            stream,
+            track: hlsgate_core::tracks::Track {
+                language: Some(lang.into()),
+                name: lang.into(),
+                default: stream == 1,
+            },
+        };
+        let plan = Plan {
+            audio: vec![track(1, "eng"), track(2, "fra")],
+            captions: vec![],
+        };
+        let a = ffmpeg_args(
+            Path::new("/in"),
+            Path::new("/out"),
+            "master",
+            rungs,
+            &enc,
+            Audio::of(true, &plan),
+            None,
+        );
+        let joined = a.join(" ");
+        assert!(
+            joined.contains("-map [v1] -map 0:a:0 -map 0:a:1 -c:v"),
+            "{joined}"
+        );
+        assert!(
+            joined.contains(
+                "v:0,agroup:audio,name:360p v:1,agroup:audio,name:144p \
+                 a:0,agroup:audio,name:audio_1_eng a:1,agroup:audio,name:audio_2_fra"
+            ),
+            "{joined}"
+        );
+    }
+
+    #[test]
     fn probes() {
         let p = parse_probe(
-            br#"{"streams":[{"codec_type":"video"},{"codec_type":"audio"}],"format":{"duration":"12.0215"}}"#,
+            br#"{"streams":[{"codec_type":"video","width":640,"height":360},{"codec_type":"audio","tags":{"language":"eng"}},{"codec_type":"audio"}],"format":{"duration":"12.0215"}}"#,
         )
         .unwrap();
         assert_eq!(
             p,
             Probe {
                 duration_ms: 12_022,
-                has_audio: true
+                has_audio: true,
+                audio_languages: vec![Some("eng".into()), None],
+                width: 640,
+                height: 360,
             }
         );
         assert_eq!(

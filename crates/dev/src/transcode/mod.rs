@@ -17,7 +17,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use hlsgate_aws::{CallError, S3Objects};
 use hlsgate_mediaconvert_jobs::config::{Abr, LadderSettings, Rung};
-use hlsgate_mediaconvert_jobs::job::rung_name;
+use hlsgate_mediaconvert_jobs::job::{AUDIO_GROUP, audio_name, caption_name, rung_name};
+use hlsgate_mediaconvert_jobs::tracks::{AudioTrack, Plan};
 use hlsgate_mediaconvert_jobs::{App, JobSpec, Notice, Notifier, Transcoder, handle};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
@@ -31,6 +32,7 @@ mod ffmpeg;
 mod progress;
 mod storage;
 mod tools;
+mod tracks;
 
 pub use board::*;
 pub use events::*;
@@ -38,9 +40,10 @@ pub use ffmpeg::*;
 use progress::*;
 pub use storage::*;
 pub use tools::*;
+pub use tracks::*;
 
 /// The jobs function as the local stack runs it.
-pub type JobsApp = App<LocalTranscoder, PrintNotifier, S3Objects>;
+pub type JobsApp = App<LocalTranscoder, PrintNotifier, S3Objects, aws_sdk_s3::Client>;
 
 /// Queues jobs for the worker; answers a MediaConvert-shaped job id.
 #[derive(Debug, Clone)]
@@ -48,6 +51,9 @@ pub struct LocalTranscoder {
     queue: mpsc::UnboundedSender<(String, JobSpec)>,
     pub board: Arc<JobBoard>,
     tools: Option<Tools>,
+    /// Reads sources for the probe, as MediaConvert's Probe reads them.
+    s3: aws_sdk_s3::Client,
+    tmp: PathBuf,
 }
 
 impl LocalTranscoder {
@@ -80,11 +86,46 @@ impl Transcoder for LocalTranscoder {
             .map_err(|_| CallError::local("the local transcoder has stopped"))?;
         Ok(job_id)
     }
+
+    /// ffprobe on a copy of the source: its audio streams' languages.
+    async fn probe(&self, source_uri: &str) -> Result<Vec<Option<String>>, CallError> {
+        let Some(tools) = &self.tools else {
+            return Err(CallError::local(INSTALL_FFMPEG));
+        };
+        let (bucket, key) = split_s3_uri(source_uri)
+            .ok_or_else(|| CallError::local(format!("bad source {source_uri}")))?;
+        let dir = self.tmp.join(format!(
+            "probe-{}",
+            crate::setup::random_token(4).map_err(|e| CallError::local(e.to_string()))?
+        ));
+        tokio::fs::create_dir_all(&dir)
+            .await
+            .map_err(|e| CallError::local(e.to_string()))?;
+        let file = dir.join("source");
+        let result = async {
+            download(&self.s3, bucket, key, &file).await?;
+            probe(tools, &file).await
+        }
+        .await;
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        match result {
+            Ok(p) => Ok(p.audio_languages),
+            // MediaConvert's Probe refuses what it cannot read (400): not
+            // worth a retry; the job then fails on the same input.
+            Err(e) => {
+                let mut err = CallError::local(e.to_string());
+                err.failure = hlsgate_aws::CallFailure::Rejected;
+                Err(err)
+            }
+        }
+    }
 }
 
 /// The transcoder and the receiving end of its queue, for [`worker`].
 pub fn transcoder(
     tools: Option<Tools>,
+    s3: aws_sdk_s3::Client,
+    tmp: PathBuf,
 ) -> (LocalTranscoder, mpsc::UnboundedReceiver<(String, JobSpec)>) {
     let (tx, rx) = mpsc::unbounded_channel();
     (
@@ -92,6 +133,8 @@ pub fn transcoder(
             queue: tx,
             board: Arc::new(JobBoard::default()),
             tools,
+            s3,
+            tmp,
         },
         rx,
     )
@@ -191,9 +234,14 @@ pub async fn worker(
         let result = run_job(&app, &tools, &s3, &job_id, &spec, &dir).await;
         let _ = tokio::fs::remove_dir_all(&dir).await;
         let event = match &result {
-            Ok(outputs) => {
+            Ok((outputs, poster)) => {
                 board.update(&job_id, |j| j.percent = 100);
-                state_event(&job_id, &spec, "COMPLETE", complete_detail(&spec, outputs))
+                state_event(
+                    &job_id,
+                    &spec,
+                    "COMPLETE",
+                    complete_detail(&spec, outputs, poster.as_deref()),
+                )
             }
             Err(f) => {
                 board.update(&job_id, |j| {
@@ -233,7 +281,7 @@ async fn run_job(
     job_id: &str,
     spec: &JobSpec,
     dir: &Path,
-) -> Result<Vec<Output>, JobFailure> {
+) -> Result<(Vec<Output>, Option<String>), JobFailure> {
     let Abr::Ladder(rungs) = &app.config.ladder.abr else {
         return Err(JobFailure::internal(
             "ENCODING=auto is MediaConvert's automated ABR; the local transcoder needs a LADDER",
@@ -294,7 +342,7 @@ async fn run_job(
         basename,
         rungs,
         &app.config.ladder,
-        probe.has_audio,
+        Audio::of(probe.has_audio, &spec.plan),
         key_info.as_deref(),
     );
     let label = spec.video_id.to_string();
@@ -365,7 +413,62 @@ async fn run_job(
     }
     bar.finish("done");
 
-    // 4. Into the media bucket, the master last: a player never sees a
+    // 4. What MediaConvert adds beside the renditions, then its master.
+    let settings = &app.config.tracks;
+    let stems: Vec<(String, u32, u32)> = rungs
+        .iter()
+        .map(|r| {
+            (
+                format!("{basename}{}", rung_name(r, rungs)),
+                r.width,
+                r.height,
+            )
+        })
+        .collect();
+    let subtitles = captions(
+        tools,
+        s3,
+        spec,
+        &source,
+        dir,
+        basename,
+        app.config.ladder.segment_seconds,
+    )
+    .await?;
+    // ffprobe cannot read packets in ciphertext: an encrypted ladder gets
+    // no I-frame playlists locally (MediaConvert writes them, with keys).
+    let iframe_infs = if settings.iframes && spec.key.is_none() {
+        iframes(tools, &out_dir, &stems).await?
+    } else {
+        Vec::new()
+    };
+    let image = if settings.thumbnails {
+        Some(thumbnails(tools, &source, &out_dir, basename, settings, &probe).await?)
+    } else {
+        None
+    };
+    let poster_name = if settings.poster_seconds > 0 {
+        Some(poster(tools, &source, &out_dir, settings, &probe).await?)
+    } else {
+        None
+    };
+    let master_path = out_dir.join(format!("{basename}.m3u8"));
+    let written = tokio::fs::read_to_string(&master_path)
+        .await
+        .map_err(|e| JobFailure::internal(format!("{}: {e}", master_path.display())))?;
+    let rewritten = master(
+        &written,
+        &spec.plan,
+        basename,
+        &subtitles,
+        &iframe_infs,
+        image.as_ref(),
+    );
+    tokio::fs::write(&master_path, rewritten)
+        .await
+        .map_err(|e| JobFailure::internal(format!("{}: {e}", master_path.display())))?;
+
+    // 5. Into the media bucket, the master last: a player never sees a
     // master whose renditions are missing.
     let mut files: Vec<PathBuf> = std::fs::read_dir(&out_dir)
         .map_err(|e| JobFailure::output(format!("{}: {e}", out_dir.display())))?
@@ -395,7 +498,7 @@ async fn run_job(
             )
             .or_default() += stored.size;
     }
-    Ok(rungs
+    let outputs = rungs
         .iter()
         .map(|r| {
             let stem = format!("{basename}{}", rung_name(r, rungs));
@@ -410,5 +513,7 @@ async fn run_job(
                 duration_ms: probe.duration_ms,
             }
         })
-        .collect())
+        .collect();
+    let poster = poster_name.map(|n| format!("s3://{dst_bucket}/{dst_folder}/{n}"));
+    Ok((outputs, poster))
 }

@@ -19,8 +19,10 @@ use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::config_bag::ConfigBag;
 use hlsgate_aws::testing::{response, s3_error};
 use hlsgate_aws::{CallFailure, S3Objects};
+use hlsgate_core::tracks::{CaptionFormat, Track, language_name};
 use hlsgate_core::video::{Playback, VideoId};
 use hlsgate_mediaconvert_jobs::event::{Incoming, parse};
+use hlsgate_mediaconvert_jobs::tracks::{AudioTrack, Caption, Plan};
 use hlsgate_mediaconvert_jobs::{App, JobSpec, MediaConvert, SnsNotifier, Transcoder, handle};
 use serde_json::{Value, json};
 
@@ -213,7 +215,13 @@ async fn wire_body_of(
 
 #[tokio::test]
 async fn create_job_snapshot_ladder() {
-    let (line, body) = wire_body(&[("MEDIACONVERT_QUEUE_ARN", QUEUE)]).await;
+    let (line, body) = wire_body(&[
+        ("MEDIACONVERT_QUEUE_ARN", QUEUE),
+        ("TRICK_PLAY", "none"),
+        ("POSTER_SECONDS", "0"),
+    ])
+    .await;
+    accepted_by_mediaconvert(&body);
     // The regional endpoint; DescribeEndpoints is never called.
     assert!(
         line.starts_with("POST https://mediaconvert.eu-west-1.amazonaws.com/2017-08-29/jobs"),
@@ -247,6 +255,7 @@ async fn create_job_snapshot_encrypted() {
 #[tokio::test]
 async fn create_job_snapshot_automated_abr() {
     let (_, body) = wire_body(&[("ENCODING", "auto")]).await;
+    accepted_by_mediaconvert(&body);
     insta::with_settings!({sort_maps => true}, {
         insta::assert_json_snapshot!("create_job_automated_abr", body);
     });
@@ -293,7 +302,7 @@ async fn create_job_failures_are_described() {
 fn sns_app(
     s3_rule: &aws_smithy_mocks::Rule,
     sns_rule: &aws_smithy_mocks::Rule,
-) -> App<FakeTranscoder, SnsNotifier, S3Objects> {
+) -> App<FakeTranscoder, SnsNotifier, S3Objects, MemoryUploads> {
     let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [s3_rule], |c| c
         .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled()));
     let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [sns_rule], |c| c
@@ -303,6 +312,7 @@ fn sns_app(
         transcoder: FakeTranscoder::default(),
         notifier: SnsNotifier::new(sns, TOPIC),
         media: S3Objects::new(s3, MEDIA),
+        uploads: MemoryUploads::default(),
     }
 }
 
@@ -454,4 +464,452 @@ async fn claims_are_read_and_written_through_s3() {
         .unwrap();
     assert_eq!(report["uploads"][0]["outcome"], "submitted");
     assert_eq!(written.num_calls(), 1);
+}
+
+/// A plan with `audio` languages (several: an audio group) and caption
+/// files `captions` (language, format).
+fn plan_of(audio: &[&str], captions: &[(&str, CaptionFormat)]) -> Plan {
+    Plan {
+        audio: audio
+            .iter()
+            .enumerate()
+            .map(|(i, l)| AudioTrack {
+                stream: i as u32 + 1,
+                track: Track {
+                    language: Some(l.to_string()),
+                    name: language_name(l),
+                    default: i == 0,
+                },
+            })
+            .collect(),
+        captions: captions
+            .iter()
+            .map(|(l, f)| Caption {
+                source_uri: format!("s3://{UPLOADS}/uploads/launch/Product Tour.{l}.{f}"),
+                format: *f,
+                track: Track {
+                    language: Some(l.to_string()),
+                    name: language_name(l),
+                    default: false,
+                },
+            })
+            .collect(),
+    }
+}
+
+/// The snapshot of `plan` under `extra`, after checking it against the
+/// SDK's own enums and MediaConvert's ranges and cross-references.
+async fn tracks_snapshot(name: &str, extra: &[(&str, &str)], plan: Plan) -> Value {
+    let (mut spec, config) = upload_spec(extra);
+    spec.plan = plan;
+    let (_, body) = wire_body_of(spec, config).await;
+    accepted_by_mediaconvert(&body);
+    insta::with_settings!({sort_maps => true}, {
+        insta::assert_json_snapshot!(name, body);
+    });
+    body
+}
+
+const NO_EXTRAS: &[(&str, &str)] = &[("TRICK_PLAY", "none"), ("POSTER_SECONDS", "0")];
+
+fn hls_outputs(body: &Value) -> &Vec<Value> {
+    body["settings"]["outputGroups"][0]["outputs"]
+        .as_array()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn create_job_snapshot_captions() {
+    let body = tracks_snapshot(
+        "create_job_captions",
+        NO_EXTRAS,
+        plan_of(
+            &[],
+            &[("en", CaptionFormat::Vtt), ("fr", CaptionFormat::Srt)],
+        ),
+    )
+    .await;
+    let input = &body["settings"]["inputs"][0];
+    assert_eq!(
+        input["captionSelectors"]["Captions Selector 2"]["sourceSettings"]["sourceType"],
+        "SRT"
+    );
+    let subs: Vec<&Value> = hls_outputs(&body)
+        .iter()
+        .filter(|o| o.get("captionDescriptions").is_some())
+        .collect();
+    assert_eq!(subs.len(), 2);
+    assert_eq!(
+        subs[1]["captionDescriptions"][0]["languageDescription"],
+        "Français"
+    );
+    assert_eq!(subs[1]["nameModifier"], "_subtitles_2_fr");
+    assert_eq!(
+        body["settings"]["outputGroups"][0]["outputGroupSettings"]["hlsGroupSettings"]["captionSegmentLengthControl"],
+        "MATCH_VIDEO"
+    );
+}
+
+#[tokio::test]
+async fn create_job_snapshot_two_audio_languages() {
+    let body = tracks_snapshot(
+        "create_job_two_audio",
+        NO_EXTRAS,
+        plan_of(&["en", "fr"], &[]),
+    )
+    .await;
+    let outputs = hls_outputs(&body);
+    let pictures: Vec<&Value> = outputs
+        .iter()
+        .filter(|o| o.get("videoDescription").is_some())
+        .collect();
+    assert_eq!(pictures.len(), 5);
+    for p in &pictures {
+        assert!(
+            p.get("audioDescriptions").is_none(),
+            "no muxed audio with a group"
+        );
+        assert_eq!(
+            p["outputSettings"]["hlsSettings"]["audioRenditionSets"],
+            "audio"
+        );
+    }
+    let audio: Vec<&Value> = outputs
+        .iter()
+        .filter(|o| o.get("videoDescription").is_none())
+        .collect();
+    assert_eq!(audio.len(), 2);
+    assert_eq!(
+        audio[0]["outputSettings"]["hlsSettings"]["audioTrackType"],
+        "ALTERNATE_AUDIO_AUTO_SELECT_DEFAULT"
+    );
+    assert_eq!(
+        audio[1]["audioDescriptions"][0]["audioSourceName"],
+        "Audio Selector 2"
+    );
+    assert_eq!(audio[1]["audioDescriptions"][0]["customLanguageCode"], "fr");
+    assert_eq!(
+        body["settings"]["inputs"][0]["audioSelectors"]["Audio Selector 2"]["tracks"],
+        json!([2])
+    );
+}
+
+#[tokio::test]
+async fn create_job_snapshot_trick_play() {
+    let body = tracks_snapshot("create_job_trick_play", &[], plan_of(&[], &[])).await;
+    let group = &body["settings"]["outputGroups"][0]["outputGroupSettings"]["hlsGroupSettings"];
+    assert_eq!(group["imageBasedTrickPlay"], "ADVANCED");
+    assert_eq!(group["imageBasedTrickPlaySettings"]["thumbnailWidth"], 312);
+    for o in hls_outputs(&body) {
+        assert_eq!(
+            o["outputSettings"]["hlsSettings"]["iFrameOnlyManifest"],
+            "INCLUDE"
+        );
+    }
+    let poster = &body["settings"]["outputGroups"][1];
+    assert_eq!(
+        poster["outputGroupSettings"]["fileGroupSettings"]["destination"],
+        format!("s3://{MEDIA}/videos/{TOUR_ID}/poster")
+    );
+    assert_eq!(
+        poster["outputs"][0]["videoDescription"]["codecSettings"]["frameCaptureSettings"]["framerateDenominator"],
+        5
+    );
+}
+
+#[tokio::test]
+async fn create_job_snapshot_all_tracks() {
+    let body = tracks_snapshot(
+        "create_job_all_tracks",
+        &[("ENCRYPTION", "aes-128"), ("THUMBNAIL_SECONDS", "4")],
+        plan_of(&["en", "fr", "de"], &[("en", CaptionFormat::Vtt)]),
+    )
+    .await;
+    assert_eq!(hls_outputs(&body).len(), 5 + 3 + 1);
+}
+
+#[tokio::test]
+async fn probe_reads_the_audio_streams_in_order() {
+    let rule = mock!(aws_sdk_mediaconvert::Client::probe).then_http_response(|| {
+        response(
+            200,
+            SdkBody::from(
+                json!({"probeResults": [{"container": {"format": "mp4", "tracks": [
+                    {"index": 1, "trackType": "video"},
+                    {"index": 2, "trackType": "audio", "audioProperties": {"languageCode": "eng"}},
+                    {"index": 3, "trackType": "data"},
+                    {"index": 4, "trackType": "audio", "audioProperties": {}}
+                ]}}]})
+                .to_string(),
+            ),
+        )
+    });
+    let wire = Wire::default();
+    let (_, config) = upload_spec(&[]);
+    let got = mediaconvert(&config, &rule, &wire)
+        .probe("s3://in/uploads/a.mp4")
+        .await
+        .unwrap();
+    assert_eq!(got, [Some("eng".to_string()), None]);
+    let sent = wire.0.lock().unwrap();
+    let body: Value = serde_json::from_slice(&sent[0].2).unwrap();
+    assert_eq!(
+        body,
+        json!({"inputFiles": [{"fileUrl": "s3://in/uploads/a.mp4"}]})
+    );
+}
+
+/// Every enum-valued member of the request holds one of the values the
+/// SDK's own type lists; every other string member is one we know is free
+/// text; numbers are within MediaConvert's documented ranges; and every
+/// selector, group and name an output refers to exists.
+fn accepted_by_mediaconvert(body: &Value) {
+    use aws_sdk_mediaconvert::types as t;
+    let enums: &[(&str, &[&str])] = &[
+        ("aacCodecProfile", t::AacCodecProfile::values()),
+        ("codingMode", t::AacCodingMode::values()),
+        (
+            "rateControlMode",
+            &[
+                t::AacRateControlMode::values(),
+                t::H264RateControlMode::values(),
+            ]
+            .concat()
+            .leak()[..],
+        ),
+        (
+            "codec",
+            &[t::AudioCodec::values(), t::VideoCodec::values()]
+                .concat()
+                .leak()[..],
+        ),
+        (
+            "codecProfile",
+            &[t::AacCodecProfile::values(), t::H264CodecProfile::values()]
+                .concat()
+                .leak()[..],
+        ),
+        ("defaultSelection", t::AudioDefaultSelection::values()),
+        ("selectorType", t::AudioSelectorType::values()),
+        ("languageCodeControl", t::AudioLanguageCodeControl::values()),
+        ("sourceType", t::CaptionSourceType::values()),
+        ("destinationType", t::CaptionDestinationType::values()),
+        ("container", t::ContainerType::values()),
+        ("codecLevel", t::H264CodecLevel::values()),
+        ("framerateControl", t::H264FramerateControl::values()),
+        ("gopSizeUnits", t::H264GopSizeUnits::values()),
+        ("interlaceMode", t::H264InterlaceMode::values()),
+        ("parControl", t::H264ParControl::values()),
+        ("qualityTuningLevel", t::H264QualityTuningLevel::values()),
+        ("sceneChangeDetect", t::H264SceneChangeDetect::values()),
+        ("audioOnlyContainer", t::HlsAudioOnlyContainer::values()),
+        ("audioTrackType", t::HlsAudioTrackType::values()),
+        (
+            "captionLanguageSetting",
+            t::HlsCaptionLanguageSetting::values(),
+        ),
+        (
+            "captionSegmentLengthControl",
+            t::HlsCaptionSegmentLengthControl::values(),
+        ),
+        ("clientCache", t::HlsClientCache::values()),
+        ("codecSpecification", t::HlsCodecSpecification::values()),
+        ("directoryStructure", t::HlsDirectoryStructure::values()),
+        ("encryptionMethod", t::HlsEncryptionType::values()),
+        ("iFrameOnlyManifest", t::HlsIFrameOnlyManifest::values()),
+        ("imageBasedTrickPlay", t::HlsImageBasedTrickPlay::values()),
+        (
+            "initializationVectorInManifest",
+            t::HlsInitializationVectorInManifest::values(),
+        ),
+        ("intervalCadence", t::HlsIntervalCadence::values()),
+        ("manifestCompression", t::HlsManifestCompression::values()),
+        (
+            "manifestDurationFormat",
+            t::HlsManifestDurationFormat::values(),
+        ),
+        ("outputSelection", t::HlsOutputSelection::values()),
+        ("programDateTime", t::HlsProgramDateTime::values()),
+        ("segmentControl", t::HlsSegmentControl::values()),
+        ("segmentLengthControl", t::HlsSegmentLengthControl::values()),
+        ("streamInfResolution", t::HlsStreamInfResolution::values()),
+        (
+            "timedMetadataId3Frame",
+            t::HlsTimedMetadataId3Frame::values(),
+        ),
+        (
+            "type",
+            &[
+                t::HlsKeyProviderType::values(),
+                t::OutputGroupType::values(),
+            ]
+            .concat()
+            .leak()[..],
+        ),
+        ("timecodeSource", t::InputTimecodeSource::values()),
+        ("scalingBehavior", t::ScalingBehavior::values()),
+        ("statusUpdateInterval", t::StatusUpdateInterval::values()),
+    ];
+    let free_text = [
+        "role",
+        "queue",
+        "clientRequestToken",
+        "fileInput",
+        "destination",
+        "name",
+        "customName",
+        "nameModifier",
+        "audioSourceName",
+        "captionSelectorName",
+        "customLanguageCode",
+        "languageDescription",
+        "streamName",
+        "audioGroupId",
+        "audioRenditionSets",
+        "sourceFile",
+        "staticKeyValue",
+        "url",
+        "keyFormat",
+        "keyFormatVersions",
+        "videoId",
+        "stack",
+    ];
+    let ranges: &[(&str, i64, i64)] = &[
+        ("thumbnailWidth", 8, 4096),
+        ("tileWidth", 1, 512),
+        ("tileHeight", 1, 2048),
+        ("maxCaptures", 1, 10_000_000),
+        ("quality", 1, 100),
+        ("framerateNumerator", 1, 60_000),
+        ("framerateDenominator", 1, 3_600),
+        ("segmentLength", 1, 2_147_483_647),
+        ("bitrate", 6_000, 1_024_000),
+        ("sampleRate", 8_000, 96_000),
+        ("tracks", 1, 2_147_483_647),
+    ];
+    // Maps keyed by our own names (selectors, metadata), not by members.
+    const NAMED: [&str; 3] = ["audioSelectors", "captionSelectors", "userMetadata"];
+    fn walk(v: &Value, key: &str, f: &mut dyn FnMut(&str, &Value)) {
+        match v {
+            Value::Object(m) if NAMED.contains(&key) => {
+                for x in m.values() {
+                    match x {
+                        Value::Object(_) => walk(x, "", f),
+                        leaf => f(key, leaf),
+                    }
+                }
+            }
+            Value::Object(m) => m.iter().for_each(|(k, x)| walk(x, k, f)),
+            Value::Array(a) => a.iter().for_each(|x| walk(x, key, f)),
+            leaf => f(key, leaf),
+        }
+    }
+    let mut problems = Vec::new();
+    walk(body, "", &mut |key, leaf| match leaf {
+        Value::String(s) => {
+            if let Some((_, values)) = enums.iter().find(|(k, _)| *k == key) {
+                if !values.contains(&s.as_str()) {
+                    problems.push(format!("{key}={s:?} is not one of {values:?}"));
+                }
+            } else if !free_text.contains(&key) && !NAMED.contains(&key) {
+                problems.push(format!(
+                    "{key}={s:?}: add {key} to the enum or free-text table"
+                ));
+            }
+        }
+        Value::Number(n) => {
+            if let Some((_, lo, hi)) = ranges.iter().find(|(k, _, _)| *k == key) {
+                let x = n.as_f64().unwrap_or(f64::NAN);
+                if !(x >= *lo as f64 && x <= *hi as f64) {
+                    problems.push(format!("{key}={n} is outside {lo}..={hi}"));
+                }
+            }
+            if key == "thumbnailWidth" && n.as_i64().unwrap_or(1) % 8 != 0 {
+                problems.push(format!("thumbnailWidth={n} is not a multiple of 8"));
+            }
+        }
+        _ => {}
+    });
+    // Cross-references: selectors, the audio group.
+    let input = &body["settings"]["inputs"][0];
+    let groups = body["settings"]["outputGroups"].as_array().unwrap();
+    let outputs: Vec<&Value> = groups
+        .iter()
+        .flat_map(|g| g["outputs"].as_array().unwrap())
+        .collect();
+    let audio_groups: Vec<&str> = outputs
+        .iter()
+        .filter_map(|o| o["outputSettings"]["hlsSettings"]["audioGroupId"].as_str())
+        .collect();
+    for o in &outputs {
+        for a in o["audioDescriptions"].as_array().into_iter().flatten() {
+            let s = a["audioSourceName"].as_str().unwrap_or_default();
+            if input["audioSelectors"].get(s).is_none() {
+                problems.push(format!("audio source {s:?} has no selector"));
+            }
+        }
+        for c in o["captionDescriptions"].as_array().into_iter().flatten() {
+            let s = c["captionSelectorName"].as_str().unwrap_or_default();
+            if input["captionSelectors"].get(s).is_none() {
+                problems.push(format!("caption selector {s:?} does not exist"));
+            }
+        }
+        if let Some(set) = o["outputSettings"]["hlsSettings"]["audioRenditionSets"].as_str()
+            && !audio_groups.contains(&set)
+        {
+            problems.push(format!("audio rendition set {set:?} has no audio output"));
+        }
+        let has_media = [
+            "videoDescription",
+            "audioDescriptions",
+            "captionDescriptions",
+        ]
+        .iter()
+        .any(|m| o.get(*m).is_some());
+        if !has_media {
+            problems.push("an output with nothing in it".into());
+        }
+    }
+    for g in groups {
+        let mut names: Vec<&str> = g["outputs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["nameModifier"].as_str().unwrap_or(""))
+            .collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        if names.len() != n {
+            problems.push(format!("{}: two outputs share a name modifier", g["name"]));
+        }
+    }
+    assert!(problems.is_empty(), "{problems:#?}");
+}
+
+#[test]
+fn the_request_check_can_fail() {
+    let body = |edit: fn(&mut Value)| {
+        let mut v = json!({"settings": {
+            "inputs": [{"audioSelectors": {"Audio Selector 1": {"defaultSelection": "DEFAULT"}}}],
+            "outputGroups": [{"name": "g", "outputs": [{"nameModifier": "_a",
+                "audioDescriptions": [{"audioSourceName": "Audio Selector 1"}]}]}]
+        }});
+        edit(&mut v);
+        std::panic::catch_unwind(|| accepted_by_mediaconvert(&v)).is_ok()
+    };
+    assert!(body(|_| {}));
+    assert!(!body(
+        |v| v["settings"]["inputs"][0]["audioSelectors"]["Audio Selector 1"]["defaultSelection"] =
+            "YES".into()
+    ));
+    assert!(!body(|v| v["settings"]["outputGroups"][0]["outputs"][0]
+        ["audioDescriptions"][0]["audioSourceName"] =
+        "Audio Selector 9".into()));
+    assert!(!body(
+        |v| v["settings"]["outputGroups"][0]["thumbnailWidth"] = 300.into()
+    ));
+    assert!(!body(
+        |v| v["settings"]["outputGroups"][0]["mystery"] = "x".into()
+    ));
 }

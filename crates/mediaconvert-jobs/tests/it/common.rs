@@ -1,10 +1,13 @@
 //! Shared setup: config, fixtures, and recording fakes for the transcoder
 //! and the notifier.
 
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
-use hlsgate_aws::{CallError, CallFailure, Env, MemoryObjects};
-use hlsgate_mediaconvert_jobs::{App, Config, JobSpec, Notice, Notifier, Transcoder};
+use bytes::Bytes;
+use hlsgate_aws::{CallError, CallFailure, Env, MemoryObjects, SourceError};
+use hlsgate_mediaconvert_jobs::tracks::Listed;
+use hlsgate_mediaconvert_jobs::{App, Config, JobSpec, Notice, Notifier, Transcoder, Uploads};
 use serde_json::Value;
 
 pub const UPLOADS: &str = "hlsgate-uploads-123456789012";
@@ -62,10 +65,25 @@ pub fn throttled() -> CallError {
 }
 
 /// Records every job; answers `job-N`, or the errors queued with `fail`.
-#[derive(Debug, Clone, Default)]
+/// Its probe answers the audio languages set with `audio`, one unlabelled
+/// stream by default, or the error queued with `fail_probe`.
+#[derive(Debug, Clone)]
 pub struct FakeTranscoder {
     pub jobs: Arc<Mutex<Vec<JobSpec>>>,
     pub failures: Arc<Mutex<Vec<CallError>>>,
+    pub audio: Arc<Mutex<Vec<Option<String>>>>,
+    pub probe_failures: Arc<Mutex<Vec<CallError>>>,
+}
+
+impl Default for FakeTranscoder {
+    fn default() -> Self {
+        FakeTranscoder {
+            jobs: Arc::default(),
+            failures: Arc::default(),
+            audio: Arc::new(Mutex::new(vec![None])),
+            probe_failures: Arc::default(),
+        }
+    }
 }
 
 impl FakeTranscoder {
@@ -75,9 +93,22 @@ impl FakeTranscoder {
     pub fn fail_next(&self, e: CallError) {
         self.failures.lock().unwrap().push(e);
     }
+    pub fn audio(&self, languages: &[Option<&str>]) {
+        *self.audio.lock().unwrap() = languages.iter().map(|l| l.map(str::to_string)).collect();
+    }
+    pub fn fail_probe(&self, e: CallError) {
+        self.probe_failures.lock().unwrap().push(e);
+    }
 }
 
 impl Transcoder for FakeTranscoder {
+    async fn probe(&self, _source_uri: &str) -> Result<Vec<Option<String>>, CallError> {
+        if let Some(e) = self.probe_failures.lock().unwrap().pop() {
+            return Err(e);
+        }
+        Ok(self.audio.lock().unwrap().clone())
+    }
+
     async fn submit(&self, job: &JobSpec) -> Result<String, CallError> {
         if let Some(e) = self.failures.lock().unwrap().pop() {
             return Err(e);
@@ -115,7 +146,55 @@ impl Notifier for FakeNotifier {
     }
 }
 
-pub type FakeApp = App<FakeTranscoder, FakeNotifier, MemoryObjects>;
+/// (bucket, key) → (bytes, last modified in ms).
+type Stored = BTreeMap<(String, String), (Bytes, i64)>;
+
+/// Upload buckets in memory: bytes and a last-modified time per key.
+#[derive(Debug, Clone, Default)]
+pub struct MemoryUploads(Arc<Mutex<Stored>>);
+
+impl MemoryUploads {
+    /// Stores `key` in [`UPLOADS`], last modified at `ms`.
+    pub fn put(&self, key: &str, body: impl Into<Bytes>, ms: i64) {
+        self.0
+            .lock()
+            .unwrap()
+            .insert((UPLOADS.to_string(), key.to_string()), (body.into(), ms));
+    }
+}
+
+impl Uploads for MemoryUploads {
+    async fn list(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        max: usize,
+    ) -> Result<Vec<Listed>, SourceError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|((b, k), _)| b == bucket && k.starts_with(prefix))
+            .take(max)
+            .map(|((_, k), (body, ms))| Listed {
+                key: k.clone(),
+                size: body.len() as u64,
+                last_modified_ms: *ms,
+            })
+            .collect())
+    }
+
+    async fn head(&self, bucket: &str, key: &str, max_bytes: u64) -> Result<Bytes, SourceError> {
+        let map = self.0.lock().unwrap();
+        let (body, _) = map
+            .get(&(bucket.to_string(), key.to_string()))
+            .ok_or(SourceError::NotFound)?;
+        Ok(body.slice(..body.len().min(max_bytes as usize)))
+    }
+}
+
+pub type FakeApp = App<FakeTranscoder, FakeNotifier, MemoryObjects, MemoryUploads>;
 
 pub fn app(extra: &[(&str, &str)]) -> FakeApp {
     App {
@@ -123,5 +202,6 @@ pub fn app(extra: &[(&str, &str)]) -> FakeApp {
         transcoder: FakeTranscoder::default(),
         notifier: FakeNotifier::default(),
         media: MemoryObjects::new(),
+        uploads: MemoryUploads::default(),
     }
 }

@@ -10,3 +10,4 @@ mod config;
 mod events;
 mod notify;
 mod submit;
+mod tracks;

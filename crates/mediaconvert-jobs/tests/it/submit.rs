@@ -53,6 +53,7 @@ async fn eventbridge_upload_becomes_one_job() {
             ("sourceBucket", UPLOADS),
             ("sourceKey", "uploads/launch/Product Tour.mp4"),
             ("stack", "hlsgate"),
+            ("token", job.token.as_str()),
             ("videoId", TOUR_ID),
         ]
     );

@@ -618,3 +618,53 @@ async fn every_request_writes_one_emf_document() {
     assert_eq!(docs[3]["OriginSecretMismatches"], 1.0);
     assert!(docs.iter().all(|d| d["Function"] == "signed-url-issuer"));
 }
+
+#[tokio::test]
+async fn the_answer_carries_the_tracks_and_a_signed_poster() {
+    let objects = store();
+    let mut sidecar: serde_json::Value = serde_json::from_str(&sidecar("demo", 60.0)).unwrap();
+    sidecar["poster_key"] = "videos/demo/poster.0000001.jpg".into();
+    sidecar["tracks"] = serde_json::json!({
+        "audio": [{"language": "en", "name": "English", "default": true},
+                  {"language": "fr", "name": "Français"}],
+        "subtitles": [{"language": "en", "name": "English"}],
+        "iframes": true,
+        "thumbnails": true
+    });
+    objects.put("videos/demo/playback.json", sidecar.to_string());
+    let app = app_with(&[], objects);
+    let body = json_body(&call(&app, &Call::new(Shape::Http)).await);
+    assert_eq!(body["tracks"]["audio"][1]["name"], "Français");
+    assert_eq!(body["tracks"]["audio"][1]["default"], false);
+    assert_eq!(body["tracks"]["subtitles"][0]["language"], "en");
+    assert_eq!(body["tracks"]["thumbnails"], true);
+    // The poster, in the same folder signature, without the forwarded copy.
+    let poster = body["poster_url"].as_str().unwrap();
+    let v = verify_url(poster, &key_group(), ctx(NOW)).unwrap();
+    assert_eq!(v.resource, format!("{CDN}/videos/demo/*"));
+    assert!(poster.starts_with(&format!("{CDN}/videos/demo/poster.0000001.jpg?Policy=")));
+    assert!(!poster.contains("-PREFIX"), "{poster}");
+    assert_eq!(
+        poster.split_once('?').unwrap().1.split('&').next(),
+        body["manifest_url"]
+            .as_str()
+            .unwrap()
+            .split_once('?')
+            .unwrap()
+            .1
+            .split('&')
+            .next()
+    );
+
+    // Without a sidecar: no tracks known, no poster.
+    let bare = hlsgate_aws::MemoryObjects::new();
+    for (k, v) in ladder_files() {
+        bare.put(k, v);
+    }
+    let body = json_body(&call(&app_with(&[], bare), &Call::new(Shape::Http)).await);
+    assert_eq!(
+        body["tracks"],
+        serde_json::json!({"audio": [], "subtitles": [], "iframes": false, "thumbnails": false})
+    );
+    assert!(body.get("poster_url").is_none());
+}
