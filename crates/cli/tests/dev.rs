@@ -672,20 +672,39 @@ fn ffmpeg_or_skip() -> bool {
 
 /// A short clip with a test pattern and a tone.
 fn make_clip(dir: &Path, seconds: u32) -> PathBuf {
-    let out = dir.join("clip.mp4");
-    let st = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-        ])
-        .arg(format!("testsrc2=size=640x360:rate=25:duration={seconds}"))
-        .args(["-f", "lavfi", "-i"])
-        .arg(format!("sine=frequency=660:duration={seconds}"))
+    make_clip_in(dir, "clip.mp4", seconds, &[None])
+}
+
+/// A clip with a test pattern and one tone per entry of `languages`, each
+/// audio stream tagged with its language when it has one.
+fn make_clip_in(dir: &Path, name: &str, seconds: u32, languages: &[Option<&str>]) -> PathBuf {
+    let out = dir.join(name);
+    let mut cmd = Command::new("ffmpeg");
+    cmd.args([
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "lavfi",
+        "-i",
+    ])
+    .arg(format!("testsrc2=size=640x360:rate=25:duration={seconds}"));
+    for i in 0..languages.len() {
+        cmd.args(["-f", "lavfi", "-i"]).arg(format!(
+            "sine=frequency={}:duration={seconds}",
+            440 + 220 * i
+        ));
+    }
+    cmd.args(["-map", "0:v"]);
+    for (i, lang) in languages.iter().enumerate() {
+        cmd.args(["-map", &format!("{}:a", i + 1)]);
+        if let Some(l) = lang {
+            cmd.arg(format!("-metadata:s:a:{i}"))
+                .arg(format!("language={l}"));
+        }
+    }
+    let st = cmd
         .args([
             "-c:v",
             "libx264",
@@ -693,10 +712,8 @@ fn make_clip(dir: &Path, seconds: u32) -> PathBuf {
             "ultrafast",
             "-pix_fmt",
             "yuv420p",
-            "-c:a",
-            "aac",
-            "-shortest",
         ])
+        .args(["-c:a", "aac", "-shortest"])
         .arg(&out)
         .status()
         .unwrap();
@@ -762,52 +779,6 @@ fn an_upload_through_ffmpeg_becomes_playable() {
     }
 }
 
-/// A clip with a test pattern and two tones, tagged English and French.
-fn make_bilingual_clip(dir: &Path, seconds: u32) -> PathBuf {
-    let out = dir.join("talk.mp4");
-    let st = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-f",
-            "lavfi",
-            "-i",
-        ])
-        .arg(format!("testsrc2=size=640x360:rate=25:duration={seconds}"))
-        .args(["-f", "lavfi", "-i"])
-        .arg(format!("sine=frequency=440:duration={seconds}"))
-        .args(["-f", "lavfi", "-i"])
-        .arg(format!("sine=frequency=660:duration={seconds}"))
-        .args([
-            "-map",
-            "0:v",
-            "-map",
-            "1:a",
-            "-map",
-            "2:a",
-            "-c:v",
-            "libx264",
-            "-preset",
-            "ultrafast",
-            "-pix_fmt",
-            "yuv420p",
-            "-c:a",
-            "aac",
-            "-metadata:s:a:0",
-            "language=eng",
-            "-metadata:s:a:1",
-            "language=fra",
-            "-shortest",
-        ])
-        .arg(&out)
-        .status()
-        .unwrap();
-    assert!(st.success());
-    out
-}
-
 /// Two audio languages and an `.en.vtt` beside the upload: an audio group,
 /// a WebVTT subtitle rendition, I-frame and image playlists, thumbnails and
 /// a poster, listed in playback.json and the issuer's answer, and played in
@@ -819,7 +790,7 @@ fn an_upload_with_two_languages_and_captions_plays_every_track_signed() {
     }
     let dev = Dev::start("url", &[]);
     let tmp = tempfile::tempdir().unwrap();
-    let clip = make_bilingual_clip(tmp.path(), 8);
+    let clip = make_clip_in(tmp.path(), "talk.mp4", 8, &[Some("eng"), Some("fra")]);
     let vtt =
         "WEBVTT\n\n00:00:00.500 --> 00:00:03.000\nHello\n\n00:00:04.000 --> 00:00:07.500\nWorld\n";
     let (status, body) = put(&dev.url("/upload/talk.en.vtt"), vtt.as_bytes());
