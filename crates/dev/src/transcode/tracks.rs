@@ -464,14 +464,13 @@ pub fn master(
                 out.append(&mut media);
                 media_written = true;
             }
-            let mut attrs: Vec<String> = attrs
+            // ffmpeg's group attributes go; ours are appended. (Splitting on
+            // commas also splits CODECS="a,b", which the join puts back.)
+            let kept: Vec<&str> = attrs
                 .split(',')
                 .filter(|a| !a.starts_with("AUDIO=") && !a.starts_with("SUBTITLES="))
-                .map(str::to_string)
                 .collect();
-            // CODECS="a,b" was split on its inner comma; join it back.
-            let joined = attrs.join(",");
-            attrs = vec![joined];
+            let mut attrs = vec![kept.join(",")];
             if plan.audio_group() {
                 attrs.push(format!("AUDIO=\"{AUDIO_GROUP}\""));
             }
