@@ -63,6 +63,24 @@ pub fn s3_client(endpoint: &str, timeouts: Timeouts) -> aws_sdk_s3::Client {
     crate::sdk::endpoint_s3_client(endpoint, creds, Some(timeouts))
 }
 
+thread_local! {
+    static CAPTURE: std::cell::RefCell<Option<LogCapture>> = const { std::cell::RefCell::new(None) };
+}
+
+type OptionalWriter = tracing_subscriber::fmt::writer::OptionalWriter<LogCapture>;
+
+/// Captures on this thread until dropped, then puts back what was there.
+#[must_use = "the capture ends when the guard is dropped"]
+#[derive(Debug)]
+pub struct CaptureGuard(Option<LogCapture>);
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        CAPTURE.with(|c| *c.borrow_mut() = previous);
+    }
+}
+
 /// Log output collected in memory, as the functions write it (JSON lines).
 #[derive(Debug, Clone, Default)]
 pub struct LogCapture(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
@@ -81,17 +99,34 @@ impl std::io::Write for LogCapture {
 impl LogCapture {
     /// Captures every event at every level on this thread until the guard
     /// is dropped.
-    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
-        let writer = self.clone();
-        let subscriber =
-            crate::telemetry::subscriber(tracing_subscriber::EnvFilter::new("trace"), move || {
-                writer.clone()
+    ///
+    /// One process-wide subscriber serves every capture, and each event
+    /// goes to the capture installed on the thread that emits it. A
+    /// subscriber per test (`set_default`) is not enough: while it is the
+    /// only one alive, tracing asks just the registering thread's default
+    /// about a new callsite, so a test without a capture that reaches a
+    /// shared callsite first caches `never` for it, and the capturing test's
+    /// event on that callsite is dropped.
+    pub fn install(&self) -> CaptureGuard {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            use tracing_subscriber::layer::SubscriberExt;
+            let capturing = tracing_subscriber::filter::dynamic_filter_fn(|_, _| {
+                CAPTURE.with(|c| c.borrow().is_some())
             });
-        let guard = tracing::subscriber::set_default(subscriber);
-        // Another test thread registering a callsite at the same moment can
-        // leave the global max level computed without this subscriber.
+            let subscriber =
+                crate::telemetry::subscriber(tracing_subscriber::EnvFilter::new("trace"), || {
+                    CAPTURE.with(|c| OptionalWriter::from(c.borrow().clone()))
+                })
+                .with(capturing);
+            // A process that set its own global subscriber keeps it; its
+            // tests capture nothing, and say so by failing.
+            let _ = tracing::subscriber::set_global_default(subscriber);
+        });
+        // A callsite registered before the subscriber above existed may
+        // still hold the `never` it was given then.
         tracing::callsite::rebuild_interest_cache();
-        guard
+        CaptureGuard(CAPTURE.with(|c| c.replace(Some(self.clone()))))
     }
 
     /// Everything written so far.

@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod logs;
 mod s3;
 mod secrets;
 mod web;
