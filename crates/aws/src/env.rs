@@ -266,14 +266,72 @@ impl Env {
     /// origin serves everything under that): the jobs function writes
     /// there and the rewriter reads there, so both read it here.
     pub fn keys_prefix(&mut self, key_prefix: &str) -> String {
-        let keys = self.key_prefix("KEYS_PREFIX", DEFAULT_KEYS_PREFIX);
-        if keys.starts_with(key_prefix) || key_prefix.starts_with(&keys) {
+        self.private_prefix(
+            "KEYS_PREFIX",
+            DEFAULT_KEYS_PREFIX,
+            key_prefix,
+            "keys under the media prefix would be served by the media origin to anyone with a \
+             segment's signature",
+        )
+    }
+
+    /// `STATUS_PREFIX` (`status/`): each video's processing status, in the
+    /// media bucket outside `key_prefix`; the jobs function writes there and
+    /// the upload API reads there.
+    pub fn status_prefix(&mut self, key_prefix: &str) -> String {
+        self.private_prefix(
+            "STATUS_PREFIX",
+            DEFAULT_STATUS_PREFIX,
+            key_prefix,
+            "viewers must never be able to read the statuses",
+        )
+    }
+
+    /// `INPUT_PREFIX` (`uploads/`): where uploads are taken from, in the
+    /// upload bucket.
+    pub fn input_prefix(&mut self) -> String {
+        self.key_prefix("INPUT_PREFIX", DEFAULT_INPUT_PREFIX)
+    }
+
+    /// `INPUT_EXTENSIONS` ([`DEFAULT_EXTENSIONS`]): the upload extensions
+    /// taken, lower case, without the dot.
+    pub fn input_extensions(&mut self) -> Vec<String> {
+        let list = self.list("INPUT_EXTENSIONS");
+        let list = if list.is_empty() {
+            DEFAULT_EXTENSIONS.split(',').map(str::to_string).collect()
+        } else {
+            list
+        };
+        let extensions: Vec<String> = list
+            .iter()
+            .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
+            .collect();
+        if extensions
+            .iter()
+            .any(|e| e.is_empty() || !e.bytes().all(|b| b.is_ascii_alphanumeric()))
+        {
+            self.problem("INPUT_EXTENSIONS: each item is letters and digits, like mp4");
+        }
+        extensions
+    }
+
+    /// A prefix of the media bucket that must not overlap `key_prefix`
+    /// (everything under that is served to signed viewers); `why` says what
+    /// an overlap would expose.
+    pub fn private_prefix(
+        &mut self,
+        name: &str,
+        default: &str,
+        key_prefix: &str,
+        why: &str,
+    ) -> String {
+        let prefix = self.key_prefix(name, default);
+        if prefix.starts_with(key_prefix) || key_prefix.starts_with(&prefix) {
             self.problem(format!(
-                "KEYS_PREFIX={keys:?} overlaps KEY_PREFIX={key_prefix:?}: keys under the media \
-                 prefix would be served by the media origin to anyone with a segment's signature"
+                "{name}={prefix:?} overlaps KEY_PREFIX={key_prefix:?}: {why}"
             ));
         }
-        keys
+        prefix
     }
 
     /// A CDN domain as an origin: `d111.cloudfront.net` →
@@ -357,6 +415,15 @@ impl Env {
 /// Where keys are stored by default: outside the default `KEY_PREFIX`, so
 /// the media origin's access control never reaches them.
 pub const DEFAULT_KEYS_PREFIX: &str = "keys/";
+
+/// `STATUS_PREFIX` when unset.
+pub const DEFAULT_STATUS_PREFIX: &str = "status/";
+
+/// `INPUT_PREFIX` when unset.
+pub const DEFAULT_INPUT_PREFIX: &str = "uploads/";
+
+/// Upload extensions accepted when `INPUT_EXTENSIONS` is not set.
+pub const DEFAULT_EXTENSIONS: &str = "mp4,mov,m4v,mkv,webm";
 
 /// `scheme://host[:port]` in canonical form, or why not.
 /// `s` as a browser origin (`https://host[:port]`, lowercased, no path):

@@ -6,5 +6,7 @@
 
 pub mod hls;
 pub mod signing;
+pub mod status;
 pub mod tracks;
+pub mod upload;
 pub mod video;

@@ -11,8 +11,7 @@ pub const FUNCTION: &str = "mediaconvert-jobs";
 /// The stack's name when `STACK_NAME` is not set.
 pub const DEFAULT_STACK: &str = "hlsgate";
 
-/// Upload extensions accepted when `INPUT_EXTENSIONS` is not set.
-pub const DEFAULT_EXTENSIONS: &str = "mp4,mov,m4v,mkv,webm";
+pub use hlsgate_aws::env::DEFAULT_EXTENSIONS;
 
 /// The default ladder: 270p to 1080p. Ceilings follow Apple's HLS authoring
 /// guide for 30 fps H.264; QVBR spends less on easy content.
@@ -45,6 +44,9 @@ pub struct Config {
     /// Job claims (`JOB_CLAIM_PREFIX`, `jobs/`), in the media bucket but
     /// outside `KEY_PREFIX`, so no signed URL ever covers them.
     pub claim_prefix: String,
+    /// Each video's processing status (`STATUS_PREFIX`, `status/`), in the
+    /// media bucket outside `KEY_PREFIX`; the upload API reads it.
+    pub status_prefix: String,
     /// `ENCRYPTION` (`none`, or `aes-128`: each video's segments under its
     /// own key, see [`crate::key`]).
     pub encryption: crate::key::Encryption,
@@ -213,24 +215,8 @@ impl Config {
                 .ok_or_else(|| "must be 1 to 64 characters of A-Z, a-z, 0-9 and `-`".into())
         });
         let input_bucket = env.optional("INPUT_BUCKET").map(str::to_string);
-        let input_prefix = env.key_prefix("INPUT_PREFIX", "uploads/");
-        let extensions: Vec<String> = {
-            let list = env.list("INPUT_EXTENSIONS");
-            let list = if list.is_empty() {
-                DEFAULT_EXTENSIONS.split(',').map(str::to_string).collect()
-            } else {
-                list
-            };
-            list.iter()
-                .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
-                .collect()
-        };
-        if extensions
-            .iter()
-            .any(|e| e.is_empty() || !e.bytes().all(|b| b.is_ascii_alphanumeric()))
-        {
-            env.problem("INPUT_EXTENSIONS: each item is letters and digits, like mp4");
-        }
+        let input_prefix = env.input_prefix();
+        let extensions = env.input_extensions();
         let media_bucket = env
             .required(
                 "MEDIA_BUCKET",
@@ -240,13 +226,13 @@ impl Config {
         let key_prefix = env.key_prefix("KEY_PREFIX", "videos/");
         let encryption = env.choice("ENCRYPTION", crate::key::Encryption::None);
         let keys_prefix = env.keys_prefix(&key_prefix);
-        let claim_prefix = env.key_prefix("JOB_CLAIM_PREFIX", "jobs/");
-        if claim_prefix.starts_with(&key_prefix) || key_prefix.starts_with(&claim_prefix) {
-            env.problem(format!(
-                "JOB_CLAIM_PREFIX ({claim_prefix}) must be outside KEY_PREFIX ({key_prefix}): \
-                 viewers must never be able to read job claims"
-            ));
-        }
+        let claim_prefix = env.private_prefix(
+            "JOB_CLAIM_PREFIX",
+            "jobs/",
+            &key_prefix,
+            "viewers must never be able to read job claims",
+        );
+        let status_prefix = env.status_prefix(&key_prefix);
         let role_arn = env
             .required(
                 "MEDIACONVERT_ROLE_ARN",
@@ -305,6 +291,7 @@ impl Config {
             media_bucket,
             key_prefix,
             claim_prefix,
+            status_prefix,
             encryption,
             keys_prefix,
             role_arn,

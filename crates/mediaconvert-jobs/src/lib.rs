@@ -17,6 +17,7 @@ pub mod event;
 pub mod job;
 pub mod key;
 pub mod notice;
+pub mod status;
 pub mod tracks;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 use hlsgate_aws::metrics::{Emf, Metrics, Unit, name};
 use hlsgate_aws::{CallError, Fetched, ObjectSink, ObjectSource, SourceError};
+use hlsgate_core::status::Step;
 use hlsgate_core::tracks::Tracks;
 use hlsgate_core::video::{DEFAULT_MASTER_NAME, Playback, Rendition, SIDECAR_NAME, VideoId};
 use serde::{Deserialize, Serialize};
@@ -288,6 +290,12 @@ where
     match app.media.get(&claim_key, MAX_CLAIM_BYTES, None).await {
         Ok(Fetched::Object(o)) => match serde_json::from_slice::<JobClaim>(&o.body) {
             Ok(claim) if !claim.job_id.is_empty() => {
+                // The step may not have been recorded when this event first
+                // came (a failed write is why it came again).
+                let submitted = Step::Submitted {
+                    job_id: claim.job_id.clone(),
+                };
+                record(app, &spec, &upload.key, submitted).await?;
                 tracing::info!(
                     key = %upload.key,
                     video_id = %spec.video_id,
@@ -311,6 +319,7 @@ where
             });
         }
     }
+    record(app, &spec, &upload.key, Step::Uploaded).await?;
     let probe = app.transcoder.probe(&spec.source_uri).await;
     spec.plan = match tracks::plan(&app.uploads, &app.config.tracks, upload, probe).await {
         Ok(plan) => plan,
@@ -372,12 +381,30 @@ where
         // be deduplicated any better.
         tracing::error!(%claim_key, error = %e, %job_id, "job claim not written");
     }
+    let submitted = Step::Submitted {
+        job_id: job_id.clone(),
+    };
+    record(app, &spec, &upload.key, submitted).await?;
     Ok(json!({
         "key": upload.key,
         "outcome": "submitted",
         "video_id": spec.video_id,
         "job_id": job_id,
     }))
+}
+
+/// Records `step` of the upload `spec` is for.
+async fn record<T, N, S, U>(
+    app: &App<T, N, S, U>,
+    spec: &JobSpec,
+    source_key: &str,
+    step: Step,
+) -> Result<bool, Failure>
+where
+    S: ObjectSink + ObjectSource,
+{
+    let next = status::step(&spec.video_id, source_key, Some(&spec.token), step);
+    status::record(&app.media, &app.config.status_prefix, next).await
 }
 
 /// An upload whose tracks cannot be used: no job, and an error notice that
@@ -396,6 +423,8 @@ where
 {
     let message = reason.to_string();
     tracing::warn!(key = %upload.key, video_id = %spec.video_id, reason = %message, "upload refused: its tracks cannot be used");
+    let refused = Step::error(None, None, Some("tracks"), &message);
+    record(app, spec, &upload.key, refused).await?;
     let notice = Notice::new(
         NoticeKind::Error,
         &app.config.stack,
@@ -422,9 +451,10 @@ where
     }))
 }
 
-/// Acts on a job's change of state: `COMPLETE` writes `playback.json` and
-/// publishes; `ERROR` publishes; `STATUS_UPDATE` publishes when
-/// `NOTIFY_PROGRESS` is on; anything else is logged.
+/// Acts on a job's change of state: every step is recorded in the video's
+/// status; `COMPLETE` writes `playback.json` and publishes; `ERROR`
+/// publishes; `STATUS_UPDATE` publishes when `NOTIFY_PROGRESS` is on;
+/// anything else is logged.
 pub async fn notify<T, N, S, U>(app: &App<T, N, S, U>, state: &JobState) -> Result<Value, Failure>
 where
     T: Transcoder,
@@ -458,6 +488,41 @@ where
             common[field] = v.clone().into();
         }
     }
+    let source_key = state
+        .user_metadata
+        .get("sourceKey")
+        .map_or("", String::as_str);
+    let token = state.user_metadata.get("token").map(String::as_str);
+    let job_id = state.job_id.clone();
+    let step = match state.status.as_str() {
+        "PROGRESSING" => Some(Step::Progressing {
+            job_id,
+            percent: None,
+            phase: None,
+        }),
+        "STATUS_UPDATE" => {
+            let progress = state.job_progress.as_ref();
+            Some(Step::Progressing {
+                job_id,
+                percent: progress
+                    .and_then(|p| p.job_percent_complete)
+                    .map(|p| p.min(100) as u8),
+                phase: progress.and_then(|p| p.current_phase.clone()),
+            })
+        }
+        "ERROR" => Some(Step::error(
+            Some(job_id),
+            state.error_code,
+            None,
+            state.error_message.as_deref().unwrap_or(""),
+        )),
+        // Recorded once playback.json is written, below.
+        _ => None,
+    };
+    if let Some(step) = step {
+        let next = status::step(&video_id, source_key, token, step);
+        status::record(&app.media, &config.status_prefix, next).await?;
+    }
     let notice = match state.status.as_str() {
         "COMPLETE" => {
             let mut playback = playback(config, &video_id, state);
@@ -472,6 +537,13 @@ where
                     source,
                 })?;
             tracing::info!(video_id = %video_id, job_id = %state.job_id, %key, "playback.json written");
+            let complete = Step::Complete {
+                job_id: state.job_id.clone(),
+                duration_seconds: playback.duration_seconds,
+                renditions: playback.renditions.clone(),
+            };
+            let next = status::step(&video_id, source_key, token, complete);
+            status::record(&app.media, &config.status_prefix, next).await?;
             common["masterKey"] = playback.master_key.clone().into();
             common["playbackPath"] = playback.public_path.clone().into();
             common["durationSeconds"] = json!(playback.duration_seconds);

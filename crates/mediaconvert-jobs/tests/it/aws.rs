@@ -299,11 +299,30 @@ async fn create_job_failures_are_described() {
     }
 }
 
+/// The video's status object: none yet, then written (every call).
+fn status_rules() -> [aws_smithy_mocks::Rule; 2] {
+    let is_status = |key: Option<&str>| key.is_some_and(|k| k.starts_with("status/"));
+    [
+        mock!(aws_sdk_s3::Client::get_object)
+            .match_requests(move |req| is_status(req.key()))
+            .then_http_response(|| s3_error(404, "NoSuchKey")),
+        mock!(aws_sdk_s3::Client::put_object)
+            .match_requests(move |req| {
+                is_status(req.key()) && req.content_type() == Some("application/json")
+            })
+            .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build()),
+    ]
+}
+
+/// The jobs function over replayed S3 (`s3_rule`, then the status rules)
+/// and SNS.
 fn sns_app(
     s3_rule: &aws_smithy_mocks::Rule,
     sns_rule: &aws_smithy_mocks::Rule,
 ) -> App<FakeTranscoder, SnsNotifier, S3Objects, MemoryUploads> {
-    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [s3_rule], |c| c
+    let [status_get, status_put] = status_rules();
+    let rules = [s3_rule, &status_get, &status_put];
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, rules, |c| c
         .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled()));
     let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [sns_rule], |c| c
         .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled()));
@@ -322,12 +341,15 @@ async fn complete_goes_through_s3_and_sns() {
     let seen = written.clone();
     let put = mock!(aws_sdk_s3::Client::put_object)
         .match_requests(move |req| {
-            seen.lock()
-                .unwrap()
-                .extend_from_slice(req.body().bytes().unwrap_or_default());
-            req.bucket() == Some(MEDIA)
+            let ours = req.bucket() == Some(MEDIA)
                 && req.key() == Some(&*format!("videos/{TOUR_ID}/playback.json"))
-                && req.content_type() == Some("application/json")
+                && req.content_type() == Some("application/json");
+            if ours {
+                seen.lock()
+                    .unwrap()
+                    .extend_from_slice(req.body().bytes().unwrap_or_default());
+            }
+            ours
         })
         .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
     let publish = mock!(aws_sdk_sns::Client::publish)
@@ -454,7 +476,12 @@ async fn claims_are_read_and_written_through_s3() {
     let written = mock!(aws_sdk_s3::Client::put_object)
         .match_requests(move |req| req.key() == Some(claim_key.as_str()))
         .then_output(|| aws_sdk_s3::operation::put_object::PutObjectOutput::builder().build());
-    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&missing, &written]);
+    let [status_get, status_put] = status_rules();
+    let s3 = mock_client!(
+        aws_sdk_s3,
+        RuleMode::MatchAny,
+        [&status_get, &status_put, &missing, &written]
+    );
     let app = App {
         media: S3Objects::new(s3, MEDIA),
         ..sns_app(&written, &publish)
@@ -912,4 +939,28 @@ fn the_request_check_can_fail() {
     assert!(!body(
         |v| v["settings"]["outputGroups"][0]["mystery"] = "x".into()
     ));
+}
+
+#[tokio::test]
+async fn a_status_that_cannot_be_written_is_retried_before_anything_is_published() {
+    let get =
+        mock!(aws_sdk_s3::Client::get_object).then_http_response(|| s3_error(404, "NoSuchKey"));
+    let put =
+        mock!(aws_sdk_s3::Client::put_object).then_http_response(|| s3_error(503, "SlowDown"));
+    let publish = mock!(aws_sdk_sns::Client::publish)
+        .then_output(|| aws_sdk_sns::operation::publish::PublishOutput::builder().build());
+    let s3 = mock_client!(aws_sdk_s3, RuleMode::MatchAny, [&get, &put], |c| c
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled()));
+    let app = App {
+        media: S3Objects::new(s3, MEDIA),
+        ..sns_app(&get, &publish)
+    };
+    let err = handle(&app, &fixture("mediaconvert-error.json"))
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(&format!("status/{TRIP_ID}.json")),
+        "{err}"
+    );
+    assert_eq!(publish.num_calls(), 0);
 }

@@ -9,5 +9,6 @@ mod common;
 mod config;
 mod events;
 mod notify;
+mod status;
 mod submit;
 mod tracks;

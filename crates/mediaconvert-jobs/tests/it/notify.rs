@@ -93,7 +93,10 @@ async fn error_publishes_code_and_message() {
         .await
         .unwrap();
     assert_eq!(report["published"], "error");
-    assert!(app.media.keys().is_empty(), "no sidecar for a failed job");
+    assert!(
+        !app.media.keys().iter().any(|k| k.starts_with("videos/")),
+        "no sidecar for a failed job"
+    );
     let n = &app.notifier.notices()[0];
     assert_eq!(n.kind, NoticeKind::Error);
     assert_eq!(n.attributes(), [("event", "error"), ("videoId", TRIP_ID)]);
@@ -146,12 +149,8 @@ async fn progress_is_published_only_when_asked() {
 #[tokio::test]
 async fn other_states_are_logged_only() {
     let app = app(&[("NOTIFY_PROGRESS", "true")]);
-    for status in [
-        "PROGRESSING",
-        "INPUT_INFORMATION",
-        "NEW_WARNING",
-        "CANCELED",
-    ] {
+    // PROGRESSING is recorded in the status (tests/it/status.rs).
+    for status in ["INPUT_INFORMATION", "NEW_WARNING", "CANCELED"] {
         let event = fixture_with(
             "mediaconvert-progressing.json",
             &[("/detail/status", json!(status))],

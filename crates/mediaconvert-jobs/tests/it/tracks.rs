@@ -213,6 +213,11 @@ async fn unusable_captions_stop_the_job_with_a_notice() {
         assert!(msg.contains(file) && msg.contains(says), "{msg}");
         assert_eq!(notices[0].body["reason"], "tracks");
         assert_eq!(notices[0].body["event"], "error");
+        let status = crate::status::stored(&app.media, TOUR_ID);
+        assert_eq!(
+            (&status["state"], &status["reason"], &status["message"]),
+            (&json!("error"), &json!("tracks"), &json!(msg)),
+        );
     }
     // A manifest that names a missing file, or is not a manifest.
     for (manifest, says) in [
