@@ -17,6 +17,7 @@ pub mod start;
 pub mod telemetry;
 #[cfg(feature = "test-util")]
 pub mod testing;
+pub mod viewer;
 pub mod web;
 
 pub use env::{ConfigError, Env};

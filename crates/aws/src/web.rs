@@ -111,6 +111,10 @@ pub struct Refusal {
     /// only (every 403 looks the same from outside): `expired`,
     /// `origin_secret_mismatch`, ….
     pub detail: Option<&'static str>,
+    /// Words the caller may see, with the code (`"message"`): only for
+    /// refusals the caller can act on and whose text repeats nothing
+    /// secret (an uploader's bad file name, say).
+    pub message: Option<String>,
 }
 
 impl Refusal {
@@ -120,7 +124,22 @@ impl Refusal {
             code,
             reason: reason.into(),
             detail: None,
+            message: None,
         }
+    }
+
+    /// The reason is safe to show: it goes out as the `message` too.
+    #[must_use]
+    pub fn public(mut self) -> Self {
+        self.message = Some(self.reason.clone());
+        self
+    }
+
+    /// With `message` for the caller (the reason stays in the logs).
+    #[must_use]
+    pub fn with_message(mut self, message: impl Into<String>) -> Self {
+        self.message = Some(message.into());
+        self
     }
 
     /// With a finer code for the logs and metrics.
@@ -151,7 +170,14 @@ impl Refusal {
     /// The JSON answer ([`error_json`]), with `Allow: allow` on a 405,
     /// `WWW-Authenticate: Bearer` on a 401 and `Retry-After: 1` on a 503.
     pub fn response(&self, request_id: &str, allow: &'static str) -> Response<Body> {
-        let mut resp = Response::new(Body::Text(error_json(self.code, request_id)));
+        let text = match &self.message {
+            None => error_json(self.code, request_id),
+            Some(m) => {
+                serde_json::json!({ "error": self.code, "message": m, "request_id": request_id })
+                    .to_string()
+            }
+        };
+        let mut resp = Response::new(Body::Text(text));
         *resp.status_mut() = self.status;
         let h = resp.headers_mut();
         h.insert(

@@ -199,13 +199,7 @@ impl Config {
         let bind_ip = env.flag("BIND_VIEWER_IP", false);
         let entitlement = EntitlementConfig::from_env(&mut env);
         let subject_claim = env.optional("SUBJECT_CLAIM").unwrap_or("sub").to_string();
-        let log_hash_secret = env.optional("LOG_HASH_KEY_SECRET_ARN").map(str::to_string);
-        if log_hash_secret.is_some() && env.optional("LOG_HASH_KEY").is_some() {
-            env.problem("set LOG_HASH_KEY_SECRET_ARN or LOG_HASH_KEY (local runs), not both");
-        }
-        let log_hash_key = env
-            .optional("LOG_HASH_KEY")
-            .map(|k| SecretString::from(k.to_string()));
+        let (log_hash_secret, log_hash_key) = hlsgate_aws::viewer::pseudonym_settings(&mut env);
         let cors_origins = env.origins("CORS_ALLOWED_ORIGINS");
         if domain.is_some() && cors_origins.iter().any(|o| o == "*") {
             env.problem(

@@ -23,7 +23,8 @@ pub mod catalog;
 pub mod config;
 pub mod entitlement;
 pub mod keys;
-pub mod viewer;
+/// Who is asking (shared with the upload API).
+pub use hlsgate_aws::viewer;
 
 use std::net::IpAddr;
 
@@ -36,10 +37,8 @@ pub use hlsgate_aws::web::{Clock, system_clock};
 use hlsgate_aws::web::{Frame, Refusal, cloudfront_viewer_ip};
 use hlsgate_core::signing::{CookieOptions, Epoch, Forwarded};
 use hlsgate_core::video::VideoId;
-use hmac::{KeyInit, Mac};
 use http::{HeaderValue, Method, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
-use secrecy::ExposeSecret;
 
 use crate::catalog::{Catalog, CatalogError};
 pub use crate::config::Config;
@@ -461,18 +460,8 @@ fn rfc3339(epoch: u64) -> Result<String, String> {
         .map_err(|e| e.to_string())
 }
 
-/// A pseudonym for the viewer in logs: HMAC-SHA256 of the subject under
-/// `LOG_HASH_KEY` (a fixed label when unset), first 16 bytes in hex. Stable,
-/// so one viewer's requests can be followed; not reversible without the key.
+/// A pseudonym for the viewer in logs ([`hlsgate_aws::viewer::pseudonym`]
+/// under `LOG_HASH_KEY`).
 pub fn subject_hash(cfg: &Config, subject: &str) -> String {
-    let key: &[u8] = match &cfg.log_hash_key {
-        Some(k) => k.expose_secret().as_bytes(),
-        None => b"hlsgate-subject",
-    };
-    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(key) else {
-        return "-".to_string();
-    };
-    mac.update(subject.as_bytes());
-    let digest = mac.finalize().into_bytes();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    hlsgate_aws::viewer::pseudonym(cfg.log_hash_key.as_ref(), subject)
 }

@@ -42,6 +42,7 @@ pub struct ApiRequest {
     jwt: Option<Jwt>,
     route_key: Option<String>,
     request_id: Option<String>,
+    body: Option<String>,
 }
 
 impl ApiRequest {
@@ -60,6 +61,7 @@ impl ApiRequest {
             jwt: None,
             route_key: None,
             request_id: None,
+            body: None,
         }
     }
 
@@ -147,6 +149,12 @@ impl ApiRequest {
         self
     }
 
+    /// A text body (JSON, say), as API Gateway passes it: not base64.
+    pub fn body(mut self, text: &str) -> Self {
+        self.body = Some(text.to_string());
+        self
+    }
+
     /// The event JSON Lambda would hand the function.
     pub fn event(&self) -> Value {
         let json = match self.shape {
@@ -154,7 +162,12 @@ impl ApiRequest {
             Shape::Http => serde_json::to_value(self.http()),
             Shape::FunctionUrl => serde_json::to_value(self.function_url()),
         };
-        json.unwrap_or_else(|e| panic!("serializing the event: {e}"))
+        let mut event = json.unwrap_or_else(|e| panic!("serializing the event: {e}"));
+        if let Some(b) = &self.body {
+            event["body"] = b.clone().into();
+            event["isBase64Encoded"] = false.into();
+        }
+        event
     }
 
     /// The request as `lambda_http` reads the event in Lambda.

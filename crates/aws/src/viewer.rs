@@ -1,4 +1,5 @@
-//! Who is asking: the principal API Gateway's authorizer vouched for.
+//! Who is asking: the principal API Gateway's authorizer vouched for, and
+//! the pseudonym that stands for it in logs and upload keys.
 //!
 //! API Gateway validates the token before the function runs; the function
 //! only reads what the authorizer put in the request context:
@@ -14,9 +15,48 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
+use hmac::{KeyInit, Mac};
 use lambda_http::request::RequestContext;
 use lambda_http::{Request, RequestExt};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
+
+/// A pseudonym for a subject: HMAC-SHA256 of it under `key` (a fixed label
+/// when unset), the first 16 bytes in hex. Stable, so one viewer's
+/// requests can be followed; not reversible without the key.
+pub fn pseudonym(key: Option<&SecretString>, subject: &str) -> String {
+    let key: &[u8] = match key {
+        Some(k) => k.expose_secret().as_bytes(),
+        None => b"hlsgate-subject",
+    };
+    let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(key) else {
+        return "-".to_string();
+    };
+    mac.update(subject.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `LOG_HASH_KEY_SECRET_ARN` (the key in Secrets Manager, fetched at cold
+/// start) or `LOG_HASH_KEY` (local runs): the [`pseudonym`] key.
+pub fn pseudonym_settings(env: &mut crate::Env) -> (Option<String>, Option<SecretString>) {
+    let secret = env.optional("LOG_HASH_KEY_SECRET_ARN").map(str::to_string);
+    if secret.is_some() && env.optional("LOG_HASH_KEY").is_some() {
+        env.problem("set LOG_HASH_KEY_SECRET_ARN or LOG_HASH_KEY (local runs), not both");
+    }
+    let key = env
+        .optional("LOG_HASH_KEY")
+        .map(|k| SecretString::from(k.to_string()));
+    (secret, key)
+}
+
+/// Any of `wanted` among the values of `claim` ([`Viewer::claim_values`]).
+pub fn has_any(viewer: &Viewer, claim: &str, wanted: &[String]) -> bool {
+    viewer
+        .claim_values(claim)
+        .iter()
+        .any(|v| wanted.iter().any(|w| w == v))
+}
 
 /// The authenticated viewer.
 #[derive(Debug, Clone, PartialEq, Eq)]

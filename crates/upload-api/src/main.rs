@@ -1,0 +1,49 @@
+//! Wiring only: config and clients once per cold start, then the handler.
+
+use std::convert::Infallible;
+use std::process::ExitCode;
+
+use hlsgate_aws::secret::{KeySource, Secret, SecretLocation};
+use hlsgate_aws::{S3Objects, sdk, start};
+use hlsgate_upload_api::{App, Config, S3Uploads, handle};
+use lambda_http::{Request, service_fn};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let Some(mut started) = start::configure::<Config>().await else {
+        return ExitCode::FAILURE;
+    };
+    if let Some(arn) = started.config.log_hash_secret.clone() {
+        let secret = Secret::new(
+            "the log pseudonym key",
+            SecretLocation::SecretsManager(arn),
+            &started.sdk,
+        );
+        match KeySource::fetch(&secret).await {
+            Ok(key) => started.config.log_hash_key = Some(key),
+            Err(e) => return start::exit(Err(e)),
+        }
+    }
+    let uploads = S3Uploads {
+        client: sdk::s3_client(&started.sdk, started.config.aws.s3_path_style),
+        bucket: started.config.upload_bucket.clone(),
+    };
+    let media: S3Objects = started.s3(&started.config.media_bucket);
+    let init_us = started.init_us();
+    let app = App::new(started.config, uploads, media);
+    tracing::info!(
+        init_us,
+        bucket = %app.config.upload_bucket,
+        prefix = %app.config.input_prefix,
+        max_upload_bytes = app.config.max_upload_bytes,
+        part_bytes = app.config.part_bytes,
+        "ready"
+    );
+    let app = &app;
+    start::exit(
+        lambda_http::run(service_fn(|req: Request| async move {
+            Ok::<_, Infallible>(handle(app, req).await)
+        }))
+        .await,
+    )
+}
