@@ -42,6 +42,7 @@ FUNCTIONS = {
     "RewriterFunction": ("manifest-rewriter", "crates/manifest-rewriter"),
     "IssuerFunction": ("signed-url-issuer", "crates/signed-url-issuer"),
     "JobsFunction": ("mediaconvert-jobs", "crates/mediaconvert-jobs"),
+    "UploadFunction": ("upload-api", "crates/upload-api"),
 }
 
 
@@ -183,9 +184,10 @@ class Functions(unittest.TestCase):
                     lines, stderr = run_binary(binary, env)
                     self.assertNotIn("configuration:", stderr)
                     messages = [message(l) for l in lines]
-                    if function == "IssuerFunction":
-                        # Past its configuration the issuer reads its keys
-                        # (nothing answers here) and stops on that.
+                    if function in ("IssuerFunction", "UploadFunction"):
+                        # Past its configuration the issuer reads its keys,
+                        # and both read the pseudonym key (nothing answers
+                        # here), and stop on that.
                         stopped = [l for l in lines if message(l) == "stopped"]
                         self.assertTrue(stopped, (messages, stderr))
                         self.assertIn("secret", json.dumps(stopped).lower())
@@ -312,10 +314,11 @@ class Functions(unittest.TestCase):
                 self.assertEqual(key["QueryStringsConfig"]["QueryStrings"], ["mode"])
                 forwarded = stack.properties("IssuerOriginRequestPolicy")["OriginRequestPolicyConfig"]
                 self.assertIn("CloudFront-Viewer-Address", forwarded["HeadersConfig"]["Headers"])
-                # One route, GET, behind the JWT authorizer: preflights are
-                # API Gateway's own CORS answer, never an invocation.
+                # One issuer route, GET, behind the JWT authorizer (the rest
+                # are the upload API's): preflights are API Gateway's own
+                # CORS answer, never an invocation.
                 routes = [n for n, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::ApiGatewayV2::Route"]
-                self.assertEqual(routes, ["IssuerRoute"])
+                self.assertEqual([r for r in routes if not r.startswith("Upload")], ["IssuerRoute"])
                 route = stack.properties("IssuerRoute")
                 self.assertEqual((route["RouteKey"], route["AuthorizationType"]), ("GET /playback/{videoId}", "JWT"))
                 cors = stack.properties("IssuerApi")["CorsConfiguration"]
@@ -331,6 +334,57 @@ class Functions(unittest.TestCase):
                 cookies = params.get("HostOnlyCookies") == "true" or bool(params.get("CookieDomain"))
                 self.assertEqual(env["HOST_ONLY_COOKIES"], params.get("HostOnlyCookies", "false"))
                 self.assertEqual(self.env_of(stack, "RewriterFunction")["AUTH_MODE"], "cookies" if cookies else "url")
+
+    def test_the_upload_routes_the_bucket_cors_and_the_role_are_what_the_api_needs(self):
+        # docs/upload-api.md: five routes on the issuer's API, behind its JWT
+        # authorizer, to the upload function; the browser may PUT parts and
+        # read their ETag; the role may only do multipart under uploads/ and
+        # read the statuses.
+        expected = {
+            "POST /uploads",
+            "GET /uploads/{upload}/parts",
+            "POST /uploads/{upload}/complete",
+            "DELETE /uploads/{upload}",
+            "GET /videos/{videoId}/status",
+        }
+        for name, params in SCENARIOS.items():
+            with self.subTest(name):
+                stack = Stack(TEMPLATE, params)
+                routes = [n for n, r in TEMPLATE["Resources"].items() if n.startswith("Upload") and r["Type"] == "AWS::ApiGatewayV2::Route"]
+                keys = set()
+                for r in routes:
+                    route = stack.properties(r)
+                    keys.add(route["RouteKey"])
+                    self.assertEqual(route["AuthorizationType"], "JWT", r)
+                    self.assertEqual(route["AuthorizerId"], stack.eval({"Ref": "IssuerAuthorizer"}), r)
+                    self.assertEqual(route["Target"], stack.eval({"Fn::Sub": "integrations/${UploadIntegration}"}), r)
+                self.assertEqual(keys, expected)
+                cors = stack.properties("IssuerApi")["CorsConfiguration"]
+                self.assertTrue({"POST", "DELETE"} <= set(cors["AllowMethods"]))
+                self.assertIn("Content-Type", cors["AllowHeaders"])
+                bucket = stack.properties("UploadBucket")
+                (rule,) = bucket["CorsConfiguration"]["CorsRules"]
+                self.assertEqual((rule["AllowedMethods"], rule["ExposedHeaders"]), (["PUT"], ["ETag"]))
+                self.assertEqual(rule["AllowedOrigins"], params.get("PlayerOrigins", "*").split(","))
+                lifecycle = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
+                self.assertEqual(lifecycle["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"], {"DaysAfterInitiation": 1})
+                env = self.env_of(stack, "UploadFunction")
+                jobs = self.env_of(stack, "JobsFunction")
+                for shared in ("INPUT_BUCKET", "INPUT_PREFIX", "MEDIA_BUCKET", "KEY_PREFIX", "STATUS_PREFIX"):
+                    self.assertEqual(env[shared], jobs[shared], shared)
+                self.assertEqual(env["UPLOADER_VALUES"], params.get("UploaderValues", "editors"))
+                (policy,) = stack.properties("UploadRole")["Policies"]
+                statements = {st["Sid"]: st for st in policy["PolicyDocument"]["Statement"]}
+                upload_arn = stack.eval({"Fn::GetAtt": ["UploadBucket", "Arn"]})
+                media_arn = stack.eval({"Fn::GetAtt": ["MediaBucket", "Arn"]})
+                self.assertEqual(statements["MultipartUploads"]["Resource"], f"{upload_arn}/{env['INPUT_PREFIX']}*")
+                self.assertEqual(statements["ProcessingStatus"]["Resource"], f"{media_arn}/{env['STATUS_PREFIX']}*")
+                self.assertEqual(statements["ProcessingStatus"]["Action"], "s3:GetObject")
+                jobs_role = stack.properties("JobsRole")["Policies"][0]["PolicyDocument"]["Statement"]
+                (status,) = [st for st in jobs_role if st.get("Sid") == "ProcessingStatus"]
+                self.assertEqual(status["Resource"], f"{media_arn}/{jobs['STATUS_PREFIX']}*")
+                rule = stack.properties("JobStateRule")["EventPattern"]["detail"]["status"]
+                self.assertEqual(set(rule), {"PROGRESSING", "STATUS_UPDATE", "COMPLETE", "ERROR"})
 
     def test_the_viewer_request_function_sends_the_viewers_origin(self):
         node = shutil.which("node")
