@@ -8,6 +8,7 @@ use std::path::Path;
 use aws_sdk_s3::config::Credentials;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use hyper_util::service::TowerToHyperService;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
 
@@ -30,13 +31,36 @@ impl LocalS3 {
 
     /// Serves `root` on `addr` (port 0: a free one).
     pub async fn start_on(root: &Path, addr: SocketAddr) -> std::io::Result<LocalS3> {
+        Self::start_with_cors(root, addr, &[]).await
+    }
+
+    /// Like [`start_on`](Self::start_on), answering browsers from `origins`
+    /// as the template's upload bucket CORS rule does: `PUT` (a presigned
+    /// part) with `Content-Type`, and `ETag` readable.
+    pub async fn start_with_cors(
+        root: &Path,
+        addr: SocketAddr,
+        origins: &[String],
+    ) -> std::io::Result<LocalS3> {
         let fs =
             s3s_fs::FileSystem::new(root).map_err(|e| std::io::Error::other(format!("{e:?}")))?;
-        let service = {
+        let s3 = {
             let mut b = S3ServiceBuilder::new(fs);
             b.set_auth(SimpleAuth::from_single(Self::ACCESS_KEY, Self::SECRET_KEY));
             b.build()
         };
+        let origins: Vec<http::HeaderValue> =
+            origins.iter().filter_map(|o| o.parse().ok()).collect();
+        let cors = (!origins.is_empty()).then(|| {
+            tower_http::cors::CorsLayer::new()
+                .allow_origin(origins)
+                .allow_methods([http::Method::PUT])
+                .allow_headers([http::header::CONTENT_TYPE])
+                .expose_headers([http::header::ETAG])
+                .max_age(std::time::Duration::from_secs(3000))
+        });
+        let service =
+            TowerToHyperService::new(tower::ServiceBuilder::new().option_layer(cors).service(s3));
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         tokio::spawn(async move {

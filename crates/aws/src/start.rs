@@ -1,5 +1,5 @@
 //! What every function's `main` does before and after its handler, so the
-//! three binaries start and stop alike.
+//! four binaries start and stop alike.
 
 use std::fmt::Display;
 use std::process::ExitCode;

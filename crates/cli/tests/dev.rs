@@ -206,6 +206,29 @@ fn get(url: &str, headers: &[(&str, &str)]) -> ureq::http::Response<ureq::Body> 
     req.call().unwrap()
 }
 
+/// A JSON call with the dev token: its status and JSON answer.
+fn call_json(method: &str, url: &str, body: Option<&Value>) -> (u16, Value) {
+    let req = ureq::http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("Authorization", format!("Bearer {TOKEN}"))
+        .header("Content-Type", "application/json")
+        .body(body.map(Value::to_string).unwrap_or_default())
+        .unwrap();
+    let mut r = agent().run(req).unwrap();
+    let status = r.status().as_u16();
+    let text = r.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// Six to seven MB of lossless 720p (4 s): two 5 MiB parts.
+fn make_two_part_clip(dir: &Path, name: &str) -> PathBuf {
+    let clip = make_clip_sized(dir, name, 4, &[None], "1280x720", &["-qp", "0"]);
+    let size = std::fs::metadata(&clip).unwrap().len();
+    assert!(size > 5 * 1024 * 1024, "the clip is {size} bytes, one part");
+    clip
+}
+
 fn put(url: &str, body: &[u8]) -> (u16, Value) {
     let mut r = agent()
         .put(url)
@@ -678,6 +701,18 @@ fn make_clip(dir: &Path, seconds: u32) -> PathBuf {
 /// A clip with a test pattern and one tone per entry of `languages`, each
 /// audio stream tagged with its language when it has one.
 fn make_clip_in(dir: &Path, name: &str, seconds: u32, languages: &[Option<&str>]) -> PathBuf {
+    make_clip_sized(dir, name, seconds, languages, "640x360", &[])
+}
+
+/// [`make_clip_in`] at `size`, with extra video encoder arguments.
+fn make_clip_sized(
+    dir: &Path,
+    name: &str,
+    seconds: u32,
+    languages: &[Option<&str>],
+    size: &str,
+    video_args: &[&str],
+) -> PathBuf {
     let out = dir.join(name);
     let mut cmd = Command::new("ffmpeg");
     cmd.args([
@@ -689,7 +724,7 @@ fn make_clip_in(dir: &Path, name: &str, seconds: u32, languages: &[Option<&str>]
         "lavfi",
         "-i",
     ])
-    .arg(format!("testsrc2=size=640x360:rate=25:duration={seconds}"));
+    .arg(format!("testsrc2=size={size}:rate=25:duration={seconds}"));
     for i in 0..languages.len() {
         cmd.args(["-f", "lavfi", "-i"]).arg(format!(
             "sine=frequency={}:duration={seconds}",
@@ -713,6 +748,7 @@ fn make_clip_in(dir: &Path, name: &str, seconds: u32, languages: &[Option<&str>]
             "-pix_fmt",
             "yuv420p",
         ])
+        .args(video_args)
         .args(["-c:a", "aac", "-shortest"])
         .arg(&out)
         .status()
@@ -783,6 +819,232 @@ fn an_upload_through_ffmpeg_becomes_playable() {
 /// a WebVTT subtitle rendition, I-frame and image playlists, thumbnails and
 /// a poster, listed in playback.json and the issuer's answer, and played in
 /// Chromium with every request signed and answered 200.
+#[test]
+fn an_upload_in_presigned_parts_is_processed_and_its_status_followed_to_playback() {
+    if !ffmpeg_or_skip() {
+        return;
+    }
+    let dev = Dev::start("url", &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let clip = std::fs::read(make_two_part_clip(tmp.path(), "Launch Day.mp4")).unwrap();
+    let api = dev.url("/_origin/issuer/");
+    let asked = serde_json::json!({"name": "Launch Day.mp4", "size": clip.len(), "content_type": "video/mp4"});
+    let (status, created) = call_json("POST", &format!("{api}uploads"), Some(&asked));
+    assert_eq!(
+        status,
+        201,
+        "{created}
+{}",
+        dev.logs()
+    );
+    assert_eq!(created["parts"], 2);
+    let video_id = created["video_id"].as_str().unwrap().to_string();
+
+    // The part URLs are the embedded S3's, presigned; it answers a browser
+    // on the page's origin as the upload bucket's CORS rule does.
+    let first = created["urls"][0]["url"].as_str().unwrap();
+    assert!(
+        first.contains("X-Amz-Signature=") && !first.starts_with(&dev.origin),
+        "{first}"
+    );
+    let preflight = agent()
+        .options(first)
+        .header("Origin", &dev.origin)
+        .header("Access-Control-Request-Method", "PUT")
+        .call()
+        .unwrap();
+    let allow = |h: &str| {
+        preflight
+            .headers()
+            .get(h)
+            .map(|v| v.to_str().unwrap().to_string())
+    };
+    assert_eq!(
+        allow("access-control-allow-origin").as_deref(),
+        Some(dev.origin.as_str())
+    );
+    assert!(
+        allow("access-control-allow-methods")
+            .unwrap_or_default()
+            .contains("PUT")
+    );
+    let stranger = agent()
+        .options(first)
+        .header("Origin", "https://elsewhere.example")
+        .header("Access-Control-Request-Method", "PUT")
+        .call()
+        .unwrap();
+    assert!(
+        stranger
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let part_bytes = created["part_bytes"].as_u64().unwrap() as usize;
+    let mut parts = Vec::new();
+    for (i, chunk) in clip.chunks(part_bytes).enumerate() {
+        let url = created["urls"][i]["url"].as_str().unwrap();
+        let r = agent()
+            .put(url)
+            .header("Origin", &dev.origin)
+            .send(chunk)
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            r.headers()
+                .get("access-control-expose-headers")
+                .map(|v| v.to_str().unwrap().to_ascii_lowercase()),
+            Some("etag".to_string())
+        );
+        let etag = r.headers()["etag"].to_str().unwrap().to_string();
+        parts.push(serde_json::json!({"number": i + 1, "etag": etag}));
+    }
+    let complete = format!("{api}{}", created["complete"].as_str().unwrap());
+    let (status, done) = call_json(
+        "POST",
+        &complete,
+        Some(&serde_json::json!({"parts": parts})),
+    );
+    assert_eq!(
+        status,
+        200,
+        "{done}
+{}",
+        dev.logs()
+    );
+    assert_eq!(done["video_id"], video_id.as_str());
+
+    // The jobs function's status, step by step, to complete.
+    let status_url = format!("{api}{}", created["status"].as_str().unwrap());
+    let mut states: Vec<String> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let last = loop {
+        let (code, s) = call_json("GET", &status_url, None);
+        assert_eq!(
+            code,
+            200,
+            "{s}
+{}",
+            dev.logs()
+        );
+        let state = s["state"].as_str().unwrap().to_string();
+        if states.last() != Some(&state) {
+            states.push(state.clone());
+        }
+        if state == "complete" || state == "error" {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{states:?}
+{}",
+            dev.logs()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(
+        last["state"],
+        "complete",
+        "{last}
+{}",
+        dev.logs()
+    );
+    assert_eq!(last["renditions"].as_array().unwrap().len(), 3, "{last}");
+    assert!(last["duration_seconds"].as_f64().unwrap() > 3.0, "{last}");
+    let order = ["uploaded", "submitted", "progressing", "complete"];
+    let ranks: Vec<usize> = states
+        .iter()
+        .map(|s| order.iter().position(|o| o == s).unwrap())
+        .collect();
+    assert!(ranks.windows(2).all(|w| w[0] < w[1]), "{states:?}");
+    let (status, issued, _) = dev.issue(&video_id, "url");
+    assert_eq!(status, 200, "{issued}");
+
+    // Someone else's video, or none, is not found; a bad name is a clear 400.
+    let (code, _) = call_json("GET", &format!("{api}videos/sample/status"), None);
+    assert_eq!(code, 404);
+    let bad = serde_json::json!({"name": "a.exe", "size": 10});
+    let (code, refused) = call_json("POST", &format!("{api}uploads"), Some(&bad));
+    assert_eq!(
+        (code, &refused["error"]),
+        (400, &serde_json::json!("bad_extension"))
+    );
+}
+
+#[test]
+fn chromium_drops_a_file_that_uploads_in_parts_and_plays_when_processed() {
+    if !ffmpeg_or_skip() {
+        return;
+    }
+    let Some(browser) = Browser::find() else {
+        return;
+    };
+    let dev = Dev::start("url", &[]);
+    let tmp = tempfile::tempdir().unwrap();
+    let clip = make_two_part_clip(tmp.path(), "Dropped Clip.mp4");
+    let page = format!("{}/#token={TOKEN}", dev.origin);
+    let r = browser.run("upload.mjs", &[page.as_str(), clip.to_str().unwrap()]);
+    assert_eq!(
+        r["ok"],
+        true,
+        "{r}
+{}",
+        dev.logs()
+    );
+    // Two parts, each PUT by the browser straight to the embedded S3 on its
+    // presigned URL, each with its own bar that filled before the next began.
+    assert_eq!(r["bars"], 2, "{r}");
+    let puts = r["puts"].as_array().unwrap();
+    assert_eq!(puts.len(), 2, "{r}");
+    for (i, p) in puts.iter().enumerate() {
+        assert_eq!(p["status"], 200, "{r}");
+        assert_eq!(p["signed"], true, "{r}");
+        assert_eq!(p["part"], (i + 1).to_string(), "{r}");
+        assert_ne!(p["host"], dev.origin.trim_start_matches("http://"), "{r}");
+    }
+    let changes: Vec<(u64, f64)> = r["parts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c[0].as_u64().unwrap(), c[1].as_f64().unwrap()))
+        .collect();
+    let full = |n: u64| changes.iter().position(|&(p, v)| p == n && v >= 100.0);
+    let first_of = |n: u64| changes.iter().position(|&(p, _)| p == n);
+    let (Some(one_full), Some(two_first), Some(_)) = (full(1), first_of(2), full(2)) else {
+        panic!("every part's bar fills: {r}");
+    };
+    assert!(
+        one_full < two_first,
+        "part 1 filled before part 2 moved: {r}"
+    );
+    // The status the page followed, in order, to complete; then it played.
+    let states: Vec<&str> = r["states"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(states.first(), Some(&"uploading"), "{r}");
+    assert!(states.last().unwrap().starts_with("complete"), "{r}");
+    assert!(
+        states
+            .iter()
+            .any(|s| s.starts_with("progressing") || s.starts_with("submitted")),
+        "{r}"
+    );
+    let id = r["video"].as_str().unwrap();
+    assert!(id.contains("-dropped-clip_"), "{r}");
+    assert!(
+        r["playing"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("/videos/{id}/")),
+        "{r}"
+    );
+    assert!(r["time"].as_f64().unwrap() > 1.0, "{r}");
+}
+
 #[test]
 fn an_upload_with_two_languages_and_captions_plays_every_track_signed() {
     if !ffmpeg_or_skip() {

@@ -7,7 +7,8 @@
 //! | CloudFront `/playback/*` → API Gateway + JWT authorizer → signed-url-issuer | `/playback/{videoId}` with a dev bearer token, plus the origin secret and `CloudFront-Viewer-Address` the distribution adds → the issuer's `handle` (host-only cookies); `/_origin/issuer/playback/{videoId}` is the API's own URL, without them |
 //! | CloudFront (trusted key group, OAC, origin request policy) | the [`edge`] at `/videos/**` |
 //! | Function URL (or API Gateway `{proxy+}`) → manifest-rewriter | the rewriter's `handle`, behind the edge, which adds the viewer-request function's `X-Hlsgate-Origin`; also bare at `/_origin/rewriter/**` |
-//! | EventBridge "Object Created" → mediaconvert-jobs | `PUT /upload/NAME` → the jobs `handle` on a real-shaped event |
+//! | API Gateway + JWT authorizer → upload-api (`/uploads…`, `/videos/{id}/status`) | `/_origin/issuer/uploads…` and `/_origin/issuer/videos/{id}/status` with the dev bearer token → the upload API's `handle`; its presigned part URLs point at the embedded S3, which answers browsers as the bucket's CORS rule does |
+//! | EventBridge "Object Created" → mediaconvert-jobs | a completed upload, or the dev-only `PUT /upload/NAME` (scripts) → the jobs `handle` on a real-shaped event |
 //! | MediaConvert | ffmpeg with the jobs config's ladder ([`transcode`]) |
 //! | SNS | a printed, logged notice |
 
@@ -45,6 +46,9 @@ use crate::transcode::JobsApp;
 pub type RewriterApp = hlsgate_manifest_rewriter::App<S3Objects, StaticSecret>;
 /// The issuer as the stack runs it.
 pub type IssuerApp = hlsgate_signed_url_issuer::App<S3Objects, FileKeys, Entitlements>;
+/// The upload API as the stack runs it: multipart and presigning against
+/// the embedded S3.
+pub type UploadApp = hlsgate_upload_api::App<hlsgate_upload_api::S3Uploads, S3Objects>;
 
 macro_rules! hlsjs_version {
     () => {
@@ -70,6 +74,9 @@ pub const HLSJS_CDN_INTEGRITY: &str =
 /// The viewer every dev token stands for, and the claim the dev rule wants.
 pub const DEV_SUBJECT: &str = "dev-viewer";
 pub const DEV_GROUP: &str = "viewers";
+/// The dev token's uploader group (`UPLOADER_VALUES`): it may upload through
+/// the upload API too.
+pub const DEV_UPLOADER_GROUP: &str = "editors";
 
 /// The largest upload taken (S3's single-PUT limit is 5 GB).
 pub const MAX_UPLOAD_BYTES: u64 = 4 << 30;
@@ -104,6 +111,7 @@ pub struct Stack {
     pub s3_endpoint: String,
     pub rewriter: RewriterApp,
     pub issuer: IssuerApp,
+    pub uploader: UploadApp,
     pub jobs: Arc<JobsApp>,
     /// The grants table, with `--entitlement dynamodb`.
     pub grants: Option<grants::DevGrants>,
@@ -150,7 +158,7 @@ pub async fn run(opts: Options) -> Result<(), DevError> {
         _ => String::new(),
     };
     println!(
-        "\n  player     {o}/#token={token}   ({player_line})\n  dev token  {token}   (Authorization: Bearer …; --dev-token to fix it)\n  issuer     GET {o}/playback/{{videoId}}[?mode=url|cookies]   (default {mode}; through the edge, as /playback/* on the distribution)\n  edge       {o}/videos/…   (CloudFront: key group {kid}; signed URLs or cookies)\n  rewriter   {o}/_origin/rewriter/videos/…   (API Gateway: needs the origin secret)\n  S3         {s3}   (path-style; buckets {UPLOAD_BUCKET}, {MEDIA_BUCKET})\n  uploads    PUT {o}/upload/NAME, or drop a file on the page   ({tools_line})\n  data       {data}   (dev keys, origin secret, buckets; never commit it)\n  lambdas    cargo lambda watch reads {env}{grants_line}\n",
+        "\n  player     {o}/#token={token}   ({player_line})\n  dev token  {token}   (Authorization: Bearer …; --dev-token to fix it)\n  issuer     GET {o}/playback/{{videoId}}[?mode=url|cookies]   (default {mode}; through the edge, as /playback/* on the distribution)\n  edge       {o}/videos/…   (CloudFront: key group {kid}; signed URLs or cookies)\n  rewriter   {o}/_origin/rewriter/videos/…   (API Gateway: needs the origin secret)\n  S3         {s3}   (path-style; buckets {UPLOAD_BUCKET}, {MEDIA_BUCKET})\n  uploads    drop a file on the page (the upload API at {o}/_origin/issuer/uploads), or PUT {o}/upload/NAME from scripts   ({tools_line})\n  data       {data}   (dev keys, origin secret, buckets; never commit it)\n  lambdas    cargo lambda watch reads {env}{grants_line}\n",
         token = stack.token,
         mode = stack.mode,
         kid = stack.secrets.key_pair_id,

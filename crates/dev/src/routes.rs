@@ -85,6 +85,13 @@ impl Stack {
             (_, p) if p.starts_with("/_origin/issuer/playback/") => {
                 self.issue(&req, peer, Path::Direct).await
             }
+            // The upload API's routes on the issuer's API URL.
+            (_, p)
+                if p.starts_with("/_origin/issuer/uploads")
+                    || (p.starts_with("/_origin/issuer/videos/") && p.ends_with("/status")) =>
+            {
+                self.upload_api(req, peer).await
+            }
             (&Method::GET, "/api/videos") => match self.unauthorized(req.headers()) {
                 Some(refused) => refused,
                 None => self.videos().await,

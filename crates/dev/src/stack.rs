@@ -64,11 +64,16 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
     } else {
         port.saturating_add(1)
     });
-    let local_s3 = LocalS3::start_on(&data.s3(), SocketAddr::from(([127, 0, 0, 1], s3_port)))
-        .await
-        .map_err(DevError::io(format!(
-            "cannot start the embedded S3 on 127.0.0.1:{s3_port} (--s3-port to move it)"
-        )))?;
+    // The page PUTs presigned parts straight to it, as to the upload bucket.
+    let local_s3 = LocalS3::start_with_cors(
+        &data.s3(),
+        SocketAddr::from(([127, 0, 0, 1], s3_port)),
+        std::slice::from_ref(&public_origin),
+    )
+    .await
+    .map_err(DevError::io(format!(
+        "cannot start the embedded S3 on 127.0.0.1:{s3_port} (--s3-port to move it)"
+    )))?;
     let s3 = local_s3.client();
     let s3_endpoint = local_s3.endpoint();
 
@@ -120,6 +125,16 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
         &secrets,
         &rewriter.config.suffix,
     )?;
+    let upload_config = hlsgate_upload_api::Config::from(Env::from_pairs(env.clone()))
+        .map_err(|e| config_error("upload-api", e))?;
+    let uploader = hlsgate_upload_api::App::new(
+        upload_config,
+        hlsgate_upload_api::S3Uploads {
+            client: s3.clone(),
+            bucket: UPLOAD_BUCKET.to_string(),
+        },
+        S3Objects::new(s3.clone(), MEDIA_BUCKET),
+    );
     let jobs_config = hlsgate_mediaconvert_jobs::Config::from(Env::from_pairs(env.clone()))
         .map_err(|e| config_error("mediaconvert-jobs", e))?;
     let (transcoder, queue) = transcode::transcoder(tools, s3.clone(), data.tmp());
@@ -172,6 +187,7 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
         s3_endpoint,
         rewriter,
         issuer,
+        uploader,
         jobs,
         grants,
         hlsjs,
@@ -180,7 +196,7 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
     Ok((stack, listener))
 }
 
-/// The three functions' environment, as the template sets it in AWS but
+/// The four functions' environment, as the template sets it in AWS but
 /// pointed at the local stack. The jobs ladder (`LADDER`, `SEGMENT_SECONDS`,
 /// `GOP_SECONDS`, `AUDIO_BITRATE`, `ENCODING`), `ENCRYPTION` and the track
 /// settings (`AUDIO_TRACKS_MAX`, `CAPTIONS`, `TRICK_PLAY`,
@@ -240,7 +256,13 @@ pub fn function_env(
         ("BIND_VIEWER_IP", "true"),
         ("ENTITLEMENT_CLAIM", "groups"),
         ("ENTITLEMENT_VALUES", DEV_GROUP),
-        // mediaconvert-jobs.
+        // upload-api: the dev token is an uploader too; the smallest parts
+        // S3 takes, so a few MB show several.
+        ("UPLOADER_CLAIM", "groups"),
+        ("UPLOADER_VALUES", DEV_UPLOADER_GROUP),
+        ("UPLOAD_PART_BYTES", "5242880"),
+        ("MAX_UPLOAD_BYTES", &MAX_UPLOAD_BYTES.to_string()),
+        // mediaconvert-jobs (and upload-api).
         ("INPUT_BUCKET", UPLOAD_BUCKET),
         ("INPUT_PREFIX", "uploads/"),
         (

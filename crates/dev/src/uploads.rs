@@ -72,34 +72,11 @@ impl Stack {
         let stored = transcode::upload(&self.s3, UPLOAD_BUCKET, &key, file)
             .await
             .map_err(|e| fail(StatusCode::BAD_GATEWAY, "storage_error", e.to_string()))?;
-        let seq = self.sequencer.fetch_add(1, Ordering::Relaxed);
-        let sequencer = format!("{:010X}{seq:08X}", std::process::id());
-        let event = transcode::object_created_event(
-            UPLOAD_BUCKET,
-            &key,
-            stored.size,
-            &stored.etag,
-            &sequencer,
-        );
-        let summary = hlsgate_mediaconvert_jobs::handle(&self.jobs, &event)
+        let summary = self
+            .announce(&key, stored.size, &stored.etag)
             .await
-            .map_err(|e| {
-                fail(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "transcoder_unavailable",
-                    e.to_string(),
-                )
-            })?;
+            .map_err(|(code, m)| fail(StatusCode::SERVICE_UNAVAILABLE, code, m))?;
         let upload = &summary["uploads"][0];
-        if let (Some(g), Some(id)) = (&self.grants, upload["video_id"].as_str()) {
-            g.grant(id).await.map_err(|e| {
-                fail(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "grants_unavailable",
-                    e.to_string(),
-                )
-            })?;
-        }
         let ext = key.rsplit_once('.').map(|(_, e)| e).unwrap_or_default();
         let beside = ext.eq_ignore_ascii_case("json")
             || ext.parse::<hlsgate_core::tracks::CaptionFormat>().is_ok();
@@ -126,6 +103,131 @@ impl Stack {
                     .to_string(),
             )),
         }
+    }
+}
+
+impl Stack {
+    /// What S3 and EventBridge do once `key` is stored: the jobs handler on
+    /// its "Object Created" event; with a grants table, the dev viewer is
+    /// granted the video. The jobs function's summary, or a code and why.
+    pub(crate) async fn announce(
+        &self,
+        key: &str,
+        size: u64,
+        etag: &str,
+    ) -> Result<Value, (&'static str, String)> {
+        let seq = self.sequencer.fetch_add(1, Ordering::Relaxed);
+        let sequencer = format!("{:010X}{seq:08X}", std::process::id());
+        let event = transcode::object_created_event(UPLOAD_BUCKET, key, size, etag, &sequencer);
+        let summary = hlsgate_mediaconvert_jobs::handle(&self.jobs, &event)
+            .await
+            .map_err(|e| ("transcoder_unavailable", e.to_string()))?;
+        if let (Some(g), Some(id)) = (&self.grants, summary["uploads"][0]["video_id"].as_str()) {
+            g.grant(id)
+                .await
+                .map_err(|e| ("grants_unavailable", e.to_string()))?;
+        }
+        Ok(summary)
+    }
+
+    /// The upload API, as API Gateway serves it on the issuer's API: the
+    /// dev token becomes the JWT authorizer's context for the dev viewer,
+    /// who is an uploader too. A completed upload is announced as S3
+    /// would announce it.
+    pub(crate) async fn upload_api(
+        &self,
+        req: Request<Incoming>,
+        peer: std::net::SocketAddr,
+    ) -> Answer {
+        let preflight = req.method() == http::Method::OPTIONS;
+        if !preflight && let Some(refused) = self.unauthorized(req.headers()) {
+            return refused;
+        }
+        let method = req.method().clone();
+        let path = req
+            .uri()
+            .path()
+            .trim_start_matches("/_origin/issuer")
+            .to_string();
+        let query = req.uri().query().unwrap_or("").to_string();
+        let headers = crate::lambda::header_pairs(req.headers());
+        let limited =
+            http_body_util::Limited::new(req.into_body(), hlsgate_upload_api::MAX_BODY_BYTES);
+        let body = match limited.collect().await {
+            Ok(b) => b.to_bytes(),
+            Err(e) => {
+                return error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    e.to_string(),
+                );
+            }
+        };
+        let mut api =
+            crate::lambda::http_api_request(&method, &path, &query, &headers, peer, "$default");
+        if !body.is_empty() {
+            match std::str::from_utf8(&body) {
+                Ok(text) => api = api.body(text),
+                Err(_) => {
+                    return error(StatusCode::BAD_REQUEST, "bad_json", "the body is not UTF-8");
+                }
+            }
+        }
+        if !preflight {
+            let groups = format!("[{DEV_GROUP} {DEV_UPLOADER_GROUP}]");
+            api = api.jwt(
+                &[
+                    ("sub", DEV_SUBJECT),
+                    ("groups", &groups),
+                    ("iss", "hlsgate-dev"),
+                ],
+                None,
+            );
+        }
+        let request = match api.try_request() {
+            Ok(r) => r,
+            Err(e) => return error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
+        };
+        let answer = hlsgate_upload_api::handle(&self.uploader, request).await;
+        let completed = method == http::Method::POST
+            && path.ends_with("/complete")
+            && answer.status() == StatusCode::OK;
+        if completed {
+            let done: Value = serde_json::from_slice(answer.body().as_ref()).unwrap_or_default();
+            if let Some(key) = done["key"].as_str()
+                && let Err((code, why)) = self.announce_stored(key).await
+            {
+                tracing::warn!(key, code, reason = %why, "a completed upload was not announced");
+            }
+        }
+        crate::lambda::response(answer)
+    }
+
+    /// [`Stack::announce`] for an object already in the upload bucket.
+    async fn announce_stored(&self, key: &str) -> Result<Value, (&'static str, String)> {
+        let head = self
+            .s3
+            .head_object()
+            .bucket(UPLOAD_BUCKET)
+            .key(key)
+            .send()
+            .await
+            .map_err(|e| {
+                (
+                    "storage_error",
+                    aws_sdk_s3::error::DisplayErrorContext(&e).to_string(),
+                )
+            })?;
+        let size = head
+            .content_length()
+            .and_then(|n| u64::try_from(n).ok())
+            .unwrap_or(0);
+        let etag = head
+            .e_tag()
+            .unwrap_or_default()
+            .trim_matches('"')
+            .to_string();
+        self.announce(key, size, &etag).await
     }
 }
 
