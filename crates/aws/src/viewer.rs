@@ -37,6 +37,23 @@ pub fn pseudonym(key: Option<&SecretString>, subject: &str) -> String {
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// The pseudonym key from Secrets Manager at `arn`, when the configuration
+/// names one (`main` calls it at cold start; `None` leaves the fixed label).
+pub async fn load_pseudonym_key(
+    arn: Option<&str>,
+    sdk: &aws_config::SdkConfig,
+) -> Result<Option<SecretString>, crate::secret::SecretError> {
+    let Some(arn) = arn else {
+        return Ok(None);
+    };
+    let secret = crate::secret::Secret::new(
+        "the log pseudonym key",
+        crate::secret::SecretLocation::SecretsManager(arn.to_string()),
+        sdk,
+    );
+    crate::secret::KeySource::fetch(&secret).await.map(Some)
+}
+
 /// `LOG_HASH_KEY_SECRET_ARN` (the key in Secrets Manager, fetched at cold
 /// start) or `LOG_HASH_KEY` (local runs): the [`pseudonym`] key.
 pub fn pseudonym_settings(env: &mut crate::Env) -> (Option<String>, Option<SecretString>) {
@@ -116,6 +133,21 @@ impl Viewer {
             claims,
             scopes,
             source_ip,
+        })
+    }
+
+    /// The principal of a request, or the 401 `unauthenticated` refusal
+    /// (no authorizer context, or no `subject_claim` in it: the route was
+    /// deployed without the authorizer).
+    pub fn required(req: &Request, subject_claim: &str) -> Result<Viewer, crate::web::Refusal> {
+        Viewer::from_request(req, subject_claim).ok_or_else(|| {
+            crate::web::Refusal::new(
+                http::StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                format!(
+                    "no authorizer context with a {subject_claim:?} claim: is the route behind the JWT authorizer?"
+                ),
+            )
         })
     }
 

@@ -195,16 +195,7 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
     }
 
     // 2. Who.
-    let viewer = Viewer::from_request(req, &cfg.subject_claim).ok_or_else(|| {
-        Refusal::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            format!(
-                "no authorizer context with a {:?} claim: is the route behind the JWT authorizer?",
-                cfg.subject_claim
-            ),
-        )
-    })?;
+    let viewer = Viewer::required(req, &cfg.subject_claim)?;
     out.subject = Some(subject_hash(cfg, &viewer.subject));
 
     // 3. What.

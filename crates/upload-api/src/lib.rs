@@ -211,16 +211,7 @@ async fn serve<U: UploadStore, S: ObjectSource>(
     let route = Route::of(req.method(), req.uri().path())?;
     out.route = Some(route.name());
     let cfg = &app.config;
-    let viewer = Viewer::from_request(req, &cfg.subject_claim).ok_or_else(|| {
-        Refusal::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            format!(
-                "no authorizer context with a {:?} claim: is the route behind the JWT authorizer?",
-                cfg.subject_claim
-            ),
-        )
-    })?;
+    let viewer = Viewer::required(req, &cfg.subject_claim)?;
     let caller = Caller {
         pseudonym: pseudonym(cfg.log_hash_key.as_ref(), &viewer.subject),
         uploader: has_any(&viewer, &cfg.uploader_claim, &cfg.uploader_values),

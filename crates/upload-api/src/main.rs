@@ -3,7 +3,6 @@
 use std::convert::Infallible;
 use std::process::ExitCode;
 
-use hlsgate_aws::secret::{KeySource, Secret, SecretLocation};
 use hlsgate_aws::{S3Objects, sdk, start};
 use hlsgate_upload_api::{App, Config, S3Uploads, handle};
 use lambda_http::{Request, service_fn};
@@ -13,16 +12,11 @@ async fn main() -> ExitCode {
     let Some(mut started) = start::configure::<Config>().await else {
         return ExitCode::FAILURE;
     };
-    if let Some(arn) = started.config.log_hash_secret.clone() {
-        let secret = Secret::new(
-            "the log pseudonym key",
-            SecretLocation::SecretsManager(arn),
-            &started.sdk,
-        );
-        match KeySource::fetch(&secret).await {
-            Ok(key) => started.config.log_hash_key = Some(key),
-            Err(e) => return start::exit(Err(e)),
-        }
+    let arn = started.config.log_hash_secret.as_deref();
+    match hlsgate_aws::viewer::load_pseudonym_key(arn, &started.sdk).await {
+        Ok(Some(key)) => started.config.log_hash_key = Some(key),
+        Ok(None) => {}
+        Err(e) => return start::exit(Err(e)),
     }
     let uploads = S3Uploads {
         client: sdk::s3_client(&started.sdk, started.config.aws.s3_path_style),

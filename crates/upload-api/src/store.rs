@@ -80,13 +80,8 @@ impl UploadStore for S3Uploads {
             .send()
             .await
             .map_err(|e| CallError::from_sdk(&e))?;
-        out.upload_id.ok_or_else(|| CallError {
-            failure: hlsgate_aws::CallFailure::Other,
-            status: None,
-            code: None,
-            message: Some("CreateMultipartUpload answered no upload id".into()),
-            request_id: None,
-        })
+        out.upload_id
+            .ok_or_else(|| CallError::local("CreateMultipartUpload answered no upload id"))
     }
 
     async fn part_urls(
@@ -96,13 +91,8 @@ impl UploadStore for S3Uploads {
         numbers: std::ops::RangeInclusive<u32>,
         ttl: Duration,
     ) -> Result<Vec<String>, CallError> {
-        let config = PresigningConfig::expires_in(ttl).map_err(|e| CallError {
-            failure: hlsgate_aws::CallFailure::Other,
-            status: None,
-            code: None,
-            message: Some(e.to_string()),
-            request_id: None,
-        })?;
+        let config =
+            PresigningConfig::expires_in(ttl).map_err(|e| CallError::local(e.to_string()))?;
         let mut urls = Vec::new();
         for n in numbers {
             let signed = self
