@@ -54,6 +54,11 @@ pub async fn load_pseudonym_key(
     crate::secret::KeySource::fetch(&secret).await.map(Some)
 }
 
+/// `SUBJECT_CLAIM` (`sub`): the claim naming the principal.
+pub fn subject_claim(env: &crate::Env) -> String {
+    env.optional("SUBJECT_CLAIM").unwrap_or("sub").to_string()
+}
+
 /// `LOG_HASH_KEY_SECRET_ARN` (the key in Secrets Manager, fetched at cold
 /// start) or `LOG_HASH_KEY` (local runs): the [`pseudonym`] key.
 pub fn pseudonym_settings(env: &mut crate::Env) -> (Option<String>, Option<SecretString>) {

@@ -198,7 +198,7 @@ impl Config {
         let ttl = ttl_policy(&mut env);
         let bind_ip = env.flag("BIND_VIEWER_IP", false);
         let entitlement = EntitlementConfig::from_env(&mut env);
-        let subject_claim = env.optional("SUBJECT_CLAIM").unwrap_or("sub").to_string();
+        let subject_claim = hlsgate_aws::viewer::subject_claim(&env);
         let (log_hash_secret, log_hash_key) = hlsgate_aws::viewer::pseudonym_settings(&mut env);
         let cors_origins = env.origins("CORS_ALLOWED_ORIGINS");
         if domain.is_some() && cors_origins.iter().any(|o| o == "*") {

@@ -88,7 +88,7 @@ impl Config {
             .unwrap_or_default();
         let key_prefix = env.key_prefix("KEY_PREFIX", "videos/");
         let status_prefix = env.status_prefix(&key_prefix);
-        let subject_claim = env.optional("SUBJECT_CLAIM").unwrap_or("sub").to_string();
+        let subject_claim = hlsgate_aws::viewer::subject_claim(&env);
         let uploader_claim = env
             .optional("UPLOADER_CLAIM")
             .unwrap_or("cognito:groups")

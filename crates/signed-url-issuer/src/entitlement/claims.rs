@@ -61,11 +61,10 @@ impl ClaimsEntitlement {
 
     /// The decision, synchronously: claims need no lookup.
     pub fn decide(&self, viewer: &Viewer, video: &VideoId) -> Decision {
-        if let Some((claim, wanted)) = &self.required {
-            let held = viewer.claim_values(claim);
-            if !held.iter().any(|h| wanted.contains(h)) {
-                return Decision::denied("claim_missing", "required claim value missing");
-            }
+        if let Some((claim, wanted)) = &self.required
+            && !hlsgate_aws::viewer::has_any(viewer, claim, wanted)
+        {
+            return Decision::denied("claim_missing", "required claim value missing");
         }
         if let Some(claim) = &self.videos_claim {
             let id = video.as_str();
