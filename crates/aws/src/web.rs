@@ -95,9 +95,14 @@ pub fn allowed_origin(allowed: &[String], headers: &HeaderMap) -> Option<String>
         .map(|_| origin.to_string())
 }
 
-/// `{"error": code, "request_id": id}`: all a caller learns about a refusal.
-pub fn error_json(code: &str, request_id: &str) -> String {
-    serde_json::json!({ "error": code, "request_id": request_id }).to_string()
+/// `{"error": code, "request_id": id}`: all a caller learns about a refusal,
+/// with `"message"` only for one it may read ([`Refusal::public`]).
+pub fn error_json(code: &str, request_id: &str, message: Option<&str>) -> String {
+    let mut body = serde_json::json!({ "error": code, "request_id": request_id });
+    if let Some(m) = message {
+        body["message"] = m.into();
+    }
+    body.to_string()
 }
 
 /// A request refused: the status, a stable code for the JSON body and logs,
@@ -170,13 +175,7 @@ impl Refusal {
     /// The JSON answer ([`error_json`]), with `Allow: allow` on a 405,
     /// `WWW-Authenticate: Bearer` on a 401 and `Retry-After: 1` on a 503.
     pub fn response(&self, request_id: &str, allow: &'static str) -> Response<Body> {
-        let text = match &self.message {
-            None => error_json(self.code, request_id),
-            Some(m) => {
-                serde_json::json!({ "error": self.code, "message": m, "request_id": request_id })
-                    .to_string()
-            }
-        };
+        let text = error_json(self.code, request_id, self.message.as_deref());
         let mut resp = Response::new(Body::Text(text));
         *resp.status_mut() = self.status;
         let h = resp.headers_mut();

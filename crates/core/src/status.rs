@@ -17,14 +17,21 @@ pub const MAX_STATUS_BYTES: u64 = 64 * 1024;
 /// Longest error message kept.
 pub const MAX_MESSAGE_CHARS: usize = 2000;
 
+/// `message` cut to [`MAX_MESSAGE_CHARS`]: what a status and a notice keep
+/// of `MediaConvert`'s words.
+pub fn cut_message(message: &str) -> String {
+    message.chars().take(MAX_MESSAGE_CHARS).collect()
+}
+
 /// The status object of video `id`.
 pub fn status_key(status_prefix: &str, id: &VideoId) -> String {
     format!("{status_prefix}{id}.json")
 }
 
 /// Where processing has got to.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr)]
 #[serde(tag = "state", rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Step {
     /// The upload is stored and taken; no job yet.
     Uploaded,
@@ -72,13 +79,7 @@ impl Step {
 
     /// The `state` it is stored as.
     pub fn name(&self) -> &'static str {
-        match self {
-            Step::Uploaded => "uploaded",
-            Step::Submitted { .. } => "submitted",
-            Step::Progressing { .. } => "progressing",
-            Step::Complete { .. } => "complete",
-            Step::Error { .. } => "error",
-        }
+        self.into()
     }
 
     fn percent(&self) -> u8 {
@@ -99,7 +100,7 @@ impl Step {
             job_id,
             code,
             reason: reason.map(str::to_string),
-            message: message.chars().take(MAX_MESSAGE_CHARS).collect(),
+            message: cut_message(message),
         }
     }
 }
@@ -232,6 +233,17 @@ mod tests {
         assert_eq!(v["percent"], 42);
         assert_eq!(v["job_id"], "j");
         assert_eq!(Status::from_json(&s.to_json()), Some(s));
+        for step in [
+            Step::Uploaded,
+            Step::Submitted { job_id: "j".into() },
+            progressing(1),
+            complete(),
+            Step::error(None, None, None, "m"),
+        ] {
+            let v: serde_json::Value =
+                serde_json::from_slice(&at("t", step.clone()).to_json()).unwrap();
+            assert_eq!(v["state"], step.name());
+        }
         assert_eq!(Status::from_json(b"{}"), None);
         let long = "x".repeat(MAX_MESSAGE_CHARS + 5);
         let Step::Error { message, .. } = Step::error(None, None, Some("tracks"), &long) else {

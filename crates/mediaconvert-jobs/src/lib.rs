@@ -42,9 +42,6 @@ pub use tracks::Uploads;
 /// Longest job claim read back (they are a few hundred bytes).
 const MAX_CLAIM_BYTES: u64 = 64 * 1024;
 
-/// Longest `errorMessage` carried into a notice.
-const MAX_ERROR_MESSAGE_CHARS: usize = 2000;
-
 /// Everything the handler needs, built once per cold start.
 #[derive(Debug)]
 pub struct App<T, N, S, U> {
@@ -557,13 +554,8 @@ where
             )
         }
         "ERROR" => {
-            let message: String = state
-                .error_message
-                .as_deref()
-                .unwrap_or("")
-                .chars()
-                .take(MAX_ERROR_MESSAGE_CHARS)
-                .collect();
+            let message =
+                hlsgate_core::status::cut_message(state.error_message.as_deref().unwrap_or(""));
             tracing::warn!(
                 video_id = %video_id,
                 job_id = %state.job_id,

@@ -99,8 +99,9 @@ hlsgate_aws::impl_outcome!(
 );
 
 /// The routes, matched on the path's last segments (so a stage prefix
-/// does not matter).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// does not matter); the name is the log line's `route`.
+#[derive(Debug, Clone, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 enum Route {
     Create,
     Parts(String),
@@ -111,13 +112,7 @@ enum Route {
 
 impl Route {
     fn name(&self) -> &'static str {
-        match self {
-            Route::Create => "create",
-            Route::Parts(_) => "parts",
-            Route::Complete(_) => "complete",
-            Route::Abort(_) => "abort",
-            Route::Status(_) => "status",
-        }
+        self.into()
     }
 
     fn of(method: &Method, path: &str) -> Result<Route, Refusal> {
@@ -315,21 +310,26 @@ fn store_refusal(what: &str, e: &CallError) -> Refusal {
             format!("{what}: {e}"),
         ),
         (_, Some(code @ ("InvalidPart" | "InvalidPartOrder" | "EntityTooSmall"))) => {
-            let message = match code {
-                "EntityTooSmall" => "every part but the last must be at least 5 MiB",
-                "InvalidPartOrder" => "the parts must be listed in ascending order",
-                _ => "a part was not found, or its etag does not match",
+            let (detail, message) = match code {
+                "EntityTooSmall" => (
+                    "part_too_small",
+                    "every part but the last must be at least 5 MiB",
+                ),
+                "InvalidPartOrder" => (
+                    "invalid_part",
+                    "the parts must be listed in ascending order",
+                ),
+                _ => (
+                    "invalid_part",
+                    "a part was not found, or its etag does not match",
+                ),
             };
             Refusal::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_part",
                 format!("{what}: {e}"),
             )
-            .detail(if code == "EntityTooSmall" {
-                "part_too_small"
-            } else {
-                "invalid_part"
-            })
+            .detail(detail)
             .with_message(message)
         }
         (CallFailure::Throttled | CallFailure::Timeout, _) => {
