@@ -43,6 +43,23 @@ pub async fn serve(stack: Arc<Stack>, listener: tokio::net::TcpListener) {
 
 pub(crate) type Answer = Response<Full<Bytes>>;
 
+/// What the dev authorizer vouches for a valid token: the JWT authorizer's
+/// context for the dev viewer in `groups` (`[a b]`, as an HTTP API
+/// flattens an array).
+pub(crate) fn authorized(
+    api: hlsgate_aws::testing::ApiRequest,
+    groups: &str,
+) -> hlsgate_aws::testing::ApiRequest {
+    api.jwt(
+        &[
+            ("sub", DEV_SUBJECT),
+            ("groups", groups),
+            ("iss", "hlsgate-dev"),
+        ],
+        None,
+    )
+}
+
 pub(crate) fn text(
     status: StatusCode,
     content_type: &'static str,
@@ -177,14 +194,7 @@ impl Stack {
         )
         .path_parameter("videoId", &decoded_id);
         if let Some(groups) = &authorizer {
-            api = api.jwt(
-                &[
-                    ("sub", DEV_SUBJECT),
-                    ("groups", groups),
-                    ("iss", "hlsgate-dev"),
-                ],
-                None,
-            );
+            api = authorized(api, groups);
         }
         match api.try_request() {
             Ok(r) => lambda::response(hlsgate_signed_url_issuer::handle(&self.issuer, r).await),

@@ -174,15 +174,7 @@ impl Stack {
             }
         }
         if !preflight {
-            let groups = format!("[{DEV_GROUP} {DEV_UPLOADER_GROUP}]");
-            api = api.jwt(
-                &[
-                    ("sub", DEV_SUBJECT),
-                    ("groups", &groups),
-                    ("iss", "hlsgate-dev"),
-                ],
-                None,
-            );
+            api = crate::routes::authorized(api, &format!("[{DEV_GROUP} {DEV_UPLOADER_GROUP}]"));
         }
         let request = match api.try_request() {
             Ok(r) => r,
