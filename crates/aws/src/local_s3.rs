@@ -4,13 +4,16 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::Arc;
 
 use aws_sdk_s3::config::Credentials;
+use http::Method;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
 use hyper_util::service::TowerToHyperService;
 use s3s::auth::SimpleAuth;
 use s3s::service::S3ServiceBuilder;
+use tokio::sync::RwLock;
 
 /// A running server; it stops with the Tokio runtime that started it.
 #[derive(Debug, Clone)]
@@ -49,12 +52,29 @@ impl LocalS3 {
             b.set_auth(SimpleAuth::from_single(Self::ACCESS_KEY, Self::SECRET_KEY));
             b.build()
         };
+        // S3 answers a read with one whole version of an object. s3s-fs keeps
+        // an object's checksum beside its file, so a read that opens the old
+        // file can send the new checksum, and the SDK refuses the body. Here
+        // reads share a lock that each write holds alone.
+        let versions = Arc::new(RwLock::new(()));
+        let s3 = tower::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+            let (s3, versions) = (s3.clone(), Arc::clone(&versions));
+            async move {
+                let (_shared, _alone);
+                if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+                    _shared = versions.read().await;
+                } else {
+                    _alone = versions.write().await;
+                }
+                s3.call(req.map(s3s::Body::from)).await
+            }
+        });
         let origins: Vec<http::HeaderValue> =
             origins.iter().filter_map(|o| o.parse().ok()).collect();
         let cors = (!origins.is_empty()).then(|| {
             tower_http::cors::CorsLayer::new()
                 .allow_origin(origins)
-                .allow_methods([http::Method::PUT])
+                .allow_methods([Method::PUT])
                 .allow_headers([http::header::CONTENT_TYPE])
                 .expose_headers([http::header::ETAG])
                 .max_age(std::time::Duration::from_secs(3000))

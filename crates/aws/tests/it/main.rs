@@ -3,6 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod local_s3;
 mod logs;
 mod s3;
 mod secrets;
