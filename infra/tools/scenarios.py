@@ -87,3 +87,40 @@ SCENARIOS = {
         EntitlementVideosWildcards="true",
     ),
 }
+
+# Parameter sets the template's Rules refuse, each with words of its reason
+# (infra/cdk refuses them with the same words).
+REFUSED = [
+    (dict(BASE, SigningPublicKey1=""), "at least one public key"),
+    (dict(BASE, EntitlementClaim="", EntitlementValues=""), "Say who may watch"),
+    (dict(BASE, EntitlementValues=""), "go together"),
+    (dict(BASE, EntitlementVideosWildcards="true"), "needs EntitlementVideosClaim"),
+    (dict(BASE, Entitlement="webhook"), "needs EntitlementUrl"),
+    (dict(BASE, EntitlementUrl="https://shop.example.com/x"), "needs EntitlementUrl"),
+    (dict(BASE, GrantsTableName="shop-grants"), "for Entitlement=dynamodb"),
+    (dict(BASE, EntitlementClaims="email"), "for Entitlement=webhook"),
+    (
+        dict(BASE, EntitlementClaim="", EntitlementValues="", EntitlementAnyViewer="true", Entitlement="dynamodb"),
+        "would never ask",
+    ),
+    (dict(BASE, CdnAliasDomain="cdn.example.com"), "CdnAliasDomain and CdnCertificateArn"),
+    (dict(BASE, HostOnlyCookies="true", CookieDomain="example.com"), "not both"),
+    (dict(BASE, CookieDomain="example.com", PlayerOrigins="https://p.example.com"), "need CdnAliasDomain"),
+    (
+        dict(
+            BASE,
+            CookieDomain="example.com",
+            CdnAliasDomain="cdn.example.com",
+            CdnCertificateArn="arn:aws:acm:us-east-1:123456789012:certificate/abc-123",
+        ),
+        "explicit PlayerOrigins",
+    ),
+]
+
+# Values the template's patterns refuse, and the parameter each breaks.
+REFUSED_BY_PATTERN = [
+    # What SAM made of keygen's old hint: the PEM cut at its first space.
+    (dict(BASE, SigningPublicKey1="-----BEGIN"), "SigningPublicKey1"),
+    (dict(BASE, JwtIssuer="http://issuer.example.com"), "JwtIssuer"),
+    (dict(BASE, CdnCertificateArn="arn:aws:acm:eu-west-1:123456789012:certificate/x"), "CdnCertificateArn"),
+]
