@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: dev watch e2e-tools sample test lint fmt check-fmt clippy unit bench compare-signers compare-rewrite load-rewriter fuzz build validate deny tools deploy help
+.PHONY: dev watch e2e-tools cdk-tools cdk cdk-synth cdk-deploy arm64-target sample test lint fmt check-fmt clippy unit bench compare-signers compare-rewrite load-rewriter fuzz build validate deny tools deploy help
 
 # Infra tools (SAM CLI, cfn-lint, cfn-guard, cargo-lambda, zig, actionlint) live
 # here, installed once by infra/tools/install.sh; point it at a shared folder
@@ -37,6 +37,19 @@ e2e-tools: ## hls.js, playwright-core and dynalite (pinned by e2e/package-lock.j
 	@if ! cmp -s e2e/package-lock.json $(E2E)/package-lock.json || [ ! -d $(E2E)/node_modules/playwright-core ]; then \
 	  mkdir -p $(E2E) && cp e2e/package.json e2e/package-lock.json $(E2E)/ && \
 	  (cd $(E2E) && npm ci --no-audit --no-fund --loglevel=error) && echo "e2e tools in $(E2E)"; fi
+
+# The CDK construct (infra/cdk): its npm packages live in $(HLSGATE_TOOLS)/cdk
+# and infra/cdk/node_modules points there, so tsc and `npx cdk` find them.
+CDK_TOOLS := $(HLSGATE_TOOLS)/cdk
+cdk-tools: ## aws-cdk-lib, cargo-lambda-cdk, cdk-nag, the CDK CLI and TypeScript (pinned by infra/cdk/package-lock.json) into $(HLSGATE_TOOLS)/cdk
+	@if ! cmp -s infra/cdk/package-lock.json $(CDK_TOOLS)/package-lock.json || [ ! -d $(CDK_TOOLS)/node_modules/aws-cdk-lib ]; then \
+	  mkdir -p $(CDK_TOOLS) && cp infra/cdk/package.json infra/cdk/package-lock.json $(CDK_TOOLS)/ && \
+	  (cd $(CDK_TOOLS) && npm ci --no-audit --no-fund --loglevel=error) && echo "CDK tools in $(CDK_TOOLS)"; fi
+	@if [ "$$(readlink infra/cdk/node_modules)" != "$(CDK_TOOLS)/node_modules" ]; then \
+	  rm -rf infra/cdk/node_modules && ln -s $(CDK_TOOLS)/node_modules infra/cdk/node_modules; fi
+
+cdk: cdk-tools ## compile the CDK construct and its app (infra/cdk) into infra/cdk/dist
+	cd infra/cdk && node_modules/.bin/tsc -p .
 
 sample: ## remake fixtures/hls/sample with ffmpeg (the seed video of make dev)
 	fixtures/hls/sample/make.sh
@@ -84,12 +97,26 @@ fuzz: ## fuzz the rewriter for FUZZ_SECONDS (installs cargo-fuzz if missing)
 	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run rewrite corpus/rewrite -- \
 	  -dict=rewrite.dict -max_len=8192 -max_total_time=$(FUZZ_SECONDS)
 
-build: tools ## SAM build of the four Lambdas for arm64 (cargo lambda + zig) into target/sam
+arm64-target:
 	@if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then \
 	  echo "rustup target add aarch64-unknown-linux-gnu"; rustup target add aarch64-unknown-linux-gnu; fi
+
+build: tools arm64-target ## SAM build of the four Lambdas for arm64 (cargo lambda + zig) into target/sam
 	$(SAM) build --template-file infra/template.yaml --build-dir target/sam
 
-validate: tools ## template checks: cfn-lint, sam validate --lint, cfn-guard validate + test, checkov, template tests, actionlint
+# The standalone CDK app (docs/deploy-cdk.md): RustFunction bundles with the
+# cargo lambda and zig of $(HLSGATE_TOOLS)/venv, on this machine, no Docker.
+CDK_PARAMS ?= infra/cdk/hlsgate.json
+CDK_ARGS ?=
+CDK_CLI = cd infra/cdk && PATH="$(VENV):$$PATH" node_modules/.bin/cdk --no-notices
+cdk-synth: tools cdk arm64-target ## the standalone CDK app's template and bundled Lambdas into infra/cdk/cdk.out (CDK_PARAMS=FILE)
+	$(CDK_CLI) synth --quiet -c params=$(abspath $(CDK_PARAMS)) $(CDK_ARGS)
+
+cdk-deploy: tools cdk arm64-target ## npx cdk deploy of the standalone CDK app (CDK_PARAMS=FILE, CDK_ARGS="-c stackName=…")
+	$(CDK_CLI) deploy -c params=$(abspath $(CDK_PARAMS)) $(CDK_ARGS)
+
+CDK_OUT := $(INFRA_OUT)/cdk
+validate: tools cdk ## template checks: cfn-lint, sam validate --lint, cfn-guard validate + test, checkov, the CDK construct's parity and cdk-nag, template tests, actionlint
 	$(VENV)/cfn-lint infra/template.yaml infra/edge.yaml
 	AWS_DEFAULT_REGION=us-east-1 $(SAM) validate --lint --template-file infra/template.yaml
 	$(VENV)/python infra/tools/sam_transform.py infra/template.yaml $(INFRA_OUT)/template.json
@@ -98,7 +125,15 @@ validate: tools ## template checks: cfn-lint, sam validate --lint, cfn-guard val
 	$(GUARD) validate --rules infra/guard --data $(INFRA_OUT)/resolved --show-summary fail
 	$(GUARD) test --dir infra/guard >$(INFRA_OUT)/guard-test.txt || { cat $(INFRA_OUT)/guard-test.txt; exit 1; }
 	@echo "cfn-guard test: $$(grep -c '^Test Case' $(INFRA_OUT)/guard-test.txt) cases as expected"
-	infra/tools/checkov.sh $(INFRA_OUT)/checkov.json infra/template.yaml $(INFRA_OUT)/template.json $(INFRA_OUT)/resolved infra/edge.yaml
+	@# The CDK app for every parameter set, offline and unbundled, cdk-nag on;
+	@# its templates resolved under the SAM names for the same guard rules.
+	mkdir -p $(CDK_OUT)
+	$(VENV)/python infra/tools/cdk_parity.py sets $(CDK_OUT)/sets.json
+	node infra/cdk/dist/bin/synth.js $(CDK_OUT)/sets.json $(CDK_OUT)
+	$(VENV)/python infra/tools/cdk_parity.py resolve $(CDK_OUT) $(CDK_OUT)/resolved
+	$(GUARD) validate --rules infra/guard --data $(CDK_OUT)/resolved --show-summary fail
+	infra/tools/checkov.sh $(INFRA_OUT)/checkov.json infra/template.yaml $(INFRA_OUT)/template.json $(INFRA_OUT)/resolved infra/edge.yaml \
+	  $(CDK_OUT)/templates $(CDK_OUT)/resolved
 	$(CARGO) build --locked --bins --quiet
 	$(VENV)/python -m unittest discover --start-directory infra/tests
 	@if [ -x $(VENV)/actionlint ]; then $(VENV)/actionlint .github/workflows/*.yml; \
