@@ -208,6 +208,23 @@ class StandaloneApp(unittest.TestCase):
         keys = [r for r in template["Resources"].values() if r["Type"] == "AWS::CloudFront::PublicKey"]
         self.assertEqual([k["Properties"]["PublicKeyConfig"]["EncodedKey"] for k in keys], [KEY.read_text()])
 
+    def test_the_pinned_cdk_cli_reads_what_the_app_writes(self):
+        # The CLI and aws-cdk-lib each know a cloud assembly schema; a CLI
+        # older than the library refuses the app (aws-cdk 3.0.0 on npm does).
+        cli = CDK / "node_modules" / ".bin" / "cdk"
+        if not cli.exists():
+            self.skipTest(f"{cli} is missing: `make cdk-tools` installs it")
+        with tempfile.TemporaryDirectory() as d:
+            example = json.loads((CDK / "hlsgate.example.json").read_text())
+            shutil.copy(KEY, Path(d) / "public.pem")
+            (Path(d) / "hlsgate.json").write_text(json.dumps(dict(example, SigningPublicKey1File="public.pem")))
+            p = subprocess.run(
+                [str(cli), "ls", "--no-notices", "-c", f"params={d}/hlsgate.json", "-o", f"{d}/out"],
+                cwd=CDK, capture_output=True, text=True, timeout=180,
+            )
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertEqual(p.stdout.split(), ["hlsgate"])
+
     def test_without_a_parameters_file_it_says_how_to_give_one(self):
         p = self.run_app({})
         self.assertNotEqual(p.returncode, 0)
