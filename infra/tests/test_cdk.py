@@ -225,6 +225,14 @@ class StandaloneApp(unittest.TestCase):
         self.assertEqual(p.returncode, 0, p.stderr)
         self.assertEqual(p.stdout.split(), ["hlsgate"])
 
+    def test_a_value_given_both_inline_and_by_file_is_refused(self):
+        with tempfile.TemporaryDirectory() as d:
+            shutil.copy(KEY, Path(d) / "public.pem")
+            (Path(d) / "hlsgate.json").write_text(json.dumps(dict(BASE, SigningPublicKey1File="public.pem")))
+            p = self.run_app({"params": str(Path(d) / "hlsgate.json")})
+        self.assertNotEqual(p.returncode, 0)
+        self.assertIn("gives SigningPublicKey1 twice", p.stderr)
+
     def test_without_a_parameters_file_it_says_how_to_give_one(self):
         p = self.run_app({})
         self.assertNotEqual(p.returncode, 0)

@@ -22,8 +22,9 @@ if (typeof file !== 'string') {
 const raw: Record<string, string> = JSON.parse(fs.readFileSync(file, 'utf8'));
 const values: Record<string, string> = {};
 for (const [k, v] of Object.entries(raw)) {
-  if (k.endsWith('File')) values[k.slice(0, -4)] = fs.readFileSync(path.resolve(path.dirname(file), v), 'utf8');
-  else values[k] = String(v);
+  const name = k.endsWith('File') ? k.slice(0, -4) : k;
+  if (name in values) throw new Error(`hlsgate: ${file} gives ${name} twice (as ${name} and ${name}File)`);
+  values[name] = k.endsWith('File') ? fs.readFileSync(path.resolve(path.dirname(file), v), 'utf8') : String(v);
 }
 const stack = new Stack(app, app.node.tryGetContext('stackName') ?? 'hlsgate', {
   description: 'hlsgate: secure HLS video-on-demand (the HlsGate CDK construct)',
