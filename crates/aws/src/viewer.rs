@@ -37,39 +37,56 @@ pub fn pseudonym(key: Option<&SecretString>, subject: &str) -> String {
     digest[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The pseudonym key from Secrets Manager at `arn`, when the configuration
-/// names one (`main` calls it at cold start; `None` leaves the fixed label).
-pub async fn load_pseudonym_key(
-    arn: Option<&str>,
-    sdk: &aws_config::SdkConfig,
-) -> Result<Option<SecretString>, crate::secret::SecretError> {
-    let Some(arn) = arn else {
-        return Ok(None);
-    };
-    let secret = crate::secret::Secret::new(
-        "the log pseudonym key",
-        crate::secret::SecretLocation::SecretsManager(arn.to_string()),
-        sdk,
-    );
-    crate::secret::KeySource::fetch(&secret).await.map(Some)
+/// The key of the [`pseudonym`]s: `LOG_HASH_KEY_SECRET_ARN` (the key in
+/// Secrets Manager, fetched at cold start by [`PseudonymKey::load`], so it
+/// is never in the function's environment) or `LOG_HASH_KEY` (local runs);
+/// neither leaves the fixed label.
+#[derive(Debug, Clone, Default)]
+pub struct PseudonymKey {
+    /// `LOG_HASH_KEY_SECRET_ARN`: the secret holding the key.
+    pub secret: Option<String>,
+    /// The key, once known.
+    pub key: Option<SecretString>,
+}
+
+impl PseudonymKey {
+    pub fn from_env(env: &mut crate::Env) -> PseudonymKey {
+        let secret = env.optional("LOG_HASH_KEY_SECRET_ARN").map(str::to_string);
+        if secret.is_some() && env.optional("LOG_HASH_KEY").is_some() {
+            env.problem("set LOG_HASH_KEY_SECRET_ARN or LOG_HASH_KEY (local runs), not both");
+        }
+        let key = env
+            .optional("LOG_HASH_KEY")
+            .map(|k| SecretString::from(k.to_string()));
+        PseudonymKey { secret, key }
+    }
+
+    /// Fetches the key from the secret, when one is named (`main`, at cold start).
+    pub async fn load(
+        &mut self,
+        sdk: &aws_config::SdkConfig,
+    ) -> Result<(), crate::secret::SecretError> {
+        let Some(arn) = &self.secret else {
+            return Ok(());
+        };
+        let secret = crate::secret::Secret::new(
+            "the log pseudonym key",
+            crate::secret::SecretLocation::SecretsManager(arn.clone()),
+            sdk,
+        );
+        self.key = Some(crate::secret::KeySource::fetch(&secret).await?);
+        Ok(())
+    }
+
+    /// `subject`'s [`pseudonym`] under this key.
+    pub fn of(&self, subject: &str) -> String {
+        pseudonym(self.key.as_ref(), subject)
+    }
 }
 
 /// `SUBJECT_CLAIM` (`sub`): the claim naming the principal.
 pub fn subject_claim(env: &crate::Env) -> String {
     env.optional("SUBJECT_CLAIM").unwrap_or("sub").to_string()
-}
-
-/// `LOG_HASH_KEY_SECRET_ARN` (the key in Secrets Manager, fetched at cold
-/// start) or `LOG_HASH_KEY` (local runs): the [`pseudonym`] key.
-pub fn pseudonym_settings(env: &mut crate::Env) -> (Option<String>, Option<SecretString>) {
-    let secret = env.optional("LOG_HASH_KEY_SECRET_ARN").map(str::to_string);
-    if secret.is_some() && env.optional("LOG_HASH_KEY").is_some() {
-        env.problem("set LOG_HASH_KEY_SECRET_ARN or LOG_HASH_KEY (local runs), not both");
-    }
-    let key = env
-        .optional("LOG_HASH_KEY")
-        .map(|k| SecretString::from(k.to_string()));
-    (secret, key)
 }
 
 /// Any of `wanted` among the values of `claim` ([`Viewer::claim_values`]).

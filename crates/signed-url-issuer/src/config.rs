@@ -9,8 +9,8 @@ use hlsgate_aws::metrics::Metrics;
 use hlsgate_aws::origin::OriginConfig;
 use hlsgate_aws::sdk::AwsSettings;
 use hlsgate_aws::secret::{SecretLocation, SecretVars};
+use hlsgate_aws::viewer::PseudonymKey;
 use hlsgate_core::signing::{Delivery, HashAlgorithm, ParamSuffix, SameSite};
-use secrecy::SecretString;
 
 use crate::entitlement::EntitlementConfig;
 
@@ -106,12 +106,9 @@ pub struct Config {
     pub entitlement: EntitlementConfig,
     /// `SUBJECT_CLAIM` (default `sub`): the claim naming the viewer.
     pub subject_claim: String,
-    /// `LOG_HASH_KEY`: key of the HMAC that pseudonymises subjects in logs;
-    /// filled at cold start from `LOG_HASH_KEY_SECRET_ARN` when that is set
-    /// (so the key is never in the function's environment).
-    pub log_hash_key: Option<SecretString>,
-    /// `LOG_HASH_KEY_SECRET_ARN`: the Secrets Manager secret holding it.
-    pub log_hash_secret: Option<String>,
+    /// `LOG_HASH_KEY` or `LOG_HASH_KEY_SECRET_ARN`: key of the HMAC that
+    /// pseudonymises subjects in logs.
+    pub log_hash: PseudonymKey,
     /// `CORS_ALLOWED_ORIGINS`: comma-separated origins, or `*` (URL mode only).
     pub cors_origins: Vec<String>,
     /// `CACHE_TTL_SECONDS` (default 10): how long a `playback.json` is reused.
@@ -199,7 +196,7 @@ impl Config {
         let bind_ip = env.flag("BIND_VIEWER_IP", false);
         let entitlement = EntitlementConfig::from_env(&mut env);
         let subject_claim = hlsgate_aws::viewer::subject_claim(&env);
-        let (log_hash_secret, log_hash_key) = hlsgate_aws::viewer::pseudonym_settings(&mut env);
+        let log_hash = PseudonymKey::from_env(&mut env);
         let cors_origins = env.origins("CORS_ALLOWED_ORIGINS");
         if domain.is_some() && cors_origins.iter().any(|o| o == "*") {
             env.problem(
@@ -228,8 +225,7 @@ impl Config {
             bind_ip,
             entitlement,
             subject_claim,
-            log_hash_key,
-            log_hash_secret,
+            log_hash,
             cors_origins,
             cache,
             origin,

@@ -454,5 +454,5 @@ fn rfc3339(epoch: u64) -> Result<String, String> {
 /// A pseudonym for the viewer in logs ([`hlsgate_aws::viewer::pseudonym`]
 /// under `LOG_HASH_KEY`).
 pub fn subject_hash(cfg: &Config, subject: &str) -> String {
-    hlsgate_aws::viewer::pseudonym(cfg.log_hash_key.as_ref(), subject)
+    cfg.log_hash.of(subject)
 }

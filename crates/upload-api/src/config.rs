@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use hlsgate_aws::metrics::Metrics;
 use hlsgate_aws::sdk::AwsSettings;
+use hlsgate_aws::viewer::PseudonymKey;
 use hlsgate_aws::{ConfigError, Env};
-use secrecy::SecretString;
 
 /// The function's name in logs and metrics.
 pub const FUNCTION: &str = "upload-api";
@@ -51,8 +51,7 @@ pub struct Config {
     pub status_reader_values: Vec<String>,
     /// The pseudonym key (`LOG_HASH_KEY_SECRET_ARN` or `LOG_HASH_KEY`):
     /// uploaders' pseudonyms in keys and logs.
-    pub log_hash_secret: Option<String>,
-    pub log_hash_key: Option<SecretString>,
+    pub log_hash: PseudonymKey,
     /// `CORS_ALLOWED_ORIGINS`: the pages that upload.
     pub cors_origins: Vec<String>,
     pub metrics: Metrics,
@@ -101,7 +100,7 @@ impl Config {
             );
         }
         let status_reader_values = env.list("STATUS_READER_VALUES");
-        let (log_hash_secret, log_hash_key) = hlsgate_aws::viewer::pseudonym_settings(&mut env);
+        let log_hash = PseudonymKey::from_env(&mut env);
         let cors_origins = env.origins("CORS_ALLOWED_ORIGINS");
         let metrics = Metrics::from_env(&mut env, FUNCTION);
         let aws = AwsSettings::from_env(&mut env);
@@ -119,8 +118,7 @@ impl Config {
             uploader_claim,
             uploader_values,
             status_reader_values,
-            log_hash_secret,
-            log_hash_key,
+            log_hash,
             cors_origins,
             metrics,
             aws,

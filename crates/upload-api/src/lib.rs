@@ -21,7 +21,7 @@ pub mod store;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hlsgate_aws::viewer::{Viewer, has_any, pseudonym};
+use hlsgate_aws::viewer::{Viewer, has_any};
 use hlsgate_aws::web::{Frame, Refusal};
 use hlsgate_aws::{CallError, CallFailure, Fetched, ObjectSource, SourceError};
 use hlsgate_core::status::{MAX_STATUS_BYTES, Status, status_key};
@@ -208,7 +208,7 @@ async fn serve<U: UploadStore, S: ObjectSource>(
     let cfg = &app.config;
     let viewer = Viewer::required(req, &cfg.subject_claim)?;
     let caller = Caller {
-        pseudonym: pseudonym(cfg.log_hash_key.as_ref(), &viewer.subject),
+        pseudonym: cfg.log_hash.of(&viewer.subject),
         uploader: has_any(&viewer, &cfg.uploader_claim, &cfg.uploader_values),
         viewer,
     };

@@ -12,11 +12,8 @@ async fn main() -> ExitCode {
     let Some(mut started) = start::configure::<Config>().await else {
         return ExitCode::FAILURE;
     };
-    let arn = started.config.log_hash_secret.as_deref();
-    match hlsgate_aws::viewer::load_pseudonym_key(arn, &started.sdk).await {
-        Ok(Some(key)) => started.config.log_hash_key = Some(key),
-        Ok(None) => {}
-        Err(e) => return start::exit(Err(e)),
+    if let Err(e) = started.config.log_hash.load(&started.sdk).await {
+        return start::exit(Err(e));
     }
     let uploads = S3Uploads {
         client: sdk::s3_client(&started.sdk, started.config.aws.s3_path_style),
