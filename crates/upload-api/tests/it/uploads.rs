@@ -9,18 +9,22 @@ fn create_body(name: &str, size: u64) -> Value {
     json!({"name": name, "size": size, "content_type": "video/mp4"})
 }
 
+/// `POST /uploads` by `who` for `name` of `size` bytes.
+async fn create(t: &TestApp, who: Who, name: &str, size: u64) -> (u16, Value) {
+    t.json(
+        Some(who),
+        "POST",
+        "/uploads",
+        Some(&create_body(name, size)),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn presigned_parts_put_like_a_browser_become_the_upload() {
     let t = test_app(&[]).await;
     let size = 5 * MIB + 1000;
-    let (status, created) = t
-        .json(
-            Some(EDITOR),
-            "POST",
-            "/uploads",
-            Some(&create_body("My Trip.mp4", size)),
-        )
-        .await;
+    let (status, created) = create(&t, EDITOR, "My Trip.mp4", size).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["parts"], 2);
     assert_eq!(created["part_bytes"], 5 * MIB);
@@ -79,42 +83,21 @@ async fn presigned_parts_put_like_a_browser_become_the_upload() {
     );
 
     // Two uploads of one name by one uploader never share a key.
-    let (_, again) = t
-        .json(
-            Some(EDITOR),
-            "POST",
-            "/uploads",
-            Some(&create_body("My Trip.mp4", size)),
-        )
-        .await;
+    let (_, again) = create(&t, EDITOR, "My Trip.mp4", size).await;
     assert_ne!(again["key"], created["key"]);
     assert_eq!(
         again["key"].as_str().unwrap()[..24],
         key[..24],
         "same uploader segment"
     );
-    let (_, theirs) = t
-        .json(
-            Some(OTHER_EDITOR),
-            "POST",
-            "/uploads",
-            Some(&create_body("My Trip.mp4", size)),
-        )
-        .await;
+    let (_, theirs) = create(&t, OTHER_EDITOR, "My Trip.mp4", size).await;
     assert_ne!(theirs["key"].as_str().unwrap()[..24], key[..24]);
 }
 
 #[tokio::test]
 async fn a_large_file_gets_its_part_urls_in_batches_and_can_be_aborted() {
     let t = test_app(&[]).await;
-    let (status, created) = t
-        .json(
-            Some(EDITOR),
-            "POST",
-            "/uploads",
-            Some(&create_body("long.mov", 150 * 5 * MIB)),
-        )
-        .await;
+    let (status, created) = create(&t, EDITOR, "long.mov", 150 * 5 * MIB).await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(created["parts"], 150);
     assert_eq!(created["urls"].as_array().unwrap().len(), 100);
@@ -169,14 +152,7 @@ async fn what_was_sent_is_measured_before_it_is_assembled() {
     // A presigned part URL takes any length: a file larger than declared,
     // and than MAX_UPLOAD_BYTES, is refused and aborted.
     let t = test_app(&[("MAX_UPLOAD_BYTES", &(6 * MIB).to_string())]).await;
-    let (_, created) = t
-        .json(
-            Some(EDITOR),
-            "POST",
-            "/uploads",
-            Some(&create_body("a.mp4", 6 * MIB)),
-        )
-        .await;
+    let (_, created) = create(&t, EDITOR, "a.mp4", 6 * MIB).await;
     let urls = created["urls"].as_array().unwrap();
     let mut parts = Vec::new();
     for (u, len) in urls.iter().zip([5 * MIB, 3 * MIB]) {
