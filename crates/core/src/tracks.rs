@@ -148,6 +148,19 @@ pub fn language_tag(s: &str) -> Option<String> {
     (out.len() <= 35).then_some(out)
 }
 
+/// The three-letter ISO 639 code (639-2/T, or 639-3 for a language only it
+/// lists) of a tag's primary language: `fr-CA` → `fra`, `zh-Hant` → `zho`,
+/// `yue` → `yue`. `None` when ISO 639 does not know it (`qq`, `und`).
+pub fn iso639_3(tag: &str) -> Option<&'static str> {
+    let primary = tag.split('-').next()?.to_ascii_lowercase();
+    let lang = match primary.len() {
+        2 => isolang::Language::from_639_1(&primary),
+        3 => isolang::Language::from_639_3(&primary),
+        _ => None,
+    }?;
+    Some(lang.to_639_3()).filter(|c| *c != "und")
+}
+
 /// A container's language code as a tag: `und` and empty are unknown.
 pub fn container_language(code: Option<&str>) -> Option<String> {
     code.map(str::trim)
@@ -180,17 +193,38 @@ pub fn language_name(tag: &str) -> String {
     name
 }
 
-/// A track name from a manifest or a container: trimmed, control
-/// characters and quotes out (it lands in a quoted playlist attribute), at
+/// A track name from a manifest or a container: trimmed, printable
+/// characters only, no quotes (it lands in a quoted playlist attribute), at
 /// most [`MAX_NAME_CHARS`].
+///
+/// Printable means no control (Cc), format (Cf: U+202E, U+200B, U+FEFF…),
+/// line or paragraph separator (Zl, Zp: U+2028, U+2029), private-use,
+/// surrogate or unassigned character: players read playlists with regular
+/// expressions that end a line at U+2028 (hls.js), so such a character in a
+/// name could start a line of the uploader's choosing.
 pub fn clean_name(s: &str) -> Option<String> {
     let name: String = s
         .chars()
-        .filter(|c| !c.is_control() && *c != '"')
+        .filter(|c| printable(*c) && *c != '"')
         .take(MAX_NAME_CHARS)
         .collect();
     let name = name.trim().to_string();
     (!name.is_empty()).then_some(name)
+}
+
+/// Whether `c` may stand in a track name: see [`clean_name`].
+fn printable(c: char) -> bool {
+    use unicode_general_category::{GeneralCategory as G, get_general_category};
+    !matches!(
+        get_general_category(c),
+        G::Control
+            | G::Format
+            | G::LineSeparator
+            | G::ParagraphSeparator
+            | G::PrivateUse
+            | G::Surrogate
+            | G::Unassigned
+    )
 }
 
 /// Checks the first bytes of a caption file: UTF-8 (a BOM is fine) and the
@@ -386,11 +420,32 @@ mod tests {
         assert_eq!(language_name("en"), "English");
         assert_eq!(language_name("pt-BR"), "Português (BR)");
         assert_eq!(language_name("qq"), "qq");
+        assert_eq!(iso639_3("fr-CA"), Some("fra"));
+        assert_eq!(iso639_3("zh-Hant-TW"), Some("zho"));
+        assert_eq!(iso639_3("DE"), Some("deu"));
+        assert_eq!(iso639_3("yue"), Some("yue"));
+        for unknown in ["qq", "und", "qqq", "", "english"] {
+            assert_eq!(iso639_3(unknown), None, "{unknown}");
+        }
         assert_eq!(
             clean_name("  Dir\u{0}ector \"cut\" ").as_deref(),
             Some("Director cut")
         );
         assert_eq!(clean_name(" \n "), None);
+        // Separators and format characters end or reorder lines in players.
+        assert_eq!(
+            clean_name("En\u{2028}#EXT-X-MEDIA:URI=\"https://evil.example/x\"\u{2029}").as_deref(),
+            Some("En#EXT-X-MEDIA:URI=https://evil.example/x")
+        );
+        assert_eq!(
+            clean_name("\u{202E}\u{200B}\u{FEFF}\u{E000}Fr\u{00AD}ançais\u{0085}").as_deref(),
+            Some("Français")
+        );
+        assert_eq!(clean_name("\u{2028}\u{202E}"), None);
+        assert_eq!(
+            clean_name("Português (BR) 🎬").as_deref(),
+            Some("Português (BR) 🎬")
+        );
         assert_eq!(clean_name(&"x".repeat(100)).unwrap().len(), MAX_NAME_CHARS);
     }
 

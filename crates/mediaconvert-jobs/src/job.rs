@@ -34,6 +34,9 @@ use hlsgate_core::video::VideoId;
 use crate::config::{Abr, LadderSettings, Rung};
 use crate::tracks::{AudioTrack, Caption, Plan, TrackSettings};
 
+mod renditions;
+use renditions::*;
+
 /// The master playlist's name without `.m3u8`: `MediaConvert` names the HLS
 /// group's master after the destination's last segment.
 pub const MASTER_BASENAME: &str = "master";
@@ -216,8 +219,7 @@ pub fn job_settings(
     for (i, c) in plan.captions.iter().enumerate() {
         input = input.caption_selectors(
             caption_selector(i + 1),
-            CaptionSelector::builder()
-                .set_custom_language_code(c.track.language.clone())
+            selector_language(CaptionSelector::builder(), c.track.language.as_deref())
                 .source_settings(
                     CaptionSourceSettings::builder()
                         .source_type(match c.format {
@@ -241,6 +243,21 @@ pub fn job_settings(
         settings = settings.output_groups(poster_group(job, tracks));
     }
     settings.build()
+}
+
+/// A caption selector's language: MediaConvert's enum value, or the
+/// three-letter code it takes (never the two-letter tag: the whole job
+/// would be refused).
+fn selector_language(
+    b: aws_sdk_mediaconvert::types::builders::CaptionSelectorBuilder,
+    tag: Option<&str>,
+) -> aws_sdk_mediaconvert::types::builders::CaptionSelectorBuilder {
+    use crate::language::SelectorLanguage as L;
+    match tag.and_then(crate::language::selector) {
+        Some(L::Listed(code)) => b.language_code(code),
+        Some(L::Custom(code)) => b.custom_language_code(code),
+        None => b,
+    }
 }
 
 /// `s3://media/videos/ID/poster`: the poster's file group destination.
@@ -433,165 +450,4 @@ pub fn rung_name(rung: &Rung, ladder: &[Rung]) -> String {
     } else {
         format!("_{}p", rung.height)
     }
-}
-
-/// AAC stereo from audio selector `stream`, labelled with the track's
-/// language and name when it has them.
-fn aac(
-    stream: u32,
-    track: Option<&hlsgate_core::tracks::Track>,
-    encoding: &LadderSettings,
-) -> AudioDescription {
-    let language = track.and_then(|t| t.language.clone());
-    let mut d = AudioDescription::builder()
-        .audio_source_name(audio_selector(stream))
-        .codec_settings(
-            AudioCodecSettings::builder()
-                .codec(AudioCodec::Aac)
-                .aac_settings(
-                    AacSettings::builder()
-                        .bitrate(encoding.audio_bitrate as i32)
-                        .coding_mode(AacCodingMode::CodingMode20)
-                        .sample_rate(48_000)
-                        .codec_profile(AacCodecProfile::Lc)
-                        .rate_control_mode(AacRateControlMode::Cbr)
-                        .build(),
-                )
-                .build(),
-        );
-    if let Some(t) = track {
-        d = d.stream_name(&t.name);
-    }
-    if language.is_some() {
-        d = d
-            .set_custom_language_code(language)
-            .language_code_control(AudioLanguageCodeControl::UseConfigured);
-    }
-    d.build()
-}
-
-fn m3u8() -> ContainerSettings {
-    ContainerSettings::builder()
-        .container(ContainerType::M3U8)
-        .build()
-}
-
-/// A video rendition: its audio muxed in (one stream), or pointing at the
-/// audio group (several); an I-frame playlist beside it with
-/// `TRICK_PLAY=iframes`.
-fn picture_output(
-    name_modifier: &str,
-    video: VideoDescription,
-    job: &JobSpec,
-    encoding: &LadderSettings,
-    tracks: &TrackSettings,
-) -> Output {
-    let mut hls = HlsSettings::builder().i_frame_only_manifest(if tracks.iframes {
-        HlsIFrameOnlyManifest::Include
-    } else {
-        HlsIFrameOnlyManifest::Exclude
-    });
-    let mut out = Output::builder()
-        .name_modifier(name_modifier)
-        .container_settings(m3u8())
-        .video_description(video);
-    if job.plan.audio_group() {
-        hls = hls.audio_rendition_sets(AUDIO_GROUP);
-    } else {
-        let only = job.plan.audio.first();
-        out = out.audio_descriptions(aac(1, only.map(|a| &a.track), encoding));
-    }
-    out.output_settings(OutputSettings::builder().hls_settings(hls.build()).build())
-        .build()
-}
-
-/// One rendition of the audio group: `EXT-X-MEDIA TYPE=AUDIO`, the default
-/// one `DEFAULT=YES`, every one `AUTOSELECT=YES`.
-fn audio_output(a: &AudioTrack, encoding: &LadderSettings) -> Output {
-    Output::builder()
-        .name_modifier(audio_name(a))
-        .container_settings(m3u8())
-        .audio_descriptions(aac(a.stream, Some(&a.track), encoding))
-        .output_settings(
-            OutputSettings::builder()
-                .hls_settings(
-                    HlsSettings::builder()
-                        .audio_group_id(AUDIO_GROUP)
-                        .audio_only_container(HlsAudioOnlyContainer::Automatic)
-                        .audio_track_type(if a.track.default {
-                            HlsAudioTrackType::AlternateAudioAutoSelectDefault
-                        } else {
-                            HlsAudioTrackType::AlternateAudioAutoSelect
-                        })
-                        .build(),
-                )
-                .build(),
-        )
-        .build()
-}
-
-/// One WebVTT subtitle rendition (`EXT-X-MEDIA TYPE=SUBTITLES`) from
-/// captions selector `n`.
-fn caption_output(n: usize, c: &Caption) -> Output {
-    Output::builder()
-        .name_modifier(caption_name(n, c))
-        .container_settings(m3u8())
-        .caption_descriptions(
-            CaptionDescription::builder()
-                .caption_selector_name(caption_selector(n))
-                .set_custom_language_code(c.track.language.clone())
-                .language_description(&c.track.name)
-                .destination_settings(
-                    CaptionDestinationSettings::builder()
-                        .destination_type(CaptionDestinationType::Webvtt)
-                        .webvtt_destination_settings(WebvttDestinationSettings::builder().build())
-                        .build(),
-                )
-                .build(),
-        )
-        .build()
-}
-
-/// H.264 QVBR: a rung's size, ceiling and quality; or, for automated ABR,
-/// no size (`MediaConvert` picks the renditions) and multi-pass.
-fn video(rung: Option<&Rung>, encoding: &LadderSettings) -> VideoDescription {
-    let qvbr = match rung {
-        Some(r) => H264QvbrSettings::builder()
-            .qvbr_quality_level(r.quality as i32)
-            .build(),
-        None => H264QvbrSettings::builder().build(),
-    };
-    let h264 = H264Settings::builder()
-        .rate_control_mode(H264RateControlMode::Qvbr)
-        .qvbr_settings(qvbr)
-        .set_max_bitrate(rung.map(|r| r.max_bitrate as i32))
-        .codec_profile(H264CodecProfile::High)
-        .codec_level(H264CodecLevel::Auto)
-        .quality_tuning_level(if rung.is_some() {
-            H264QualityTuningLevel::SinglePassHq
-        } else {
-            H264QualityTuningLevel::MultiPassHq
-        })
-        // A keyframe every GOP_SECONDS, closed GOPs, and scene-change
-        // keyframes that do not shift the cadence: segments of every
-        // rendition start on the same frame.
-        .gop_size(f64::from(encoding.gop_seconds))
-        .gop_size_units(H264GopSizeUnits::Seconds)
-        .gop_closed_cadence(1)
-        .scene_change_detect(H264SceneChangeDetect::TransitionDetection)
-        .interlace_mode(H264InterlaceMode::Progressive)
-        .framerate_control(H264FramerateControl::InitializeFromSource)
-        .par_control(H264ParControl::InitializeFromSource)
-        .build();
-    VideoDescription::builder()
-        .set_width(rung.map(|r| r.width as i32))
-        .set_height(rung.map(|r| r.height as i32))
-        .scaling_behavior(ScalingBehavior::Default)
-        .codec_settings(
-            VideoCodecSettings::builder()
-                .codec(VideoCodec::H264)
-                .h264_settings(h264)
-                .build(),
-        )
-        .build()
 }

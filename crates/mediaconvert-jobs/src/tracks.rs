@@ -344,7 +344,13 @@ pub async fn plan<U: Uploads>(
     if captions.len() > MAX_CAPTION_TRACKS {
         return Err(PlanError::Rejected(TrackError::TooManyCaptions));
     }
-    for (key, format, _) in &captions {
+    for (key, format, track) in &captions {
+        if let Some(Err(reason)) = track.language.as_deref().map(crate::language::check) {
+            return Err(PlanError::Rejected(TrackError::Caption {
+                file: key.clone(),
+                reason,
+            }));
+        }
         check(uploads, &upload.bucket, key, *format).await?;
     }
     one_default(captions.iter_mut().map(|c| &mut c.2), false);

@@ -2,6 +2,7 @@
 //! captured logs, the project's fixtures and test keys, and requests as
 //! API Gateway delivers them.
 
+pub mod contract;
 mod fixtures;
 mod request;
 

@@ -56,7 +56,7 @@ impl Intercept for Wire {
     }
 }
 
-fn created(id: &str) -> HttpResponse {
+pub(crate) fn created(id: &str) -> HttpResponse {
     let body = json!({"job": {"id": id, "role": ROLE, "settings": {}, "status": "SUBMITTED"}});
     response(201, SdkBody::from(body.to_string()))
 }
@@ -71,7 +71,7 @@ fn service_error(status: u16, code: &str, message: &str) -> HttpResponse {
     r
 }
 
-fn upload_spec(extra: &[(&str, &str)]) -> (JobSpec, hlsgate_mediaconvert_jobs::Config) {
+pub(crate) fn upload_spec(extra: &[(&str, &str)]) -> (JobSpec, hlsgate_mediaconvert_jobs::Config) {
     let config = config(extra);
     let Incoming::Uploads { uploads, .. } = parse(&fixture("s3-object-created-eventbridge.json"))
     else {
@@ -195,7 +195,7 @@ async fn wire_body(extra: &[(&str, &str)]) -> (String, Value) {
     wire_body_of(spec, config).await
 }
 
-async fn wire_body_of(
+pub(crate) async fn wire_body_of(
     spec: hlsgate_mediaconvert_jobs::job::JobSpec,
     config: hlsgate_mediaconvert_jobs::Config,
 ) -> (String, Value) {
@@ -495,7 +495,7 @@ async fn claims_are_read_and_written_through_s3() {
 
 /// A plan with `audio` languages (several: an audio group) and caption
 /// files `captions` (language, format).
-fn plan_of(audio: &[&str], captions: &[(&str, CaptionFormat)]) -> Plan {
+pub(crate) fn plan_of(audio: &[&str], captions: &[(&str, CaptionFormat)]) -> Plan {
     Plan {
         audio: audio
             .iter()
@@ -537,7 +537,7 @@ async fn tracks_snapshot(name: &str, extra: &[(&str, &str)], plan: Plan) -> Valu
     body
 }
 
-const NO_EXTRAS: &[(&str, &str)] = &[("TRICK_PLAY", "none"), ("POSTER_SECONDS", "0")];
+pub(crate) const NO_EXTRAS: &[(&str, &str)] = &[("TRICK_PLAY", "none"), ("POSTER_SECONDS", "0")];
 
 fn hls_outputs(body: &Value) -> &Vec<Value> {
     body["settings"]["outputGroups"][0]["outputs"]
@@ -719,6 +719,7 @@ fn accepted_by_mediaconvert(body: &Value) {
         ("defaultSelection", t::AudioDefaultSelection::values()),
         ("selectorType", t::AudioSelectorType::values()),
         ("languageCodeControl", t::AudioLanguageCodeControl::values()),
+        ("languageCode", t::LanguageCode::values()),
         ("sourceType", t::CaptionSourceType::values()),
         ("destinationType", t::CaptionDestinationType::values()),
         ("container", t::ContainerType::values()),

@@ -7,6 +7,7 @@
 mod aws;
 mod common;
 mod config;
+mod contract;
 mod events;
 mod notify;
 mod status;
