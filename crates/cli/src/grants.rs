@@ -169,10 +169,24 @@ pub fn list(args: ListArgs) -> Outcome {
             .map_err(failed("Query", t.name()))
     })?;
     for g in &grants {
+        use hlsgate_signed_url_issuer::entitlement::grants::State;
         let state = match g.window.state(now) {
-            hlsgate_signed_url_issuer::entitlement::grants::State::Valid(_) => "valid",
-            hlsgate_signed_url_issuer::entitlement::grants::State::NotYet(_) => "not yet",
-            hlsgate_signed_url_issuer::entitlement::grants::State::Expired(_) => "expired",
+            State::Valid(_) => "valid",
+            State::NotYet(_) => "not yet",
+            State::Expired(_) => "expired",
+            // An end that is not whole seconds up to year 9999: it grants
+            // nothing; `hlsgate grant` writes it again correctly.
+            State::Malformed => {
+                if args.json {
+                    println!(
+                        "{}",
+                        serde_json::json!({"video": g.target.to_string(), "state": "malformed"})
+                    );
+                } else {
+                    println!("{:<40} malformed (grants nothing)", g.target.to_string());
+                }
+                continue;
+            }
         };
         if args.json {
             println!(

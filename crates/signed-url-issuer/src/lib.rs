@@ -74,15 +74,14 @@ impl<S: ObjectSource, K: KeySource, E: Entitlement> App<S, K, E> {
         App {
             // Cookie mode: the browser must send credentials so it keeps
             // the cookies; config refuses `*` with cookies.
-            frame: Frame {
-                methods: &[Method::GET],
-                allow: "GET, OPTIONS",
-                allow_headers: "Authorization",
-                cors_origins: config.cors_origins.clone(),
-                // Host-only cookies are same-origin: no credentialed CORS.
-                credentials: config.cookies.as_ref().is_some_and(|c| c.domain.is_some()),
-                metrics: config.metrics.clone(),
-            },
+            // Host-only cookies are same-origin: no credentialed CORS.
+            frame: Frame::new(
+                &[Method::GET],
+                "Authorization",
+                config.cors_origins.clone(),
+                config.cookies.as_ref().is_some_and(|c| c.domain.is_some()),
+                config.metrics.clone(),
+            ),
             catalog: Catalog::new(
                 CachedObjects::new(objects, config.cache),
                 config.key_prefix.clone(),
@@ -208,6 +207,16 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
     // 4. May they, and until when?
     let now = (app.clock)();
     let grant_until = match app.entitlement.check(&viewer, &id, now).await {
+        // Whatever decided it (a custom `Entitlement` too), an end no
+        // answer can carry is the grant's fault, never a 5xx.
+        Ok(Decision::Allowed { until: Some(end) }) if end > entitlement::grants::LAST_EPOCH => {
+            return Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                "not_entitled",
+                format!("the grant's end {end} is past year 9999"),
+            )
+            .detail(entitlement::grants::GRANT_MALFORMED));
+        }
         Ok(Decision::Allowed { until: Some(end) }) if end <= now => {
             return Err(Refusal::new(
                 StatusCode::FORBIDDEN,

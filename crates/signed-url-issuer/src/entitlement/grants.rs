@@ -34,6 +34,30 @@ pub mod attr {
 pub const GRANT_EXPIRED: &str = "grant_expired";
 pub const GRANT_NOT_YET: &str = "grant_not_yet";
 pub const NO_GRANT: &str = "no_grant";
+/// An end that is not whole epoch seconds up to [`LAST_EPOCH`]: negative,
+/// not finite, not a number, or milliseconds by mistake.
+pub const GRANT_MALFORMED: &str = "grant_malformed";
+
+/// The last second a grant's end may name, 9999-12-31T23:59:59Z: the
+/// answer's RFC 3339 times have four-digit years. An end before it but past
+/// what a signature can carry is capped by the TTL rule, as every end is.
+pub const LAST_EPOCH: u64 = 253_402_300_799;
+
+/// A grant's end or start as stored or answered (`1767225600`, `1.7672256e9`,
+/// `1767225600.0`): whole epoch seconds, at most [`LAST_EPOCH`]; `None` for
+/// anything else.
+pub fn parse_epoch(text: &str) -> Option<u64> {
+    let seconds = text.parse::<u64>().ok().or_else(|| {
+        // DynamoDB and JSON numbers may be written with a fraction or an
+        // exponent: whole seconds only (rounding inwards or outwards would
+        // be wrong for one of the two ends).
+        text.parse::<f64>()
+            .ok()
+            .filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0 && *f <= LAST_EPOCH as f64)
+            .map(|f| f as u64)
+    })?;
+    (seconds <= LAST_EPOCH).then_some(seconds)
+}
 
 /// The first character of a collection's sort key.
 pub const COLLECTION_MARK: char = '*';
@@ -102,7 +126,9 @@ impl fmt::Display for Target {
     }
 }
 
-/// When a grant holds: `[not_before, expires_at)`, either end open.
+/// When a grant holds: `[not_before, expires_at)`, either end open. An end
+/// past [`LAST_EPOCH`] makes the window [`State::Malformed`]
+/// ([`Window::MALFORMED`] stands for an end that is not a number at all).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Window {
     pub not_before: Option<u64>,
@@ -115,10 +141,21 @@ pub enum State {
     NotYet(u64),
     Valid(Option<u64>),
     Expired(u64),
+    Malformed,
 }
 
 impl Window {
+    /// A grant whose ends could not be read: it grants nothing, and says so.
+    pub const MALFORMED: Window = Window {
+        not_before: None,
+        expires_at: Some(u64::MAX),
+    };
+
     pub fn state(&self, now: u64) -> State {
+        let past_end = |e: Option<u64>| e.is_some_and(|s| s > LAST_EPOCH);
+        if past_end(self.not_before) || past_end(self.expires_at) {
+            return State::Malformed;
+        }
         match (self.not_before, self.expires_at) {
             (Some(start), _) if now < start => State::NotYet(start),
             // DynamoDB's TTL deletes expired items late (within days):
@@ -140,11 +177,13 @@ pub struct Grant {
 /// The decision from every grant that covers a video, or the problems of
 /// items that could not be read. A valid grant allows, until the latest end
 /// among the valid ones; else a grant that starts later says `grant_not_yet`,
-/// an ended one `grant_expired`; nothing at all is `no_grant`.
+/// one that cannot be read `grant_malformed`, an ended one `grant_expired`;
+/// nothing at all is `no_grant`.
 pub fn decide<'a>(windows: impl IntoIterator<Item = &'a Window>, now: u64) -> Decision {
     let mut best: Option<Option<u64>> = None;
     let mut not_yet: Option<u64> = None;
     let mut expired: Option<u64> = None;
+    let mut malformed = false;
     for w in windows {
         match w.state(now) {
             State::Valid(end) => {
@@ -156,10 +195,17 @@ pub fn decide<'a>(windows: impl IntoIterator<Item = &'a Window>, now: u64) -> De
             }
             State::NotYet(start) => not_yet = Some(not_yet.map_or(start, |s| s.min(start))),
             State::Expired(end) => expired = Some(expired.map_or(end, |e| e.max(end))),
+            State::Malformed => malformed = true,
         }
     }
     match (best, not_yet, expired) {
         (Some(until), _, _) => Decision::Allowed { until },
+        (None, None, _) if malformed => Decision::denied(
+            GRANT_MALFORMED,
+            Cow::Owned(format!(
+                "a grant's end is not whole epoch seconds up to {LAST_EPOCH}"
+            )),
+        ),
         (None, Some(start), _) => Decision::denied(
             GRANT_NOT_YET,
             Cow::Owned(format!("the grant starts at {start} (now {now})")),
@@ -231,5 +277,40 @@ mod tests {
             "grant_not_yet"
         );
         assert_eq!(detail(decide(&[], now)), "no_grant");
+        // Milliseconds by mistake, or an end that could not be read.
+        assert_eq!(
+            detail(decide(&[w(None, Some(253_402_300_800))], now)),
+            "grant_malformed"
+        );
+        assert_eq!(
+            detail(decide(&[Window::MALFORMED, w(None, Some(10))], now)),
+            "grant_malformed"
+        );
+        assert_eq!(
+            decide(&[Window::MALFORMED, w(None, Some(LAST_EPOCH))], now),
+            Decision::Allowed {
+                until: Some(LAST_EPOCH)
+            }
+        );
+    }
+
+    #[test]
+    fn epochs_are_whole_seconds_up_to_year_9999() {
+        assert_eq!(parse_epoch("1767225600"), Some(1_767_225_600));
+        assert_eq!(parse_epoch("1767225600.0"), Some(1_767_225_600));
+        assert_eq!(parse_epoch("1.7672256e9"), Some(1_767_225_600));
+        assert_eq!(parse_epoch("253402300799"), Some(LAST_EPOCH));
+        for bad in [
+            "253402300800",
+            "1e30",
+            "-5",
+            "1.5",
+            "NaN",
+            "inf",
+            "tomorrow",
+            "18446744073709551616",
+        ] {
+            assert_eq!(parse_epoch(bad), None, "{bad}");
+        }
     }
 }

@@ -144,7 +144,7 @@ impl GrantsTable {
             .send()
             .await
             .map_err(|e| self.unavailable("GetItem", &e))?;
-        let mut windows: Vec<Window> = exact.item().and_then(read_window).into_iter().collect();
+        let mut windows: Vec<Window> = exact.item().map(read_window).into_iter().collect();
         let decided = grants::decide(&windows, now);
         if matches!(decided, Decision::Allowed { .. }) || !collections {
             return Ok(decided);
@@ -172,10 +172,8 @@ impl GrantsTable {
             let Some(target) = read_target(item) else {
                 continue;
             };
-            if target.covers(video)
-                && let Some(w) = read_window(item)
-            {
-                windows.push(w);
+            if target.covers(video) {
+                windows.push(read_window(item));
             }
         }
         Ok(grants::decide(&windows, now))
@@ -313,7 +311,7 @@ impl GrantsTable {
                     out.push(Grant {
                         subject: subject.to_string(),
                         target,
-                        window: read_window(item).unwrap_or_default(),
+                        window: read_window(item),
                     });
                 }
             }
@@ -336,39 +334,29 @@ fn read_target(item: &Item) -> Option<Target> {
     }
 }
 
-/// The item's window; `None` (with a warning) when an end is not a
-/// number: such a grant grants nothing.
-fn read_window(item: &Item) -> Option<Window> {
+/// The item's window; [`Window::MALFORMED`] (with a warning) when an end
+/// is not whole epoch seconds up to year 9999: such a grant grants nothing,
+/// and the refusal says `grant_malformed`.
+fn read_window(item: &Item) -> Window {
     let epoch = |name: &str| -> Result<Option<u64>, ()> {
         match item.get(name) {
             None | Some(AttributeValue::Null(_)) => Ok(None),
-            Some(AttributeValue::N(n)) => n
-                .parse::<u64>()
-                .or_else(|_| {
-                    // DynamoDB numbers may carry a fraction: round inwards
-                    // would be wrong for both ends; whole seconds only.
-                    n.parse::<f64>()
-                        .ok()
-                        .filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0)
-                        .map(|f| f as u64)
-                        .ok_or(())
-                })
-                .map(Some),
+            Some(AttributeValue::N(n)) => grants::parse_epoch(n).map(Some).ok_or(()),
             Some(_) => Err(()),
         }
     };
     match (epoch(attr::NOT_BEFORE), epoch(attr::EXPIRES_AT)) {
-        (Ok(not_before), Ok(expires_at)) => Some(Window {
+        (Ok(not_before), Ok(expires_at)) => Window {
             not_before,
             expires_at,
-        }),
+        },
         _ => {
             tracing::warn!(
-                "a grant's {} or {} is not whole epoch seconds; it grants nothing",
+                "a grant's {} or {} is not whole epoch seconds up to year 9999; it grants nothing",
                 attr::NOT_BEFORE,
                 attr::EXPIRES_AT
             );
-            None
+            Window::MALFORMED
         }
     }
 }

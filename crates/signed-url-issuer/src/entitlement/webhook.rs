@@ -121,15 +121,16 @@ pub fn signature(key: &[u8], timestamp: u64, body: &[u8]) -> String {
     mac.update(b".");
     mac.update(body);
     let digest = mac.finalize().into_bytes();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("v1={hex}")
+    format!("v1={}", hex::encode(digest))
 }
 
 #[derive(Debug, Deserialize)]
 struct Answer {
     allow: bool,
+    /// Any JSON number: one that is not whole epoch seconds up to year
+    /// 9999 (`1e30`, milliseconds by mistake) is a malformed grant, a 403.
     #[serde(default)]
-    expires_at: Option<u64>,
+    expires_at: Option<serde_json::Number>,
 }
 
 type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -266,13 +267,16 @@ impl Webhook {
                 )
             })??;
         Ok(if answer.allow {
-            grants::decide(
-                &[Window {
-                    not_before: None,
-                    expires_at: answer.expires_at,
-                }],
-                now,
-            )
+            let window = match answer.expires_at {
+                None => Window::default(),
+                Some(n) => {
+                    grants::parse_epoch(&n.to_string()).map_or(Window::MALFORMED, |end| Window {
+                        not_before: None,
+                        expires_at: Some(end),
+                    })
+                }
+            };
+            grants::decide(&[window], now)
         } else {
             Decision::denied("webhook_denied", "the entitlement webhook said no")
         })

@@ -149,7 +149,7 @@ async fn an_item_written_by_hand_with_a_bad_end_grants_nothing() {
         .unwrap();
     assert_eq!(
         outcome(t.check("alice", &id("intro"), false, NOW).await.unwrap()),
-        "no_grant"
+        "grant_malformed"
     );
     assert_eq!(
         t.check("alice", &id("whole"), false, NOW).await.unwrap(),
@@ -312,4 +312,92 @@ async fn the_binary_probes_the_table_at_cold_start() {
         .find(|l| l.contains(r#""message":"ready""#))
         .unwrap_or_else(|| panic!("no ready line:\n{stdout}\n{stderr}"));
     assert!(ready.contains(r#""entitlement":"dynamodb""#), "{ready}");
+}
+
+/// A playback's status, error code and the `refused` log line's detail.
+async fn refused<E: hlsgate_signed_url_issuer::entitlement::Entitlement>(
+    app: &TestApp<hlsgate_aws::MemoryObjects, hlsgate_signed_url_issuer::keys::StaticKeys, E>,
+) -> (u16, String, String) {
+    let logs = LogCapture::default();
+    let r = {
+        let _g = logs.install();
+        call(app, &Call::new(Shape::Http)).await
+    };
+    let detail = logs
+        .lines()
+        .into_iter()
+        .find(|l| l["message"] == "refused")
+        .map(|l| l["detail"].as_str().unwrap_or_default().to_string())
+        .unwrap_or_default();
+    let error = json_body(&r)["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    (r.status().as_u16(), error, detail)
+}
+
+/// A grant's end in milliseconds by mistake, `1e30`, a negative number or
+/// text: 403 `grant_malformed`, never a 500. An end in year 9999 plays,
+/// capped by the TTL rule.
+#[tokio::test]
+async fn a_grant_end_no_signature_can_carry_is_a_403_not_a_500() {
+    let Some(db) = dynalite() else { return };
+    table(&db, "grants-far").await;
+    let raw = table::local_client(&db.endpoint(), Duration::from_secs(5));
+    let cfg = config(&[
+        ("ENTITLEMENT", "dynamodb"),
+        ("GRANTS_TABLE", "grants-far"),
+        ("ENTITLEMENT_CACHE_SECONDS", "0"),
+    ]);
+    let t = GrantsTable::new(raw.clone(), "grants-far");
+    let app = app_entitled(Entitlements::with_store(&cfg.entitlement, Store::Table(t)).unwrap());
+    let put = |end: AttributeValue| {
+        raw.put_item()
+            .table_name("grants-far")
+            .item("subject", AttributeValue::S(SUB.into()))
+            .item("video", AttributeValue::S("demo".into()))
+            .item("expires_at", end)
+            .send()
+    };
+    for end in ["253402300800", "1e30", "-5", "1767225600.5"] {
+        put(AttributeValue::N(end.into())).await.unwrap();
+        assert_eq!(
+            refused(&app).await,
+            (403, "not_entitled".into(), "grant_malformed".into()),
+            "{end}"
+        );
+    }
+    put(AttributeValue::N("253402300799".into())).await.unwrap();
+    let r = call(&app, &Call::new(Shape::Http)).await;
+    assert_eq!(r.status(), 200, "{:?}", body(&r));
+    let b = json_body(&r);
+    assert_eq!(b["grant_expires_at"], "9999-12-31T23:59:59Z");
+    assert_ne!(
+        b["expires_at"], b["grant_expires_at"],
+        "the TTL rule caps it"
+    );
+}
+
+/// A custom `Entitlement` that answers an end past year 9999.
+struct FarFuture;
+
+impl hlsgate_signed_url_issuer::entitlement::Entitlement for FarFuture {
+    async fn check(
+        &self,
+        _: &hlsgate_aws::viewer::Viewer,
+        _: &VideoId,
+        _: u64,
+    ) -> Result<Decision, hlsgate_signed_url_issuer::entitlement::EntitlementError> {
+        Ok(Decision::Allowed {
+            until: Some(u64::MAX),
+        })
+    }
+}
+
+#[tokio::test]
+async fn any_entitlement_answering_an_end_past_year_9999_is_refused_as_malformed() {
+    assert_eq!(
+        refused(&app_entitled(FarFuture)).await,
+        (403, "not_entitled".into(), "grant_malformed".into())
+    );
 }

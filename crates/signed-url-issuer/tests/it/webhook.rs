@@ -176,6 +176,20 @@ async fn allow_deny_and_a_rental_end() {
         detail(ask(ok(json!({"allow": false}))).await),
         "webhook_denied"
     );
+    // Milliseconds by mistake, or no number a signature can carry: a
+    // malformed grant (403), never a 5xx.
+    for end in [
+        json!(253_402_300_800u64),
+        json!(1e30),
+        json!(-5),
+        json!(1.5),
+    ] {
+        assert_eq!(
+            detail(ask(ok(json!({"allow": true, "expires_at": end}))).await),
+            "grant_malformed",
+            "{end}"
+        );
+    }
 }
 
 #[tokio::test]
