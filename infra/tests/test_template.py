@@ -292,7 +292,9 @@ class Functions(unittest.TestCase):
                 route = stack.properties("IssuerRoute")
                 self.assertEqual((route["RouteKey"], route["AuthorizationType"]), ("GET /playback/{videoId}", "JWT"))
                 cors = stack.properties("IssuerApi")["CorsConfiguration"]
-                self.assertEqual(cors["AllowOrigins"], params.get("PlayerOrigins", "*").split(","))
+                players = params.get("PlayerOrigins", "*").split(",")
+                uploaders = [o for o in params.get("UploadOrigins", "").split(",") if o]
+                self.assertEqual(cors["AllowOrigins"], players if players == ["*"] else players + uploaders)
                 self.assertEqual(cors["AllowCredentials"], bool(params.get("CookieDomain")))
                 stage = stack.properties("IssuerStage")
                 limits = stage["RouteSettings"][route["RouteKey"]]
@@ -333,14 +335,22 @@ class Functions(unittest.TestCase):
                 self.assertTrue({"POST", "DELETE"} <= set(cors["AllowMethods"]))
                 self.assertIn("Content-Type", cors["AllowHeaders"])
                 bucket = stack.properties("UploadBucket")
-                (rule,) = bucket["CorsConfiguration"]["CorsRules"]
-                self.assertEqual((rule["AllowedMethods"], rule["ExposedHeaders"]), (["PUT"], ["ETag"]))
-                self.assertEqual(rule["AllowedOrigins"], params.get("PlayerOrigins", "*").split(","))
+                env = self.env_of(stack, "UploadFunction")
+                # Only the upload pages, never *, and none at all without
+                # UploadOrigins: the player origins are not upload origins.
+                if params.get("UploadOrigins"):
+                    (rule,) = bucket["CorsConfiguration"]["CorsRules"]
+                    self.assertEqual((rule["AllowedMethods"], rule["ExposedHeaders"]), (["PUT"], ["ETag"]))
+                    self.assertEqual(rule["AllowedOrigins"], params["UploadOrigins"].split(","))
+                    self.assertEqual(env["CORS_ALLOWED_ORIGINS"], params["UploadOrigins"])
+                else:
+                    self.assertNotIn("CorsConfiguration", bucket)
+                    self.assertNotIn("CORS_ALLOWED_ORIGINS", env)
                 lifecycle = {r["Id"]: r for r in bucket["LifecycleConfiguration"]["Rules"]}
                 self.assertEqual(lifecycle["abort-incomplete-multipart-uploads"]["AbortIncompleteMultipartUpload"], {"DaysAfterInitiation": 1})
                 env = self.env_of(stack, "UploadFunction")
                 jobs = self.env_of(stack, "JobsFunction")
-                for shared in ("INPUT_BUCKET", "INPUT_PREFIX", "MEDIA_BUCKET", "KEY_PREFIX", "STATUS_PREFIX"):
+                for shared in ("INPUT_BUCKET", "INPUT_PREFIX", "MEDIA_BUCKET", "KEY_PREFIX", "STATUS_PREFIX", "MAX_UPLOAD_BYTES"):
                     self.assertEqual(env[shared], jobs[shared], shared)
                 self.assertEqual(env["UPLOADER_VALUES"], params.get("UploaderValues", "editors"))
                 (policy,) = stack.properties("UploadRole")["Policies"]

@@ -29,6 +29,7 @@ SCENARIOS = {
         CdnCertificateArn="arn:aws:acm:us-east-1:123456789012:certificate/0b8d3b1e-1111-2222-3333-444455556666",
         CookieDomain="example.com",
         PlayerOrigins="https://player.example.com,https://www.example.com",
+        UploadOrigins="https://studio.example.com",
         BindViewerIp="true",
         NotifyProgress="true",
         Encoding="auto",
@@ -61,6 +62,7 @@ SCENARIOS = {
     ),
     "a grants table the stack creates, with collections": dict(
         BASE,
+        UploadOrigins="https://studio.example.com,https://www.example.com",
         Entitlement="dynamodb",
         EntitlementVideosWildcards="true",
     ),
@@ -123,4 +125,7 @@ REFUSED_BY_PATTERN = [
     (dict(BASE, SigningPublicKey1="-----BEGIN"), "SigningPublicKey1"),
     (dict(BASE, JwtIssuer="http://issuer.example.com"), "JwtIssuer"),
     (dict(BASE, CdnCertificateArn="arn:aws:acm:eu-west-1:123456789012:certificate/x"), "CdnCertificateArn"),
+    # Browser uploads name their pages; * would let any site use a part URL.
+    (dict(BASE, UploadOrigins="*"), "UploadOrigins"),
+    (dict(BASE, UploadOrigins="https://studio.example.com,*"), "UploadOrigins"),
 ]

@@ -293,6 +293,17 @@ impl Env {
         self.key_prefix("INPUT_PREFIX", DEFAULT_INPUT_PREFIX)
     }
 
+    /// `MAX_UPLOAD_BYTES` (20 GiB; 1 byte to S3's 5 TiB): the largest upload
+    /// the upload API assembles and the jobs function transcodes.
+    pub fn max_upload_bytes(&mut self) -> u64 {
+        self.int_in(
+            "MAX_UPLOAD_BYTES",
+            20 * 1024 * 1024 * 1024,
+            1,
+            5 * 1024 * 1024 * 1024 * 1024,
+        )
+    }
+
     /// `INPUT_EXTENSIONS` ([`DEFAULT_EXTENSIONS`]): the upload extensions
     /// taken, lower case, without the dot.
     pub fn input_extensions(&mut self) -> Vec<String> {

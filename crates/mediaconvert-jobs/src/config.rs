@@ -37,6 +37,9 @@ pub struct Config {
     pub input_prefix: String,
     /// Lower-case extensions taken, without the dot (`INPUT_EXTENSIONS`).
     pub extensions: Vec<String>,
+    /// Larger uploads are refused, not transcoded (`MAX_UPLOAD_BYTES`, the
+    /// upload API's limit): whatever wrote them.
+    pub max_upload_bytes: u64,
     /// Where the ladders go (`MEDIA_BUCKET`, shared with the other functions).
     pub media_bucket: String,
     /// Video folders are `KEY_PREFIX` + id + `/` (`videos/`).
@@ -217,6 +220,7 @@ impl Config {
         let input_bucket = env.optional("INPUT_BUCKET").map(str::to_string);
         let input_prefix = env.input_prefix();
         let extensions = env.input_extensions();
+        let max_upload_bytes = env.max_upload_bytes();
         let media_bucket = env
             .required(
                 "MEDIA_BUCKET",
@@ -288,6 +292,7 @@ impl Config {
             input_bucket,
             input_prefix,
             extensions,
+            max_upload_bytes,
             media_bucket,
             key_prefix,
             claim_prefix,

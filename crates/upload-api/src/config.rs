@@ -18,9 +18,6 @@ pub const MIN_PART_BYTES: u64 = 5 * 1024 * 1024;
 pub const MAX_PART_BYTES: u64 = 5 * 1024 * 1024 * 1024;
 pub const MAX_PARTS: u64 = 10_000;
 
-/// S3's largest object.
-pub const MAX_OBJECT_BYTES: u64 = 5 * 1024 * 1024 * 1024 * 1024;
-
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The upload bucket (`INPUT_BUCKET`, required here).
@@ -69,12 +66,7 @@ impl Config {
             .unwrap_or_default();
         let input_prefix = env.input_prefix();
         let extensions = env.input_extensions();
-        let max_upload_bytes = env.int_in(
-            "MAX_UPLOAD_BYTES",
-            20 * 1024 * 1024 * 1024,
-            1,
-            MAX_OBJECT_BYTES,
-        );
+        let max_upload_bytes = env.max_upload_bytes();
         let part_bytes = env.int_in(
             "UPLOAD_PART_BYTES",
             16 * 1024 * 1024,
@@ -101,6 +93,12 @@ impl Config {
         }
         let status_reader_values = env.list("STATUS_READER_VALUES");
         let log_hash = PseudonymKey::from_env(&mut env);
+        if log_hash.secret.is_none() && log_hash.key.is_none() {
+            env.problem(
+                "LOG_HASH_KEY_SECRET_ARN (or LOG_HASH_KEY, local runs) is required: it keys the \
+                 uploaders' pseudonyms and signs the upload handles",
+            );
+        }
         let cors_origins = env.origins("CORS_ALLOWED_ORIGINS");
         let metrics = Metrics::from_env(&mut env, FUNCTION);
         let aws = AwsSettings::from_env(&mut env);
@@ -134,4 +132,4 @@ impl Config {
     }
 }
 
-hlsgate_aws::function_config!(Config);
+hlsgate_aws::function_config!(Config, log_hash);

@@ -9,12 +9,9 @@ use lambda_http::{Request, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let Some(mut started) = start::configure::<Config>().await else {
+    let Some(started) = start::configure::<Config>().await else {
         return ExitCode::FAILURE;
     };
-    if let Err(e) = started.config.log_hash.load(&started.sdk).await {
-        return start::exit(Err(e));
-    }
     let uploads = S3Uploads {
         client: sdk::s3_client(&started.sdk, started.config.aws.s3_path_style),
         bucket: started.config.upload_bucket.clone(),

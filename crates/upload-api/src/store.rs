@@ -21,6 +21,7 @@ pub struct PartDone {
 pub struct StoredPart {
     pub number: u32,
     pub size: u64,
+    pub etag: String,
 }
 
 /// Multipart uploads into one bucket.
@@ -32,12 +33,14 @@ pub trait UploadStore: Send + Sync {
         content_type: &str,
     ) -> impl Future<Output = Result<String, CallError>> + Send;
 
-    /// A presigned `UploadPart` URL for each of `numbers`, valid `ttl`.
+    /// A presigned `UploadPart` URL for each `(number, length)`, valid
+    /// `ttl`. The length is signed (`Content-Length` among the signed
+    /// headers): S3 refuses a body of any other length.
     fn part_urls(
         &self,
         key: &str,
         upload_id: &str,
-        numbers: std::ops::RangeInclusive<u32>,
+        parts: &[(u32, u64)],
         ttl: Duration,
     ) -> impl Future<Output = Result<Vec<String>, CallError>> + Send;
 
@@ -48,11 +51,14 @@ pub trait UploadStore: Send + Sync {
         upload_id: &str,
     ) -> impl Future<Output = Result<Vec<StoredPart>, CallError>> + Send;
 
+    /// Assembles `parts` (the `ETag`s S3 listed), telling S3 the total it
+    /// must come to (`MpuObjectSize`).
     fn complete(
         &self,
         key: &str,
         upload_id: &str,
         parts: &[PartDone],
+        total: u64,
     ) -> impl Future<Output = Result<(), CallError>> + Send;
 
     fn abort(
@@ -88,13 +94,13 @@ impl UploadStore for S3Uploads {
         &self,
         key: &str,
         upload_id: &str,
-        numbers: std::ops::RangeInclusive<u32>,
+        parts: &[(u32, u64)],
         ttl: Duration,
     ) -> Result<Vec<String>, CallError> {
         let config =
             PresigningConfig::expires_in(ttl).map_err(|e| CallError::local(e.to_string()))?;
         let mut urls = Vec::new();
-        for n in numbers {
+        for &(n, len) in parts {
             let signed = self
                 .client
                 .upload_part()
@@ -102,6 +108,7 @@ impl UploadStore for S3Uploads {
                 .key(key)
                 .upload_id(upload_id)
                 .part_number(i32::try_from(n).unwrap_or(i32::MAX))
+                .content_length(i64::try_from(len).unwrap_or(i64::MAX))
                 .presigned(config.clone())
                 .await
                 .map_err(|e| CallError::from_sdk(&e))?;
@@ -131,6 +138,7 @@ impl UploadStore for S3Uploads {
                         .and_then(|n| u32::try_from(n).ok())
                         .unwrap_or(0),
                     size: p.size().and_then(|s| u64::try_from(s).ok()).unwrap_or(0),
+                    etag: p.e_tag().unwrap_or_default().to_string(),
                 });
             }
             match (out.is_truncated(), out.next_part_number_marker()) {
@@ -145,6 +153,7 @@ impl UploadStore for S3Uploads {
         key: &str,
         upload_id: &str,
         parts: &[PartDone],
+        total: u64,
     ) -> Result<(), CallError> {
         let done = CompletedMultipartUpload::builder()
             .set_parts(Some(
@@ -164,6 +173,7 @@ impl UploadStore for S3Uploads {
             .bucket(&self.bucket)
             .key(key)
             .upload_id(upload_id)
+            .mpu_object_size(i64::try_from(total).unwrap_or(i64::MAX))
             .multipart_upload(done)
             .send()
             .await

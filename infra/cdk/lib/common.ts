@@ -41,6 +41,8 @@ export class Context {
   readonly hasCookies: boolean;
   readonly behindUrl: boolean;
   readonly anyPlayerOrigin: boolean;
+  /** The pages that upload from the browser (none: no browser uploads). */
+  readonly uploadOrigins: string[];
   readonly usesGrantsTable: boolean;
   readonly createsGrantsTable: boolean;
   readonly usesWebhook: boolean;
@@ -50,6 +52,7 @@ export class Context {
     this.stackName = Stack.of(scope).stackName;
     this.namespace = `hlsgate/${this.stackName}`;
     this.origins = p.PlayerOrigins.split(',');
+    this.uploadOrigins = p.UploadOrigins === '' ? [] : p.UploadOrigins.split(',');
     this.retention = Number(p.LogRetentionDays);
     this.hasKey1 = p.SigningPublicKey1 !== '';
     this.hasKey2 = p.SigningPublicKey2 !== '';

@@ -31,7 +31,8 @@ export class HttpApi {
       name: `${ctx.stackName}-signed-url-issuer`,
       protocolType: 'HTTP',
       corsConfiguration: {
-        allowOrigins: ctx.origins,
+        // The player pages, and the upload pages for the upload routes.
+        allowOrigins: ctx.anyPlayerOrigin ? ctx.origins : [...ctx.origins, ...ctx.uploadOrigins],
         allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
         allowHeaders: ['Authorization', 'Content-Type'],
         allowCredentials: ctx.hasCookieDomain,

@@ -119,6 +119,7 @@ export function jobs(ctx: Context, s: Storage): Jobs {
       STACK_NAME: ctx.stackName,
       INPUT_BUCKET: s.uploadBucket.ref,
       INPUT_PREFIX: PREFIXES.input,
+      MAX_UPLOAD_BYTES: p.MaxUploadBytes,
       MEDIA_BUCKET: s.mediaBucket.ref,
       KEY_PREFIX: PREFIXES.videos,
       KEYS_PREFIX: PREFIXES.keys,

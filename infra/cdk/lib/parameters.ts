@@ -40,6 +40,7 @@ export const PARAMETERS = {
   EntitlementClaims: { default: '', pattern: '^$|^[^\\s,]+(,[^\\s,]+)*$' },
   EntitlementCacheSeconds: { default: '5', min: 0, max: 300 },
   PlayerOrigins: { default: '*', pattern: '^(\\*|https?://[^\\s,]+(,https?://[^\\s,]+)*)$' },
+  UploadOrigins: { default: '', pattern: '^(https?://[^\\s,*]+(,https?://[^\\s,*]+)*)?$' },
   UploaderClaim: { default: 'cognito:groups', pattern: '^[A-Za-z0-9_:.-]{1,128}$' },
   UploaderValues: { default: 'editors', pattern: '^[^,\\s]+(,[^,\\s]+)*$' },
   StatusReaderValues: { default: '', pattern: '^([^,\\s]+(,[^,\\s]+)*)?$' },

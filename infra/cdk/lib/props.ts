@@ -39,13 +39,15 @@ export interface HlsGateProps {
   readonly entitlementCacheSeconds?: number;
   /** Origins of the player pages, or ['*'] for any (not with cookies). @default ['*'] */
   readonly playerOrigins?: string[];
+  /** Origins of the pages that upload from the browser; never '*'. @default none (no browser uploads) */
+  readonly uploadOrigins?: string[];
   /** The claim whose values make an uploader. @default 'cognito:groups' */
   readonly uploaderClaim?: string;
   /** Values of `uploaderClaim` that may upload. @default ['editors'] */
   readonly uploaderValues?: string[];
   /** Values of `uploaderClaim` that may read every video's status. @default none */
   readonly statusReaderValues?: string[];
-  /** Largest browser upload, in bytes. @default 21474836480 (20 GiB) */
+  /** Largest upload, in bytes: the upload API assembles no more, the jobs function transcodes no more. @default 21474836480 (20 GiB) */
   readonly maxUploadBytes?: number;
   /** Bind signatures to the viewer's IPv4 address (turns IPv6 off). @default false */
   readonly bindViewerIp?: boolean;
@@ -122,6 +124,7 @@ export const PARAMETER_PROPS: Record<ParameterName, [keyof HlsGateProps, Kind]> 
   EntitlementClaims: ['entitlementClaims', 'list'],
   EntitlementCacheSeconds: ['entitlementCacheSeconds', 'number'],
   PlayerOrigins: ['playerOrigins', 'list'],
+  UploadOrigins: ['uploadOrigins', 'list'],
   UploaderClaim: ['uploaderClaim', 'string'],
   UploaderValues: ['uploaderValues', 'list'],
   StatusReaderValues: ['statusReaderValues', 'list'],

@@ -28,18 +28,22 @@ export function storage(ctx: Context): Storage {
     publicAccessBlockConfiguration: blockPublic(),
     bucketEncryption: sse(),
     ownershipControls: { rules: [{ objectOwnership: 'BucketOwnerEnforced' }] },
-    corsConfiguration: {
-      corsRules: [
-        {
-          id: 'presigned-part-uploads',
-          allowedMethods: ['PUT'],
-          allowedOrigins: ctx.origins,
-          allowedHeaders: ['Content-Type'],
-          exposedHeaders: ['ETag'],
-          maxAge: 3000,
-        },
-      ],
-    },
+    // The upload pages, and no other origin, PUT presigned parts.
+    corsConfiguration:
+      ctx.uploadOrigins.length === 0
+        ? undefined
+        : {
+            corsRules: [
+              {
+                id: 'presigned-part-uploads',
+                allowedMethods: ['PUT'],
+                allowedOrigins: ctx.uploadOrigins,
+                allowedHeaders: ['Content-Type'],
+                exposedHeaders: ['ETag'],
+                maxAge: 3000,
+              },
+            ],
+          },
     lifecycleConfiguration: {
       rules: [
         {

@@ -29,7 +29,7 @@ export function uploads(ctx: Context, s: Storage, http: HttpApi): lambda.Functio
       UPLOADER_CLAIM: p.UploaderClaim,
       UPLOADER_VALUES: p.UploaderValues,
       STATUS_READER_VALUES: p.StatusReaderValues !== '' ? p.StatusReaderValues : undefined,
-      CORS_ALLOWED_ORIGINS: p.PlayerOrigins,
+      CORS_ALLOWED_ORIGINS: p.UploadOrigins !== '' ? p.UploadOrigins : undefined,
       LOG_HASH_KEY_SECRET_ARN: s.logHashSecret.ref,
       METRICS_NAMESPACE: ctx.namespace,
     },

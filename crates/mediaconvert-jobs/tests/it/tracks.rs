@@ -199,6 +199,9 @@ async fn unusable_captions_stop_the_job_with_a_notice() {
         ),
         ("Product Tour.en.vtt", b"", "is empty"),
         ("Product Tour.en.vtt", b"WEBVTT\n\n\xff\xfe", "is not UTF-8"),
+        // Well formed, but no ISO 639 language: MediaConvert would refuse
+        // the whole job.
+        ("Product Tour.qq.vtt", VTT, "names no ISO 639 language"),
     ];
     for (file, body, says) in cases {
         let app = upload_app(&[]);
@@ -226,6 +229,10 @@ async fn unusable_captions_stop_the_job_with_a_notice() {
             "gone.vtt: is missing",
         ),
         (r#"{"subtitle":[]}"#, "not a track manifest"),
+        (
+            r#"{"subtitles":[{"file":"Product Tour.en.vtt","language":"und"}]}"#,
+            "language tag \\\"und\\\" names no ISO 639 language",
+        ),
     ] {
         let app = upload_app(&[]);
         app.uploads.put(
@@ -297,4 +304,33 @@ async fn playback_json_lists_the_tracks_the_claim_recorded() {
     );
     let notice = &app.notifier.notices()[0];
     assert_eq!(notice.body["tracks"], sidecar["tracks"]);
+}
+
+/// Whatever wrote it (a part re-sent around the upload API, `aws s3 cp`),
+/// an object over `MAX_UPLOAD_BYTES` is never transcoded: its status is
+/// `error`, the team is told, no probe, no job.
+#[tokio::test]
+async fn an_upload_over_the_size_limit_is_refused_not_transcoded() {
+    // The fixture's object is 48,213,507 bytes.
+    let app = upload_app(&[("MAX_UPLOAD_BYTES", "48213506")]);
+    let report = submit(&app).await;
+    assert_eq!(report["uploads"][0]["outcome"], "rejected", "{report}");
+    assert!(app.transcoder.jobs().is_empty());
+    let notices = app.notifier.notices();
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].body["reason"], "too_large");
+    let msg = notices[0].body["errorMessage"].as_str().unwrap();
+    assert!(
+        msg.contains("48213507 bytes, over MAX_UPLOAD_BYTES (48213506)"),
+        "{msg}"
+    );
+    let status = crate::status::stored(&app.media, TOUR_ID);
+    assert_eq!(
+        (&status["state"], &status["reason"]),
+        (&json!("error"), &json!("too_large"))
+    );
+    // At the limit it is transcoded.
+    let app = upload_app(&[("MAX_UPLOAD_BYTES", "48213507")]);
+    submit(&app).await;
+    assert_eq!(app.transcoder.jobs().len(), 1);
 }

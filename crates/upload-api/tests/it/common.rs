@@ -153,6 +153,75 @@ pub async fn put_part(url: &str, body: Vec<u8>) -> String {
     .unwrap()
 }
 
+/// A PUT to a presigned URL that may be refused: the status and the body.
+pub async fn put_part_status(url: &str, body: Vec<u8>) -> (u16, String) {
+    let url = url.to_string();
+    tokio::task::spawn_blocking(move || {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut resp = agent
+            .put(&url)
+            .send(&body[..])
+            .unwrap_or_else(|e| panic!("PUT {url}: {e}"));
+        let status = resp.status().as_u16();
+        (status, resp.body_mut().read_to_string().unwrap_or_default())
+    })
+    .await
+    .unwrap()
+}
+
+/// Writes part `n` with the SDK's own credentials, around the part URLs.
+pub async fn sdk_put_part(
+    t: &TestApp,
+    key: &str,
+    upload_id: &str,
+    n: i32,
+    body: Vec<u8>,
+) -> String {
+    t.s3.upload_part()
+        .bucket(UPLOADS)
+        .key(key)
+        .upload_id(upload_id)
+        .part_number(n)
+        .body(body.into())
+        .send()
+        .await
+        .unwrap()
+        .e_tag()
+        .unwrap()
+        .to_string()
+}
+
+/// S3's upload id, from a created upload's handle (the handle's payload
+/// is readable; only its MAC is secret).
+pub fn upload_id(created: &Value) -> String {
+    use base64::Engine as _;
+    let handle = created["upload"].as_str().unwrap();
+    let payload = handle.split_once('.').unwrap().0;
+    let text = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .unwrap();
+    String::from_utf8(text)
+        .unwrap()
+        .split('\n')
+        .nth(2)
+        .unwrap()
+        .to_string()
+}
+
+/// `POST` to the `complete` path of a created upload.
+pub async fn complete(t: &TestApp, created: &Value, body: &Value) -> (u16, Value) {
+    t.json(
+        Some(EDITOR),
+        "POST",
+        &format!("/{}", created["complete"].as_str().unwrap()),
+        Some(body),
+    )
+    .await
+}
+
 /// `len` bytes that differ from part to part.
 pub fn bytes(len: u64, seed: u8) -> Vec<u8> {
     (0..len)

@@ -11,6 +11,7 @@ fn the_docs_list_exactly_the_variables_read() {
         ("INPUT_BUCKET", "u"),
         ("MEDIA_BUCKET", "m"),
         ("UPLOADER_VALUES", "editors"),
+        ("LOG_HASH_KEY", "k"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -36,6 +37,7 @@ fn every_problem_at_once() {
         "STATUS_PREFIX",
         "UPLOAD_PART_BYTES",
         "UPLOAD_URL_SECONDS",
+        "LOG_HASH_KEY_SECRET_ARN",
     ] {
         assert!(err.contains(says), "{says}: {err}");
     }

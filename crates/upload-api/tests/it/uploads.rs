@@ -148,46 +148,238 @@ async fn a_large_file_gets_its_part_urls_in_batches_and_can_be_aborted() {
 }
 
 #[tokio::test]
-async fn what_was_sent_is_measured_before_it_is_assembled() {
-    // A presigned part URL takes any length: a file larger than declared,
-    // and than MAX_UPLOAD_BYTES, is refused and aborted.
+async fn each_part_url_takes_only_its_own_length() {
+    // The URL signs its part's Content-Length: S3 refuses any other body.
     let t = test_app(&[("MAX_UPLOAD_BYTES", &(6 * MIB).to_string())]).await;
     let (_, created) = create(&t, EDITOR, "a.mp4", 6 * MIB).await;
     let urls = created["urls"].as_array().unwrap();
-    let mut parts = Vec::new();
-    for (u, len) in urls.iter().zip([5 * MIB, 3 * MIB]) {
-        let etag = put_part(u["url"].as_str().unwrap(), bytes(len, 3)).await;
-        parts.push(json!({"number": u["number"], "etag": etag}));
+    assert_eq!(
+        (&urls[0]["bytes"], &urls[1]["bytes"]),
+        (&json!(5 * MIB), &json!(MIB))
+    );
+    let last = urls[1]["url"].as_str().unwrap();
+    assert!(last.contains("content-length"), "{last}");
+    for len in [3 * MIB, MIB - 1, 0] {
+        let (status, _) = put_part_status(last, bytes(len, 3)).await;
+        assert_eq!(status, 403, "{len} bytes into a {MIB}-byte part");
     }
-    let (status, body) = t
-        .json(
+    let (status, _) = put_part_status(last, bytes(MIB, 3)).await;
+    assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn what_was_sent_is_measured_before_it_is_assembled() {
+    // Parts written around the URLs (a leaked credential, or a store that
+    // binds no length): larger than declared, and than MAX_UPLOAD_BYTES, is
+    // refused and aborted; any other total is refused too.
+    let t = test_app(&[("MAX_UPLOAD_BYTES", &(6 * MIB).to_string())]).await;
+    for (second, error, says) in [
+        (3 * MIB, "too_large", (8 * MIB).to_string()),
+        (
+            MIB / 2,
+            "size_mismatch",
+            "declared 6291456 bytes".to_string(),
+        ),
+    ] {
+        let (_, created) = create(&t, EDITOR, "a.mp4", 6 * MIB).await;
+        let key = created["key"].as_str().unwrap();
+        let id = upload_id(&created);
+        let mut parts = Vec::new();
+        for (n, len) in [(1, 5 * MIB), (2, second)] {
+            let etag = sdk_put_part(&t, key, &id, n, bytes(len, 3)).await;
+            parts.push(json!({"number": n, "etag": etag}));
+        }
+        let (status, body) = complete(&t, &created, &json!({"parts": parts})).await;
+        assert_eq!((status, &body["error"]), (400, &json!(error)), "{body}");
+        assert!(body["message"].as_str().unwrap().contains(&says), "{body}");
+        assert!(
+            t.s3.head_object()
+                .bucket(UPLOADS)
+                .key(key)
+                .send()
+                .await
+                .is_err()
+        );
+    }
+}
+
+/// The review's reproduction: the uploader re-sends a part between the
+/// listing and the assembly. What is assembled is what was listed, or
+/// nothing; never a larger object.
+#[tokio::test]
+async fn a_part_sent_again_after_the_listing_is_never_assembled() {
+    let t = test_app(&[]).await;
+    let s3 = t.s3.clone();
+    let racing = RacingStore {
+        inner: t.app.uploads.clone(),
+        s3: s3.clone(),
+        fired: Default::default(),
+    };
+    let app = hlsgate_upload_api::App::new(
+        config(&[]),
+        racing,
+        hlsgate_aws::S3Objects::new(s3.clone(), MEDIA),
+    );
+    let r = hlsgate_upload_api::handle(
+        &app,
+        request(
+            Some(EDITOR),
+            "POST",
+            "/uploads",
+            Some(&create_body("race.mp4", 6)),
+        )
+        .request(),
+    )
+    .await;
+    let created = json_of(&r);
+    let url = created["urls"][0]["url"].as_str().unwrap();
+    let etag = put_part(url, b"sixbyt".to_vec()).await;
+    let done = json!({"parts": [{"number": 1, "etag": etag}]});
+    let r = hlsgate_upload_api::handle(
+        &app,
+        request(
             Some(EDITOR),
             "POST",
             &format!("/{}", created["complete"].as_str().unwrap()),
-            Some(&json!({"parts": parts})),
+            Some(&done),
         )
-        .await;
-    assert_eq!(
-        (status, &body["error"]),
-        (400, &json!("too_large")),
-        "{body}"
-    );
-    assert!(
-        body["message"]
-            .as_str()
-            .unwrap()
-            .contains(&(8 * MIB).to_string()),
-        "{body}"
-    );
+        .request(),
+    )
+    .await;
+    assert!(app.uploads.fired.load(std::sync::atomic::Ordering::SeqCst));
     let key = created["key"].as_str().unwrap();
-    assert!(
-        t.s3.head_object()
+    match t.s3.head_object().bucket(UPLOADS).key(key).send().await {
+        Ok(o) => assert_eq!(o.content_length(), Some(6), "assembled: {:?}", json_of(&r)),
+        Err(_) => assert!(r.status().is_client_error(), "{:?}", json_of(&r)),
+    }
+    assert_ne!(r.status(), 200, "{:?}", json_of(&r));
+}
+
+/// An `UploadStore` that, once S3 has listed the parts, writes part 1
+/// again with 10 MiB, as the uploader in the review did.
+#[derive(Clone)]
+struct RacingStore {
+    inner: hlsgate_upload_api::S3Uploads,
+    s3: aws_sdk_s3::Client,
+    fired: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl hlsgate_upload_api::UploadStore for RacingStore {
+    async fn start(&self, key: &str, t: &str) -> Result<String, hlsgate_aws::CallError> {
+        self.inner.start(key, t).await
+    }
+    async fn part_urls(
+        &self,
+        key: &str,
+        id: &str,
+        parts: &[(u32, u64)],
+        ttl: std::time::Duration,
+    ) -> Result<Vec<String>, hlsgate_aws::CallError> {
+        self.inner.part_urls(key, id, parts, ttl).await
+    }
+    async fn parts(
+        &self,
+        key: &str,
+        id: &str,
+    ) -> Result<Vec<hlsgate_upload_api::StoredPart>, hlsgate_aws::CallError> {
+        let listed = self.inner.parts(key, id).await?;
+        self.s3
+            .upload_part()
             .bucket(UPLOADS)
             .key(key)
+            .upload_id(id)
+            .part_number(1)
+            .body(bytes(10 * MIB, 9).into())
             .send()
             .await
-            .is_err()
-    );
+            .unwrap();
+        self.fired.store(true, std::sync::atomic::Ordering::SeqCst);
+        Ok(listed)
+    }
+    async fn complete(
+        &self,
+        key: &str,
+        id: &str,
+        parts: &[hlsgate_upload_api::PartDone],
+        total: u64,
+    ) -> Result<(), hlsgate_aws::CallError> {
+        self.inner.complete(key, id, parts, total).await
+    }
+    async fn abort(&self, key: &str, id: &str) -> Result<(), hlsgate_aws::CallError> {
+        self.inner.abort(key, id).await
+    }
+}
+
+#[tokio::test]
+async fn a_list_that_is_not_what_s3_holds_is_refused_before_assembly() {
+    let t = test_app(&[]).await;
+    let (_, created) = create(&t, EDITOR, "b.mp4", 5 * MIB + 10).await;
+    let urls = created["urls"].as_array().unwrap();
+    let e1 = put_part(urls[0]["url"].as_str().unwrap(), bytes(5 * MIB, 1)).await;
+    let e2 = put_part(urls[1]["url"].as_str().unwrap(), bytes(10, 2)).await;
+    for parts in [
+        json!([{"number": 1, "etag": e1}]),
+        json!([{"number": 1, "etag": e1}, {"number": 2, "etag": "\"0123\""}]),
+    ] {
+        let (status, body) = complete(&t, &created, &json!({"parts": parts})).await;
+        assert_eq!(
+            (status, &body["error"]),
+            (400, &json!("invalid_part")),
+            "{body}"
+        );
+    }
+    // Quotes or none, the list S3 holds completes.
+    let unquoted = e2.trim_matches('"').to_string();
+    let parts = json!([{"number": 1, "etag": e1}, {"number": 2, "etag": unquoted}]);
+    let (status, body) = complete(&t, &created, &json!({"parts": parts})).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["size"], 5 * MIB + 10);
+}
+
+#[tokio::test]
+async fn a_handle_changed_in_any_way_is_404_on_every_route() {
+    use base64::Engine as _;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let t = test_app(&[]).await;
+    let (_, created) = create(&t, EDITOR, "c.mp4", 6).await;
+    let handle = created["upload"].as_str().unwrap();
+    let (payload, tag) = handle.split_once('.').unwrap();
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    // More parts (the review's `parts=10000`), a larger size, and the old
+    // unsigned form, each with the original MAC or none.
+    let grown = text.replacen("\n6\n", "\n52428800000\n", 1);
+    assert_ne!(grown, text);
+    let forged = [
+        format!("{}.{tag}", URL_SAFE_NO_PAD.encode(&grown)),
+        URL_SAFE_NO_PAD.encode(&grown),
+        URL_SAFE_NO_PAD.encode(format!("{}\n10000", created["key"].as_str().unwrap())),
+        format!("{handle}x"),
+    ];
+    for f in &forged {
+        for (method, path) in [
+            ("GET", format!("/uploads/{f}/parts?from=9901")),
+            ("DELETE", format!("/uploads/{f}")),
+            ("POST", format!("/uploads/{f}/complete")),
+        ] {
+            let body = json!({"parts": [{"number": 1, "etag": "\"x\""}]});
+            let (status, answer) = t.json(Some(EDITOR), method, &path, Some(&body)).await;
+            assert_eq!(
+                (status, &answer["error"]),
+                (404, &json!("no_such_upload")),
+                "{method} {path}"
+            );
+        }
+    }
+    // The handle as given still works.
+    let (status, _) = t
+        .json(
+            Some(EDITOR),
+            "GET",
+            &format!("/uploads/{handle}/parts"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
 }
 
 #[tokio::test]
@@ -242,7 +434,7 @@ async fn bad_requests_are_clear_400s_and_strangers_are_refused() {
     assert_eq!(status, 405);
     let (status, _) = t.json(Some(EDITOR), "GET", "/elsewhere", None).await;
     assert_eq!(status, 404);
-    for junk in ["nothandle", "dXBsb2Fkcy9hLm1wNApiCjE"] {
+    for junk in ["nothandle", "dXBsb2Fkcy9hLm1wNApiCjE", "a.b"] {
         let (status, answer) = t
             .json(Some(EDITOR), "DELETE", &format!("/uploads/{junk}"), None)
             .await;
@@ -307,4 +499,25 @@ async fn handle_preflight(t: &TestApp) -> lambda_http::Response<lambda_http::Bod
         .header("access-control-request-method", "POST")
         .request();
     hlsgate_upload_api::handle(&t.app, req).await
+}
+
+/// `complete` tells S3 the total (`MpuObjectSize`): a total other than the
+/// parts' is refused by S3 itself, here by the local S3 as S3 does.
+#[tokio::test]
+async fn s3_is_told_the_total_and_refuses_another() {
+    use hlsgate_upload_api::{PartDone, UploadStore};
+    let t = test_app(&[]).await;
+    let (_, created) = create(&t, EDITOR, "d.mp4", 6).await;
+    let key = created["key"].as_str().unwrap();
+    let id = upload_id(&created);
+    let etag = put_part(created["urls"][0]["url"].as_str().unwrap(), bytes(6, 1)).await;
+    let parts = [PartDone { number: 1, etag }];
+    let e = t
+        .app
+        .uploads
+        .complete(key, &id, &parts, 7)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code.as_deref(), Some("InvalidRequest"), "{e}");
+    t.app.uploads.complete(key, &id, &parts, 6).await.unwrap();
 }
