@@ -515,6 +515,68 @@ fn local_grants_rent_the_seed_video_and_a_revocation_shows_within_a_second() {
     );
 }
 
+/// The review: SIGTERM (a service manager, a test harness) left dynalite
+/// running. Every stop signal now stops the stack as Ctrl-C does, and every
+/// child it started ends with it.
+#[cfg(target_os = "linux")]
+#[test]
+fn sigterm_stops_the_stack_and_its_children() {
+    if !hlsgate_aws::local_dynamodb::dynalite_script().exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs need dynalite (make e2e-tools)"
+        );
+        return eprintln!("skipped: no dynalite (make e2e-tools)");
+    }
+    let mut dev = Dev::start_with("url", &[], &["--entitlement", "dynamodb"]);
+    let pid = dev.child.id();
+    let children: Vec<u32> = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .flat_map(|task| {
+            let path = task.unwrap().path().join("children");
+            std::fs::read_to_string(path)
+                .unwrap_or_default()
+                .split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect();
+    assert!(!children.is_empty(), "dynalite is a child of hlsgate dev");
+    let killed = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(s) = dev.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "hlsgate dev ignored SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}\n{}", dev.logs());
+    assert!(dev.stdout().contains("stopped (SIGTERM)"), "{}", dev.logs());
+    // Running, or a zombie not yet reaped by init: gone within seconds.
+    let alive = |p: u32| {
+        std::fs::read_to_string(format!("/proc/{p}/stat")).is_ok_and(|s| {
+            !s.rsplit(')')
+                .next()
+                .unwrap_or("")
+                .trim_start()
+                .starts_with('Z')
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while children.iter().any(|c| alive(*c)) {
+        assert!(
+            Instant::now() < deadline,
+            "a child of hlsgate dev outlived it: {children:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Seconds since the epoch of an RFC 3339 time the issuer wrote.
 fn humantime_epoch(t: &str) -> u64 {
     time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)

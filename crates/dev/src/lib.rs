@@ -179,10 +179,36 @@ pub async fn run(opts: Options) -> Result<(), DevError> {
     }
     tokio::select! {
         () = serve(stack.clone(), listener) => Ok(()),
-        r = tokio::signal::ctrl_c() => {
-            r.map_err(|e| DevError::env(format!("waiting for Ctrl-C: {e}")))?;
-            println!("\nhlsgate dev: stopped");
+        r = stop_signal() => {
+            let signal = r?;
+            println!("\nhlsgate dev: stopped ({signal})");
             Ok(())
         }
+    }
+    // Returning drops the stack: dynalite, and every other child it
+    // started, ends with it.
+}
+
+/// Ctrl-C, or SIGTERM or SIGHUP (a service manager, a closed terminal, a
+/// test harness): each stops the stack the same way, so no child outlives it.
+async fn stop_signal() -> Result<&'static str, DevError> {
+    let waiting = |e: std::io::Error| DevError::env(format!("waiting for a stop signal: {e}"));
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).map_err(waiting)?;
+        let mut hup = signal(SignalKind::hangup()).map_err(waiting)?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.map(|()| "SIGINT").map_err(waiting),
+            _ = term.recv() => Ok("SIGTERM"),
+            _ = hup.recv() => Ok("SIGHUP"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c()
+            .await
+            .map(|()| "Ctrl-C")
+            .map_err(waiting)
     }
 }

@@ -99,6 +99,12 @@ pub struct Secrets {
     /// `{"ID": "PEM"}`, the rewriter's and the edge's key group.
     pub public_keys_json: String,
     pub origin_secret: String,
+    /// The functions' pseudonym key (`LOG_HASH_KEY`): it also signs the
+    /// upload API's handles.
+    pub log_hash_key: String,
+    /// The embedded S3's keys: this folder's own, never a constant a page
+    /// could know.
+    pub s3_keys: hlsgate_aws::local_s3::LocalKeys,
     /// True when they were made on this start.
     pub created: bool,
 }
@@ -119,6 +125,51 @@ impl DataDir {
     }
     pub fn origin_secret(&self) -> PathBuf {
         self.dev().join("origin-secret")
+    }
+    pub fn log_hash_key(&self) -> PathBuf {
+        self.dev().join("log-hash-key")
+    }
+    pub fn s3_keys(&self) -> PathBuf {
+        self.dev().join("s3-keys")
+    }
+
+    /// The contents of the private file `path`, made by `make` when missing
+    /// (a folder from an older version gets it on its next start).
+    fn kept(
+        &self,
+        path: &Path,
+        make: impl FnOnce() -> Result<String, DevError>,
+    ) -> Result<String, DevError> {
+        match std::fs::read_to_string(path) {
+            Ok(s) if !s.trim().is_empty() => Ok(s.trim().to_string()),
+            _ => {
+                let value = make()?;
+                write_private(path, value.as_bytes())?;
+                Ok(value)
+            }
+        }
+    }
+
+    /// The folder's own keys for the embedded S3 (`ACCESS SECRET` in
+    /// `dev/s3-keys`).
+    fn local_s3_keys(&self) -> Result<hlsgate_aws::local_s3::LocalKeys, DevError> {
+        let path = self.s3_keys();
+        let line = self.kept(&path, || {
+            let k = hlsgate_aws::local_s3::LocalKeys::random().map_err(DevError::env)?;
+            Ok(format!("{} {}", k.access_key, k.secret_key))
+        })?;
+        match line.split_once(' ') {
+            Some((a, s)) if !a.is_empty() && !s.is_empty() => {
+                Ok(hlsgate_aws::local_s3::LocalKeys {
+                    access_key: a.to_string(),
+                    secret_key: s.to_string(),
+                })
+            }
+            _ => Err(DevError::env(format!(
+                "{}: not \"ACCESS SECRET\"; delete it to make new keys",
+                path.display()
+            ))),
+        }
     }
     pub fn lambda_env(&self) -> PathBuf {
         self.dev().join("lambda.env")
@@ -173,6 +224,8 @@ impl DataDir {
                 signing_keys_json,
                 public_keys_json: read(&pk)?,
                 origin_secret: read(&os)?.trim().to_string(),
+                log_hash_key: self.kept(&self.log_hash_key(), || random_token(32))?,
+                s3_keys: self.local_s3_keys()?,
                 created: false,
             });
         }
@@ -197,6 +250,8 @@ impl DataDir {
             signing_keys_json,
             public_keys_json,
             origin_secret,
+            log_hash_key: self.kept(&self.log_hash_key(), || random_token(32))?,
+            s3_keys: self.local_s3_keys()?,
             created: true,
         })
     }
@@ -222,7 +277,7 @@ fn dev_key_id() -> Result<String, DevError> {
 pub fn random_token(n: usize) -> Result<String, DevError> {
     let mut bytes = vec![0u8; n];
     getrandom::fill(&mut bytes).map_err(|e| DevError::env(format!("no randomness: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(hex::encode(bytes))
 }
 
 /// Writes a file only its owner can read.

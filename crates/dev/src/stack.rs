@@ -65,10 +65,11 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
         port.saturating_add(1)
     });
     // The page PUTs presigned parts straight to it, as to the upload bucket.
-    let local_s3 = LocalS3::start_with_cors(
+    let local_s3 = LocalS3::start_with(
         &data.s3(),
         SocketAddr::from(([127, 0, 0, 1], s3_port)),
         std::slice::from_ref(&public_origin),
+        secrets.s3_keys.clone(),
     )
     .await
     .map_err(DevError::io(format!(
@@ -165,11 +166,11 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
             ("AWS_ENDPOINT_URL_S3".to_string(), s3_endpoint.clone()),
             (
                 "AWS_ACCESS_KEY_ID".to_string(),
-                LocalS3::ACCESS_KEY.to_string(),
+                secrets.s3_keys.access_key.clone(),
             ),
             (
                 "AWS_SECRET_ACCESS_KEY".to_string(),
-                LocalS3::SECRET_KEY.to_string(),
+                secrets.s3_keys.secret_key.clone(),
             ),
             ("AWS_REGION".to_string(), LocalS3::REGION.to_string()),
         ])
@@ -239,6 +240,8 @@ pub fn function_env(
         // manifest-rewriter: cookies are on, so a playlist request without
         // the forwarded copy is one the edge let through on cookies.
         ("ORIGIN_SECRET", secrets.origin_secret.as_str()),
+        // Pseudonyms in logs and upload keys, and the upload handles' MAC.
+        ("LOG_HASH_KEY", secrets.log_hash_key.as_str()),
         ("PUBLIC_KEYS", public_keys.as_str()),
         ("AUTH_MODE", "cookies"),
         // As behind a Function URL: the edge says which origin the viewer used.

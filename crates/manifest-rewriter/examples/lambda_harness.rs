@@ -319,8 +319,8 @@ async fn main() {
         .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
         .env("AWS_REGION", LocalS3::REGION)
-        .env("AWS_ACCESS_KEY_ID", LocalS3::ACCESS_KEY)
-        .env("AWS_SECRET_ACCESS_KEY", LocalS3::SECRET_KEY)
+        .env("AWS_ACCESS_KEY_ID", &s3.keys().access_key)
+        .env("AWS_SECRET_ACCESS_KEY", &s3.keys().secret_key)
         .env("AWS_ENDPOINT_URL", s3.endpoint())
         .env("S3_FORCE_PATH_STYLE", "true")
         // The function's JSON logs go to our stderr; stdout is for results.
