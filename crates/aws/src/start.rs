@@ -14,10 +14,16 @@ pub trait FunctionConfig: Sized {
     fn read(env: Env) -> Result<Self, ConfigError>;
     /// How the function reaches AWS.
     fn aws(&self) -> AwsSettings;
+    /// The pseudonym key to fetch at cold start, for a function that has one.
+    fn pseudonym_key(&mut self) -> Option<&mut crate::viewer::PseudonymKey> {
+        None
+    }
 }
 
 /// `function_config!(Config)`: [`FunctionConfig`] for a config with an
-/// inherent `from(Env)` and an `aws` field.
+/// inherent `from(Env)` and an `aws` field; `function_config!(Config,
+/// log_hash)` also names its [`PseudonymKey`](crate::viewer::PseudonymKey)
+/// field, which [`configure`] then loads.
 #[macro_export]
 macro_rules! function_config {
     ($type:ty) => {
@@ -27,6 +33,19 @@ macro_rules! function_config {
             }
             fn aws(&self) -> $crate::sdk::AwsSettings {
                 self.aws
+            }
+        }
+    };
+    ($type:ty, $key:ident) => {
+        impl $crate::start::FunctionConfig for $type {
+            fn read(env: $crate::Env) -> Result<Self, $crate::ConfigError> {
+                <$type>::from(env)
+            }
+            fn aws(&self) -> $crate::sdk::AwsSettings {
+                self.aws
+            }
+            fn pseudonym_key(&mut self) -> Option<&mut $crate::viewer::PseudonymKey> {
+                Some(&mut self.$key)
             }
         }
     };
@@ -56,13 +75,20 @@ impl<C: FunctionConfig> Started<C> {
 }
 
 /// Installs the logs, reads the function's configuration from the process
-/// environment and loads the SDK's. A bad environment is reported, every
-/// problem at once, and `None` stops the start.
+/// environment, loads the SDK's and fetches the pseudonym key (for a
+/// function that has one). A bad environment is reported, every problem at
+/// once, and `None` stops the start; so does a key that cannot be fetched.
 pub async fn configure<C: FunctionConfig>() -> Option<Started<C>> {
     let at = Instant::now();
     telemetry::init();
-    let config = C::read(Env::from_process()).map_err(|e| e.report()).ok()?;
+    let mut config = C::read(Env::from_process()).map_err(|e| e.report()).ok()?;
     let sdk = sdk::load(config.aws().timeouts).await;
+    if let Some(key) = config.pseudonym_key()
+        && let Err(e) = key.load(&sdk).await
+    {
+        exit(Err(e));
+        return None;
+    }
     Some(Started { config, sdk, at })
 }
 

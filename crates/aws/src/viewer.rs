@@ -34,7 +34,7 @@ pub fn pseudonym(key: Option<&SecretString>, subject: &str) -> String {
     };
     mac.update(subject.as_bytes());
     let digest = mac.finalize().into_bytes();
-    digest[..16].iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(&digest[..16])
 }
 
 /// The key of the [`pseudonym`]s: `LOG_HASH_KEY_SECRET_ARN` (the key in

@@ -174,7 +174,7 @@ impl Refusal {
 
     /// The JSON answer ([`error_json`]), with `Allow: allow` on a 405,
     /// `WWW-Authenticate: Bearer` on a 401 and `Retry-After: 1` on a 503.
-    pub fn response(&self, request_id: &str, allow: &'static str) -> Response<Body> {
+    pub fn response(&self, request_id: &str, allow: &HeaderValue) -> Response<Body> {
         let text = error_json(self.code, request_id, self.message.as_deref());
         let mut resp = Response::new(Body::Text(text));
         *resp.status_mut() = self.status;
@@ -185,7 +185,7 @@ impl Refusal {
         );
         match self.status {
             StatusCode::METHOD_NOT_ALLOWED => {
-                h.insert(header::ALLOW, HeaderValue::from_static(allow));
+                h.insert(header::ALLOW, allow.clone());
             }
             StatusCode::UNAUTHORIZED => {
                 h.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -204,17 +204,14 @@ impl Refusal {
 pub fn preflight(
     allowed: &[String],
     request: &HeaderMap,
-    methods: &'static str,
+    methods: &HeaderValue,
     headers: &'static str,
 ) -> Response<Body> {
     let mut resp = Response::new(Body::Empty);
     *resp.status_mut() = StatusCode::NO_CONTENT;
     if allowed_origin(allowed, request).is_some() {
         let h = resp.headers_mut();
-        h.insert(
-            header::ACCESS_CONTROL_ALLOW_METHODS,
-            HeaderValue::from_static(methods),
-        );
+        h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, methods.clone());
         h.insert(
             header::ACCESS_CONTROL_ALLOW_HEADERS,
             HeaderValue::from_static(headers),
@@ -261,8 +258,9 @@ pub fn common_headers(h: &mut HeaderMap, allow_origin: Option<&str>, request_id:
 pub struct Frame {
     /// The methods served, besides `OPTIONS`.
     pub methods: &'static [Method],
-    /// `Allow` on a 405 and `Access-Control-Allow-Methods` on a preflight.
-    pub allow: &'static str,
+    /// `Allow` on a 405 and `Access-Control-Allow-Methods` on a preflight:
+    /// [`methods`](Self::methods) and `OPTIONS`, derived by [`Frame::new`].
+    allow: HeaderValue,
     /// `Access-Control-Allow-Headers` on a preflight.
     pub allow_headers: &'static str,
     /// `CORS_ALLOWED_ORIGINS` (`*` for any).
@@ -358,6 +356,31 @@ macro_rules! impl_outcome {
 }
 
 impl Frame {
+    /// A frame serving `methods` and `OPTIONS`; `Allow` and the preflight's
+    /// methods are derived from them.
+    pub fn new(
+        methods: &'static [Method],
+        allow_headers: &'static str,
+        cors_origins: Vec<String>,
+        credentials: bool,
+        metrics: Metrics,
+    ) -> Frame {
+        let names: Vec<&str> = methods
+            .iter()
+            .chain(std::iter::once(&Method::OPTIONS))
+            .map(Method::as_str)
+            .collect();
+        Frame {
+            methods,
+            allow: HeaderValue::from_str(&names.join(", "))
+                .unwrap_or_else(|_| HeaderValue::from_static("OPTIONS")),
+            allow_headers,
+            cors_origins,
+            credentials,
+            metrics,
+        }
+    }
+
     /// Runs `handler` for `req` and frames its answer: a refusal becomes
     /// its JSON answer and a `refused` line (warn for 5xx, our side's
     /// trouble; info for 4xx, the caller's); every answer gets the common
@@ -394,7 +417,7 @@ impl Frame {
                     reason: Some(&r.reason),
                 };
                 outcome.log(level, "refused", &line);
-                r.response(&request_id, self.allow)
+                r.response(&request_id, &self.allow)
             }
         };
         self.finish(response.headers_mut(), req.headers(), &request_id);
@@ -438,7 +461,7 @@ impl Frame {
 
     /// A CORS preflight answer ([`preflight`]) with this frame's rules.
     pub fn preflight(&self, request: &HeaderMap) -> Response<Body> {
-        preflight(&self.cors_origins, request, self.allow, self.allow_headers)
+        preflight(&self.cors_origins, request, &self.allow, self.allow_headers)
     }
 
     /// The common headers and CORS for an answer to `request`.

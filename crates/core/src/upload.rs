@@ -87,11 +87,7 @@ impl UploadKey {
     pub fn new(uploader: &str, random: &[u8], name: UploadName) -> UploadKey {
         UploadKey {
             uploader: uploader.chars().take(SEGMENT_HEX).collect(),
-            nonce: random
-                .iter()
-                .take(SEGMENT_HEX / 2)
-                .map(|b| format!("{b:02x}"))
-                .collect(),
+            nonce: hex::encode(&random[..random.len().min(SEGMENT_HEX / 2)]),
             name,
         }
     }

@@ -65,14 +65,13 @@ impl<S, O> std::fmt::Debug for App<S, O> {
 impl<S: ObjectSource, O: SecretSource> App<S, O> {
     pub fn new(config: Config, objects: S, secret: O, clock: Clock) -> Self {
         App {
-            frame: Frame {
-                methods: &[Method::GET, Method::HEAD],
-                allow: "GET, HEAD, OPTIONS",
-                allow_headers: "Range",
-                cors_origins: config.cors_origins.clone(),
-                credentials: false,
-                metrics: config.metrics.clone(),
-            },
+            frame: Frame::new(
+                &[Method::GET, Method::HEAD],
+                "Range",
+                config.cors_origins.clone(),
+                false,
+                config.metrics.clone(),
+            ),
             objects: CachedObjects::new(objects, config.cache),
             origin: OriginGuard::new(&config.origin, secret),
             config,

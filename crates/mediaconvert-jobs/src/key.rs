@@ -63,7 +63,7 @@ impl ContentKey {
 
     /// The 32 hex characters `StaticKeyValue` wants.
     pub fn hex(&self) -> String {
-        self.0.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(self.0)
     }
 
     /// The URI players fetch it from, relative to the video's folder.

@@ -272,7 +272,7 @@ fn ttl_policy(env: &mut Env) -> TtlPolicy {
     }
 }
 
-hlsgate_aws::function_config!(Config);
+hlsgate_aws::function_config!(Config, log_hash);
 
 #[cfg(test)]
 mod tests {

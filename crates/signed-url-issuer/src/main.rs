@@ -11,12 +11,9 @@ use lambda_http::{Request, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let Some(mut started) = start::configure::<Config>().await else {
+    let Some(started) = start::configure::<Config>().await else {
         return ExitCode::FAILURE;
     };
-    if let Err(e) = started.config.log_hash.load(&started.sdk).await {
-        return start::exit(Err(e));
-    }
     let objects = started.s3(&started.config.bucket);
     let keys = Secret::new(
         "the signing keys",

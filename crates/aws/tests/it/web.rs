@@ -48,14 +48,13 @@ impl Thing for Seen {
 }
 
 fn frame(credentials: bool) -> Frame {
-    Frame {
-        methods: &[Method::GET, Method::HEAD],
-        allow: "GET, HEAD, OPTIONS",
-        allow_headers: "Range",
-        cors_origins: vec!["https://player.example.com".into()],
+    Frame::new(
+        &[Method::GET, Method::HEAD],
+        "Range",
+        vec!["https://player.example.com".into()],
         credentials,
-        metrics: Metrics::capture("hlsgate/test", "frame"),
-    }
+        Metrics::capture("hlsgate/test", "frame"),
+    )
 }
 
 async fn serve<O: Outcome + Thing>(
