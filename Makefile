@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: dev watch e2e-tools cdk-tools cdk cdk-synth cdk-deploy arm64-target sample test lint fmt check-fmt clippy unit bench compare-signers compare-rewrite load-rewriter fuzz build validate deny tools deploy help
+.PHONY: dev watch e2e-tools cdk-tools cdk cdk-synth cdk-deploy arm64-target sample test lint fmt check-fmt clippy unit bench bench-baseline compare-signers compare-rewrite load-rewriter fuzz build validate deny tools deploy help
 
 # Infra tools (SAM CLI, cfn-lint, cfn-guard, cargo-lambda, zig, actionlint) live
 # here, installed once by infra/tools/install.sh; point it at a shared folder
@@ -80,6 +80,10 @@ bench: ## criterion: sign/verify rates, rewrite speed next to a memcpy, the rewr
 	$(CARGO) bench -p hlsgate-core --bench rewrite
 	$(CARGO) bench -p hlsgate-manifest-rewriter --bench handler
 	$(CARGO) bench -p hlsgate-signed-url-issuer --bench handler
+
+REV ?=
+bench-baseline: ## the rewriter against a saved baseline at REV (criterion --baseline, then interleaved whole-process pairs)
+	bench/rewrite-baseline.sh $(REV)
 
 compare-signers: ## hlsgate vs Node's @aws-sdk/cloudfront-signer on the same workload
 	bench/compare-signers.sh

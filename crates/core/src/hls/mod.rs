@@ -17,6 +17,7 @@
 mod query;
 mod report;
 mod rewrite;
+mod uri;
 
 pub use query::{ParamsError, QueryParams};
 pub use report::{
