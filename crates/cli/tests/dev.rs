@@ -463,16 +463,25 @@ fn signed_cookies_open_one_folder() {
     }
 }
 
-#[test]
-fn local_grants_rent_the_seed_video_and_a_revocation_shows_within_a_second() {
+/// `hlsgate dev --entitlement dynamodb`, or `None` (saying why) without
+/// dynalite; under CI its absence fails the test.
+fn dev_with_grants_table() -> Option<Dev> {
     if !hlsgate_aws::local_dynamodb::dynalite_script().exists() {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI runs need dynalite (make e2e-tools)"
         );
-        return eprintln!("skipped: no dynalite (make e2e-tools)");
+        eprintln!("skipped: no dynalite (make e2e-tools)");
+        return None;
     }
-    let dev = Dev::start_with("url", &[], &["--entitlement", "dynamodb"]);
+    Some(Dev::start_with("url", &[], &["--entitlement", "dynamodb"]))
+}
+
+#[test]
+fn local_grants_rent_the_seed_video_and_a_revocation_shows_within_a_second() {
+    let Some(dev) = dev_with_grants_table() else {
+        return;
+    };
     let (status, body, _) = dev.issue("sample", "url");
     assert_eq!(status, 200, "{body}\n{}", dev.logs());
     let grant_end = humantime_epoch(body["grant_expires_at"].as_str().unwrap());
@@ -521,14 +530,9 @@ fn local_grants_rent_the_seed_video_and_a_revocation_shows_within_a_second() {
 #[cfg(target_os = "linux")]
 #[test]
 fn sigterm_stops_the_stack_and_its_children() {
-    if !hlsgate_aws::local_dynamodb::dynalite_script().exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI runs need dynalite (make e2e-tools)"
-        );
-        return eprintln!("skipped: no dynalite (make e2e-tools)");
-    }
-    let mut dev = Dev::start_with("url", &[], &["--entitlement", "dynamodb"]);
+    let Some(mut dev) = dev_with_grants_table() else {
+        return;
+    };
     let pid = dev.child.id();
     let children: Vec<u32> = std::fs::read_dir(format!("/proc/{pid}/task"))
         .unwrap()
