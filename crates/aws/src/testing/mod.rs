@@ -5,9 +5,11 @@
 pub mod contract;
 mod fixtures;
 mod request;
+mod wire;
 
 pub use fixtures::*;
 pub use request::{ApiRequest, Shape};
+pub use wire::{Sent, Wire};
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::http::StatusCode;

@@ -10,14 +10,9 @@ use aws_sdk_mediaconvert::types::{
     H264QualityTuningLevel, H264RateControlMode, OutputGroupType, StatusUpdateInterval,
 };
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
-use aws_smithy_runtime_api::box_error::BoxError;
-use aws_smithy_runtime_api::client::interceptors::Intercept;
-use aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef;
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::runtime_components::RuntimeComponents;
 use aws_smithy_types::body::SdkBody;
-use aws_smithy_types::config_bag::ConfigBag;
-use hlsgate_aws::testing::{response, s3_error};
+use hlsgate_aws::testing::{Wire, response, s3_error};
 use hlsgate_aws::{CallFailure, S3Objects};
 use hlsgate_core::tracks::{CaptionFormat, Track, language_name};
 use hlsgate_core::video::{Playback, VideoId};
@@ -27,34 +22,6 @@ use hlsgate_mediaconvert_jobs::{App, JobSpec, MediaConvert, SnsNotifier, Transco
 use serde_json::{Value, json};
 
 use crate::common::*;
-
-/// A request as sent: method, URI, body.
-type Sent = (String, String, Vec<u8>);
-
-/// Records each request as sent.
-#[derive(Debug, Clone, Default)]
-struct Wire(Arc<Mutex<Vec<Sent>>>);
-
-impl Intercept for Wire {
-    fn name(&self) -> &'static str {
-        "Wire"
-    }
-
-    fn read_before_transmit(
-        &self,
-        ctx: &BeforeTransmitInterceptorContextRef<'_>,
-        _: &RuntimeComponents,
-        _: &mut ConfigBag,
-    ) -> Result<(), BoxError> {
-        let req = ctx.request();
-        self.0.lock().unwrap().push((
-            req.method().to_string(),
-            req.uri().to_string(),
-            req.body().bytes().unwrap_or_default().to_vec(),
-        ));
-        Ok(())
-    }
-}
 
 pub(crate) fn created(id: &str) -> HttpResponse {
     let body = json!({"job": {"id": id, "role": ROLE, "settings": {}, "status": "SUBMITTED"}});
@@ -205,8 +172,8 @@ pub(crate) async fn wire_body_of(
         .submit(&spec)
         .await
         .unwrap();
-    let sent = wire.0.lock().unwrap();
-    let (method, uri, body) = &sent[0];
+    let sent = wire.sent();
+    let (method, uri, body) = (&sent[0].method, &sent[0].uri, &sent[0].body);
     (
         format!("{method} {uri}"),
         serde_json::from_slice(body).unwrap(),
@@ -678,8 +645,8 @@ async fn probe_reads_the_audio_streams_in_order() {
         .await
         .unwrap();
     assert_eq!(got, [Some("eng".to_string()), None]);
-    let sent = wire.0.lock().unwrap();
-    let body: Value = serde_json::from_slice(&sent[0].2).unwrap();
+    let sent = wire.sent();
+    let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
     assert_eq!(
         body,
         json!({"inputFiles": [{"fileUrl": "s3://in/uploads/a.mp4"}]})

@@ -401,3 +401,55 @@ async fn any_entitlement_answering_an_end_past_year_9999_is_refused_as_malformed
         (403, "not_entitled".into(), "grant_malformed".into())
     );
 }
+
+/// Every request the grants table sends (CreateTable, PutItem, GetItem,
+/// Query, DeleteItem), checked against DynamoDB's published model: the Rust
+/// SDK checks none of its lengths, patterns or ranges.
+#[tokio::test]
+async fn every_grants_table_request_meets_dynamodbs_model() {
+    let Some(db) = dynalite() else { return };
+    let wire = hlsgate_aws::testing::Wire::default();
+    let client = table::local_client(&db.endpoint(), Duration::from_secs(5));
+    let client = Client::from_conf(
+        client
+            .config()
+            .to_builder()
+            .interceptor(wire.clone())
+            .build(),
+    );
+    let t = GrantsTable::new(client, "grants-contract");
+    t.create().await.unwrap();
+    t.put(&grant("alice", "intro", Some(NOW - 10), Some(NOW + 60)))
+        .await
+        .unwrap();
+    t.put(&grant("alice", "course-*", None, None))
+        .await
+        .unwrap();
+    t.check("alice", &id("other"), true, NOW).await.unwrap();
+    t.list("alice").await.unwrap();
+    t.delete("alice", &Target::parse("intro").unwrap())
+        .await
+        .unwrap();
+    let model = hlsgate_aws::testing::contract::Model::fixture("dynamodb-2012-08-10");
+    let sent = wire.sent();
+    let mut operations: Vec<&str> = Vec::new();
+    for s in &sent {
+        let target = s.target.as_deref().unwrap_or_default();
+        let operation = target.rsplit('.').next().unwrap_or_default();
+        let body: serde_json::Value = serde_json::from_slice(&s.body).unwrap();
+        let problems = model.problems(operation, &body);
+        assert!(problems.is_empty(), "{operation}: {problems:#?}\n{body}");
+        operations.push(operation);
+    }
+    for op in ["CreateTable", "PutItem", "GetItem", "Query", "DeleteItem"] {
+        assert!(operations.contains(&op), "{op} not sent: {operations:?}");
+    }
+    // The check sees what DynamoDB refuses.
+    let bad = serde_json::json!({"TableName": "", "Limit": 0});
+    let problems = model.problems("Query", &bad);
+    assert!(
+        problems.iter().any(|p| p.contains("TableName"))
+            && problems.iter().any(|p| p.contains("Limit")),
+        "{problems:?}"
+    );
+}
