@@ -51,6 +51,22 @@ macro_rules! function_config {
     };
 }
 
+/// `app_debug!(App<S, O>)`: `Debug` for a handler's `App` that shows its
+/// `config` only: its clients, caches and keys stay out of any log, and its
+/// type parameters need no `Debug`.
+#[macro_export]
+macro_rules! app_debug {
+    ($name:ident < $($g:ident),+ >) => {
+        impl<$($g),+> ::std::fmt::Debug for $name<$($g),+> {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.debug_struct(stringify!($name))
+                    .field("config", &self.config)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 /// A function configured and connected: what `main` wires its handler from.
 #[derive(Debug)]
 pub struct Started<C> {

@@ -54,13 +54,7 @@ pub struct App<S, O> {
     pub clock: Clock,
 }
 
-impl<S, O> std::fmt::Debug for App<S, O> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
+hlsgate_aws::app_debug!(App<S, O>);
 
 impl<S: ObjectSource, O: SecretSource> App<S, O> {
     pub fn new(config: Config, objects: S, secret: O, clock: Clock) -> Self {

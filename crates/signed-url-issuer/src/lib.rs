@@ -61,13 +61,7 @@ pub struct App<S, K, E> {
     pub clock: Clock,
 }
 
-impl<S, K, E> std::fmt::Debug for App<S, K, E> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
+hlsgate_aws::app_debug!(App<S, K, E>);
 
 impl<S: ObjectSource, K: KeySource, E: Entitlement> App<S, K, E> {
     pub fn new(config: Config, objects: S, keys: K, entitlement: E, clock: Clock) -> Self {

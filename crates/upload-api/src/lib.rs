@@ -55,13 +55,7 @@ pub struct App<U, S> {
     pub handles: Option<HandleKey>,
 }
 
-impl<U, S> std::fmt::Debug for App<U, S> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("App")
-            .field("config", &self.config)
-            .finish_non_exhaustive()
-    }
-}
+hlsgate_aws::app_debug!(App<U, S>);
 
 impl<U: UploadStore, S: ObjectSource> App<U, S> {
     pub fn new(config: Config, uploads: U, media: S) -> Self {
