@@ -153,20 +153,27 @@ pub async fn put_part(url: &str, body: Vec<u8>) -> String {
     .unwrap()
 }
 
-/// A PUT to a presigned URL that may be refused: the status and the body.
-pub async fn put_part_status(url: &str, body: Vec<u8>) -> (u16, String) {
+/// A PUT to a presigned URL that may be refused: the status and the body;
+/// `None` when the server refused before the body was sent (S3 answers a
+/// bad signature at once and closes, so a large body meets a broken pipe).
+pub async fn put_part_status(url: &str, body: Vec<u8>) -> Option<(u16, String)> {
     let url = url.to_string();
     tokio::task::spawn_blocking(move || {
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .build()
             .into();
-        let mut resp = agent
-            .put(&url)
-            .send(&body[..])
-            .unwrap_or_else(|e| panic!("PUT {url}: {e}"));
-        let status = resp.status().as_u16();
-        (status, resp.body_mut().read_to_string().unwrap_or_default())
+        match agent.put(&url).send(&body[..]) {
+            Ok(mut resp) => {
+                let status = resp.status().as_u16();
+                Some((status, resp.body_mut().read_to_string().unwrap_or_default()))
+            }
+            Err(ureq::Error::Io(e)) => {
+                eprintln!("PUT {url}: the server closed the connection: {e}");
+                None
+            }
+            Err(e) => panic!("PUT {url}: {e}"),
+        }
     })
     .await
     .unwrap()
