@@ -115,13 +115,14 @@ impl LocalS3 {
                 } else {
                     _alone = versions.write().await;
                 }
-                let upload = multipart::upload_id(req.uri().query());
-                match (req.method().clone(), upload) {
-                    (Method::POST, Some(id)) => complete(&s3, &root, &id, req).await,
-                    (Method::GET, Some(id)) if !has_part_number(req.uri().query()) => {
+                match multipart::Operation::of(req.method(), req.uri().query()) {
+                    Some(multipart::Operation::Complete(id)) => {
+                        complete(&s3, &root, &id, req).await
+                    }
+                    Some(multipart::Operation::ListParts(id)) => {
                         list_parts(&s3, &root, &id, req).await
                     }
-                    _ => s3.call(req.map(s3s::Body::from)).await,
+                    None => s3.call(req.map(s3s::Body::from)).await,
                 }
             }
         });
@@ -178,10 +179,6 @@ impl LocalS3 {
 }
 
 type S3Answer = Result<http::Response<s3s::Body>, s3s::HttpError>;
-
-fn has_part_number(query: Option<&str>) -> bool {
-    query.is_some_and(|q| url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "partNumber"))
-}
 
 fn xml_answer(status: u16, body: bytes::Bytes) -> http::Response<s3s::Body> {
     let mut resp = http::Response::new(s3s::Body::from(body));

@@ -23,11 +23,33 @@ pub struct Part {
     pub etag: String,
 }
 
-/// The query's `uploadId`, when the request names one.
-pub fn upload_id(query: Option<&str>) -> Option<String> {
-    url::form_urlencoded::parse(query?.as_bytes())
-        .find(|(k, _)| k == "uploadId")
-        .map(|(_, v)| v.into_owned())
+/// The multipart requests handled here before s3s-fs sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    /// `POST …?uploadId=ID`.
+    Complete(String),
+    /// `GET …?uploadId=ID` (without `partNumber`, which reads a part).
+    ListParts(String),
+}
+
+impl Operation {
+    /// What `method` and `query` ask for, when it is one of these.
+    pub fn of(method: &http::Method, query: Option<&str>) -> Option<Operation> {
+        let mut upload_id = None;
+        let mut part_number = false;
+        for (k, v) in url::form_urlencoded::parse(query?.as_bytes()) {
+            match k.as_ref() {
+                "uploadId" => upload_id = Some(v.into_owned()),
+                "partNumber" => part_number = true,
+                _ => {}
+            }
+        }
+        match (method, upload_id) {
+            (&http::Method::POST, Some(id)) => Some(Operation::Complete(id)),
+            (&http::Method::GET, Some(id)) if !part_number => Some(Operation::ListParts(id)),
+            _ => None,
+        }
+    }
 }
 
 /// The parts of `upload_id` stored under `root`, in part order.
@@ -73,14 +95,16 @@ fn elements<'a>(xml: &'a str, tag: &str) -> Vec<&'a str> {
     out
 }
 
+/// `s` as XML text.
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// `ListPartsResult` as S3 writes it, for `parts` of one upload.
 pub fn list_parts_xml(bucket: &str, key: &str, upload_id: &str, parts: &[Part]) -> Bytes {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\
          <ListPartsResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">\
@@ -156,11 +180,12 @@ pub fn refusal(
     None
 }
 
-/// An S3 error document.
+/// An S3 error document (the message may quote the request: escaped).
 pub fn error_xml(code: &str, message: &str) -> Bytes {
     Bytes::from(format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?><Error><Code>{code}</Code>\
-         <Message>{message}</Message></Error>"
+         <Message>{}</Message></Error>",
+        esc(message)
     ))
 }
 
@@ -198,10 +223,24 @@ mod tests {
             refusal(&stored, body("bb").as_bytes(), Some("7")).map(|r| r.1),
             Some("InvalidRequest")
         );
+        use http::Method;
+        let op = |m: &Method, q: &str| Operation::of(m, Some(q));
         assert_eq!(
-            upload_id(Some("partNumber=1&uploadId=a%2Fb")).as_deref(),
-            Some("a/b")
+            op(&Method::POST, "uploadId=a%2Fb"),
+            Some(Operation::Complete("a/b".into()))
         );
-        assert_eq!(upload_id(Some("list-type=2")), None);
+        assert_eq!(
+            op(&Method::GET, "uploadId=u"),
+            Some(Operation::ListParts("u".into()))
+        );
+        // Reading or writing one part, or any other request, is s3s-fs's.
+        assert_eq!(op(&Method::GET, "partNumber=1&uploadId=u"), None);
+        assert_eq!(op(&Method::PUT, "partNumber=1&uploadId=u"), None);
+        assert_eq!(op(&Method::GET, "list-type=2"), None);
+        assert_eq!(Operation::of(&Method::GET, None), None);
+        assert!(
+            String::from_utf8_lossy(&error_xml("InvalidRequest", "value <1&2>"))
+                .contains("<Message>value &lt;1&amp;2&gt;</Message>")
+        );
     }
 }
