@@ -1,10 +1,11 @@
 //! The upload handle: what the routes call an upload in progress. It
-//! carries the upload's key, S3's upload id, its part count and declared
-//! size, and a MAC over all of them under a server key, so an uploader
-//! cannot ask for part URLs past the parts they were given, or complete a
-//! different size: any change to any field is a 404 on every route.
+//! carries the upload's key, S3's upload id, its declared size and part
+//! size (so its part count and each part's length), and a MAC over all of
+//! them under a server key, so an uploader cannot ask for part URLs past the
+//! parts they were given, or complete a different size: any change to any
+//! field is a 404 on every route.
 //!
-//! `base64url("v1\nKEY\nUPLOAD_ID\nPARTS\nSIZE") "." base64url(HMAC-SHA256)`.
+//! `base64url("v1\nKEY\nUPLOAD_ID\nSIZE\nPART_BYTES") "." base64url(HMAC-SHA256)`.
 //! The MAC key is derived from the pseudonym key (`LOG_HASH_KEY_SECRET_ARN`,
 //! in Secrets Manager) as `SHA-256("hlsgate upload handle v1\n" ‖ key)`: a
 //! construction other than the pseudonyms' HMAC, so no pseudonym reveals
@@ -68,7 +69,12 @@ impl HandleKey {
 impl Handle {
     /// How many parts: `size / part_bytes`, rounded up.
     pub fn parts(&self) -> u32 {
-        u32::try_from(self.size.div_ceil(self.part_bytes.max(1))).unwrap_or(u32::MAX)
+        Self::part_count(self.size, self.part_bytes)
+    }
+
+    /// How many parts of `part_bytes` hold `size` bytes.
+    pub fn part_count(size: u64, part_bytes: u64) -> u32 {
+        u32::try_from(size.div_ceil(part_bytes.max(1))).unwrap_or(u32::MAX)
     }
 
     /// The length of part `n` (from 1): `part_bytes`, the last one the rest.

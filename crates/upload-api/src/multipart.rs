@@ -119,13 +119,13 @@ fn handle_key<U, S>(app: &App<U, S>) -> Result<&HandleKey, Refusal> {
 }
 
 /// The part URLs `from..` of `handle` (at most [`URLS_PER_ANSWER`]), as
-/// the answers list them.
+/// the answers list them; `encoded` is the handle as the routes name it.
 async fn urls<U: UploadStore>(
     app: &App<U, impl ObjectSource>,
     handle: &Handle,
+    encoded: &str,
     from: u32,
 ) -> Result<Value, Refusal> {
-    let key = handle_key(app)?;
     let to = handle.parts().min(from.saturating_add(URLS_PER_ANSWER - 1));
     let parts: Vec<(u32, u64)> = (from..=to).map(|n| (n, handle.part_len(n))).collect();
     let urls = app
@@ -138,8 +138,7 @@ async fn urls<U: UploadStore>(
         .zip(urls)
         .map(|((n, len), url)| json!({"number": n, "bytes": len, "url": url}))
         .collect();
-    let next = (to < handle.parts())
-        .then(|| format!("uploads/{}/parts?from={}", handle.encode(key), to + 1));
+    let next = (to < handle.parts()).then(|| format!("uploads/{encoded}/parts?from={}", to + 1));
     Ok(json!({
         "urls": list,
         "next": next,
@@ -167,7 +166,7 @@ pub(crate) async fn create<U: UploadStore, S: ObjectSource>(
     out.video_id = Some(video_id.to_string());
     let key_for_handles = handle_key(app)?;
     let part_bytes = cfg.part_size(size);
-    let parts = u32::try_from(size.div_ceil(part_bytes)).unwrap_or(u32::MAX);
+    let parts = Handle::part_count(size, part_bytes);
     out.parts = Some(parts);
     let upload_id = app
         .uploads
@@ -181,7 +180,7 @@ pub(crate) async fn create<U: UploadStore, S: ObjectSource>(
         part_bytes,
     };
     let encoded = handle.encode(key_for_handles);
-    let mut body = urls(app, &handle, 1).await?;
+    let mut body = urls(app, &handle, &encoded, 1).await?;
     body["upload"] = encoded.clone().into();
     body["key"] = key.into();
     body["video_id"] = video_id.to_string().into();
@@ -236,7 +235,8 @@ pub(crate) async fn parts<U: UploadStore, S: ObjectSource>(
             })?,
     };
     out.parts = Some(handle.parts());
-    Ok(answer(StatusCode::OK, &urls(app, &handle, from).await?))
+    // `h` verified unchanged: the same handle the next page names.
+    Ok(answer(StatusCode::OK, &urls(app, &handle, h, from).await?))
 }
 
 #[derive(Debug, Deserialize)]
@@ -290,7 +290,7 @@ pub(crate) async fn complete<U: UploadStore, S: ObjectSource>(
             max: cfg.max_upload_bytes,
         }));
     }
-    check_parts(&handle, &done.parts, &stored)?;
+    check_parts(&handle, &done.parts, &stored, total)?;
     let listed: Vec<PartDone> = stored
         .iter()
         .map(|s| PartDone {
@@ -323,7 +323,12 @@ fn bare(etag: &str) -> &str {
 
 /// The uploader's list is S3's (every part, the same `ETag`s), and S3's
 /// parts are the declared file: each part as long as its URL said.
-fn check_parts(handle: &Handle, given: &[PartDone], stored: &[StoredPart]) -> Result<(), Refusal> {
+fn check_parts(
+    handle: &Handle,
+    given: &[PartDone],
+    stored: &[StoredPart],
+    total: u64,
+) -> Result<(), Refusal> {
     let same_list = given.len() == stored.len()
         && given
             .iter()
@@ -341,7 +346,6 @@ fn check_parts(handle: &Handle, given: &[PartDone], stored: &[StoredPart]) -> Re
             .zip(1..)
             .all(|(s, n)| s.number == n && s.size == handle.part_len(n));
     if !whole {
-        let total: u64 = stored.iter().map(|s| s.size).sum();
         return Err(bad_request(
             "size_mismatch",
             format!(
