@@ -152,13 +152,18 @@ pub fn language_tag(s: &str) -> Option<String> {
 /// lists) of a tag's primary language: `fr-CA` → `fra`, `zh-Hant` → `zho`,
 /// `yue` → `yue`. `None` when ISO 639 does not know it (`qq`, `und`).
 pub fn iso639_3(tag: &str) -> Option<&'static str> {
+    Some(iso_language(tag)?.to_639_3()).filter(|c| *c != "und")
+}
+
+/// The ISO 639 language of a tag's primary subtag (two letters: 639-1,
+/// three: 639-3), in any case.
+fn iso_language(tag: &str) -> Option<isolang::Language> {
     let primary = tag.split('-').next()?.to_ascii_lowercase();
-    let lang = match primary.len() {
+    match primary.len() {
         2 => isolang::Language::from_639_1(&primary),
         3 => isolang::Language::from_639_3(&primary),
         _ => None,
-    }?;
-    Some(lang.to_639_3()).filter(|c| *c != "und")
+    }
 }
 
 /// A container's language code as a tag: `und` and empty are unknown.
@@ -172,16 +177,10 @@ pub fn container_language(code: Option<&str>) -> Option<String> {
 /// with the region when the tag has one (`Português (BR)`); the tag itself
 /// when the language is unknown to ISO 639.
 pub fn language_name(tag: &str) -> String {
-    let mut parts = tag.split('-');
-    let primary = parts.next().unwrap_or_default();
-    let lang = match primary.len() {
-        2 => isolang::Language::from_639_1(primary),
-        _ => isolang::Language::from_639_3(primary)
-            .or_else(|| isolang::Language::from_639_3(&primary.to_ascii_lowercase())),
-    };
-    let Some(lang) = lang else {
+    let Some(lang) = iso_language(tag) else {
         return tag.to_string();
     };
+    let parts = tag.split('-').skip(1);
     let own = lang.to_autonym().unwrap_or_else(|| lang.to_name());
     let own = own.split([',', ';']).next().unwrap_or(own).trim();
     let mut name: String = own.chars().take(1).flat_map(char::to_uppercase).collect();
