@@ -203,6 +203,10 @@ impl DataDir {
             self.public_keys(),
             self.origin_secret(),
         );
+        // Each kept in a file of its own, made when missing: a folder from
+        // an older version gets them on its next start.
+        let log_hash_key = self.kept(&self.log_hash_key(), || random_token(32))?;
+        let s3_keys = self.local_s3_keys()?;
         if sk.exists() && pk.exists() && os.exists() {
             let read = |p: &Path| {
                 std::fs::read_to_string(p)
@@ -224,8 +228,8 @@ impl DataDir {
                 signing_keys_json,
                 public_keys_json: read(&pk)?,
                 origin_secret: read(&os)?.trim().to_string(),
-                log_hash_key: self.kept(&self.log_hash_key(), || random_token(32))?,
-                s3_keys: self.local_s3_keys()?,
+                log_hash_key,
+                s3_keys,
                 created: false,
             });
         }
@@ -250,8 +254,8 @@ impl DataDir {
             signing_keys_json,
             public_keys_json,
             origin_secret,
-            log_hash_key: self.kept(&self.log_hash_key(), || random_token(32))?,
-            s3_keys: self.local_s3_keys()?,
+            log_hash_key,
+            s3_keys,
             created: true,
         })
     }

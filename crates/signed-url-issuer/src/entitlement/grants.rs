@@ -53,7 +53,8 @@ pub fn parse_epoch(text: &str) -> Option<u64> {
         // be wrong for one of the two ends).
         text.parse::<f64>()
             .ok()
-            .filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0 && *f <= LAST_EPOCH as f64)
+            .filter(|f| f.is_finite() && *f >= 0.0 && f.fract() == 0.0)
+            // Saturates past u64::MAX, which the bound below refuses.
             .map(|f| f as u64)
     })?;
     (seconds <= LAST_EPOCH).then_some(seconds)
