@@ -134,7 +134,8 @@ impl Model {
         at: &str,
         out: &mut Vec<String>,
     ) {
-        let members = s["members"].as_object().cloned().unwrap_or_default();
+        let none = Map::new();
+        let members = s.get("members").and_then(Value::as_object).unwrap_or(&none);
         // Members bound to the URI, headers or query string are not in the body.
         let in_body = |d: &Value| d.get("location").is_none();
         let wire = |name: &str, d: &Value| {
