@@ -99,6 +99,20 @@ impl Dev {
         self.stdout.lock().unwrap().join("\n")
     }
 
+    /// Stdout once `done` holds for it: a line printed after the state a
+    /// test polled for (a notice after the job's status) may still be on
+    /// its way through the pipe.
+    fn stdout_when(&self, done: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let out = self.stdout();
+            if done(&out) || Instant::now() > deadline {
+                return out;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
     fn logs(&self) -> String {
         format!(
             "--- stdout\n{}\n--- stderr\n{}",
@@ -725,21 +739,11 @@ fn video_given_at_start_is_uploaded_and_transcoded() {
     let clip = make_clip(tmp.path(), 3);
     let dev = Dev::start_with("url", &[], &["--video", clip.to_str().unwrap()]);
     let line = dev
-        .stdout()
+        .stdout_when(|o| o.contains("--video"))
         .lines()
         .find(|l| l.contains("--video"))
-        .map(str::to_string);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let mut line = line;
-    while line.is_none() && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(100));
-        line = dev
-            .stdout()
-            .lines()
-            .find(|l| l.contains("--video"))
-            .map(str::to_string);
-    }
-    let line = line.unwrap_or_else(|| panic!("no --video line\n{}", dev.logs()));
+        .map(str::to_string)
+        .unwrap_or_else(|| panic!("no --video line\n{}", dev.logs()));
     let json = &line[line.find('{').unwrap()..];
     let v: Value = serde_json::from_str(json).unwrap();
     assert_eq!(v["key"], "uploads/clip.mp4");
@@ -866,7 +870,7 @@ fn an_upload_through_ffmpeg_becomes_playable() {
         (sidecar["duration_seconds"].as_f64().unwrap() - 6.0).abs() < 0.5,
         "{sidecar}"
     );
-    let out = dev.stdout();
+    let out = dev.stdout_when(|o| o.contains("SNS publish") && o.contains("video ready"));
     assert!(
         out.contains("SNS publish") && out.contains("video ready"),
         "{out}"
@@ -1360,7 +1364,7 @@ fn a_corrupt_upload_is_an_error_notice_not_a_crash() {
             .contains("Unable to open input file"),
         "{done}"
     );
-    let out = dev.stdout();
+    let out = dev.stdout_when(|o| o.contains("video failed") && o.contains("\"errorCode\": 1010"));
     assert!(
         out.contains("video failed") && out.contains("\"errorCode\": 1010"),
         "{out}"
