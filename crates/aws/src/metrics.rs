@@ -46,6 +46,15 @@ pub mod name {
     pub const JOBS_COMPLETED: &str = "JobsCompleted";
     /// Jobs that ended `ERROR`.
     pub const JOBS_FAILED: &str = "JobsFailed";
+    /// Playback sessions started, by `Store` (`table`, `stateless`).
+    pub const SESSIONS_STARTED: &str = "SessionsStarted";
+    /// Sessions renewed.
+    pub const SESSIONS_RENEWED: &str = "SessionsRenewed";
+    /// Starts and renewals refused for the session's sake, by `Reason`
+    /// (`too_many_streams`, `session_ended`, `session_expired`, …).
+    pub const SESSIONS_REFUSED: &str = "SessionsRefused";
+    /// Sessions ended, by `Reason` (`viewer`, `beacon`, `evicted`, `revoked`).
+    pub const SESSIONS_ENDED: &str = "SessionsEnded";
 }
 
 /// The dimension every metric carries.

@@ -61,6 +61,19 @@ impl PseudonymKey {
         PseudonymKey { secret, key }
     }
 
+    /// As [`from_env`](Self::from_env), and a problem when neither variable
+    /// is set: `uses` says what else the key does (`"signs the upload handles"`).
+    pub fn required(env: &mut crate::Env, uses: &str) -> PseudonymKey {
+        let key = PseudonymKey::from_env(env);
+        if key.secret.is_none() && key.key.is_none() {
+            env.problem(format!(
+                "LOG_HASH_KEY_SECRET_ARN (or LOG_HASH_KEY, local runs) is required: it keys the \
+                 viewers' pseudonyms and {uses}"
+            ));
+        }
+        key
+    }
+
     /// Fetches the key from the secret, when one is named (`main`, at cold start).
     pub async fn load(
         &mut self,

@@ -120,6 +120,9 @@ pub struct Refusal {
     /// refusals the caller can act on and whose text repeats nothing
     /// secret (an uploader's bad file name, say).
     pub message: Option<String>,
+    /// More fields for the caller, beside `error` and `message` (the
+    /// viewer's own sessions on a `too_many_streams`).
+    pub fields: serde_json::Map<String, serde_json::Value>,
 }
 
 impl Refusal {
@@ -130,7 +133,17 @@ impl Refusal {
             reason: reason.into(),
             detail: None,
             message: None,
+            fields: serde_json::Map::new(),
         }
+    }
+
+    /// With `value` as the body's `name` (never `error` or `request_id`).
+    #[must_use]
+    pub fn with_field(mut self, name: &str, value: serde_json::Value) -> Self {
+        if !matches!(name, "error" | "request_id" | "message") {
+            self.fields.insert(name.to_string(), value);
+        }
+        self
     }
 
     /// The reason is safe to show: it goes out as the `message` too.
@@ -175,7 +188,13 @@ impl Refusal {
     /// The JSON answer ([`error_json`]), with `Allow: allow` on a 405,
     /// `WWW-Authenticate: Bearer` on a 401 and `Retry-After: 1` on a 503.
     pub fn response(&self, request_id: &str, allow: &HeaderValue) -> Response<Body> {
-        let text = error_json(self.code, request_id, self.message.as_deref());
+        let mut text = error_json(self.code, request_id, self.message.as_deref());
+        if !self.fields.is_empty()
+            && let Ok(serde_json::Value::Object(mut body)) = serde_json::from_str(&text)
+        {
+            body.extend(self.fields.clone());
+            text = serde_json::Value::Object(body).to_string();
+        }
         let mut resp = Response::new(Body::Text(text));
         *resp.status_mut() = self.status;
         let h = resp.headers_mut();

@@ -5,6 +5,8 @@
 #![forbid(clippy::print_stdout, clippy::print_stderr)]
 
 pub mod hls;
+pub mod mac;
+pub mod session;
 pub mod signing;
 pub mod status;
 pub mod tracks;

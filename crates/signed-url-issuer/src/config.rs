@@ -13,6 +13,7 @@ use hlsgate_aws::viewer::PseudonymKey;
 use hlsgate_core::signing::{Delivery, HashAlgorithm, ParamSuffix, SameSite};
 
 use crate::entitlement::EntitlementConfig;
+use crate::sessions::SessionsConfig;
 
 /// Where the signing keys come from: `SIGNING_KEYS_SECRET_ARN`, or
 /// `SIGNING_KEYS_FILE` / `SIGNING_KEYS` for local runs.
@@ -44,7 +45,8 @@ pub struct CookieConfig {
     pub same_site: SameSite,
 }
 
-/// How long a signature lives: `clamp(duration × factor + margin, min, max)`.
+/// How long a signature lives with `SIGNATURE_SECONDS=duration`:
+/// `clamp(duration × factor + margin, min, max)`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TtlPolicy {
     /// `TTL_DURATION_FACTOR` (default 1.5): room to pause and seek back.
@@ -99,15 +101,19 @@ pub struct Config {
     /// `DEFAULT_MODE`: `url` (default) or `cookies`; `?mode=` overrides.
     pub default_mode: Delivery,
     pub cookies: Option<CookieConfig>,
-    pub ttl: TtlPolicy,
+    /// `SIGNATURE_SECONDS`, `SESSION_GRACE_SECONDS`, `MAX_STREAMS`,
+    /// `STREAM_LIMIT`, `SESSIONS_TABLE` (and the `TTL_*` rule for
+    /// `SIGNATURE_SECONDS=duration`).
+    pub sessions: SessionsConfig,
     /// `BIND_VIEWER_IP`: bind signatures to the viewer's IPv4 address.
     pub bind_ip: bool,
     /// `ENTITLEMENT` and its settings.
     pub entitlement: EntitlementConfig,
     /// `SUBJECT_CLAIM` (default `sub`): the claim naming the viewer.
     pub subject_claim: String,
-    /// `LOG_HASH_KEY` or `LOG_HASH_KEY_SECRET_ARN`: key of the HMAC that
-    /// pseudonymises subjects in logs.
+    /// `LOG_HASH_KEY_SECRET_ARN` or `LOG_HASH_KEY` (required): key of the
+    /// HMAC that pseudonymises subjects in logs, and from which the
+    /// sessions' MAC key is derived.
     pub log_hash: PseudonymKey,
     /// `CORS_ALLOWED_ORIGINS`: comma-separated origins, or `*` (URL mode only).
     pub cors_origins: Vec<String>,
@@ -192,11 +198,12 @@ impl Config {
                  or HOST_ONLY_COOKIES=true (the issuer served through the distribution)",
             );
         }
-        let ttl = ttl_policy(&mut env);
+        let sessions = SessionsConfig::from_env(&mut env, ttl_policy);
         let bind_ip = env.flag("BIND_VIEWER_IP", false);
         let entitlement = EntitlementConfig::from_env(&mut env);
         let subject_claim = hlsgate_aws::viewer::subject_claim(&env);
-        let log_hash = PseudonymKey::from_env(&mut env);
+        let log_hash =
+            PseudonymKey::required(&mut env, "keys the playback sessions' ids and end tokens");
         let cors_origins = env.origins("CORS_ALLOWED_ORIGINS");
         if domain.is_some() && cors_origins.iter().any(|o| o == "*") {
             env.problem(
@@ -221,7 +228,7 @@ impl Config {
             suffix,
             default_mode,
             cookies,
-            ttl,
+            sessions,
             bind_ip,
             entitlement,
             subject_claim,

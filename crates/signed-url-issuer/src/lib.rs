@@ -23,6 +23,9 @@ pub mod catalog;
 pub mod config;
 pub mod entitlement;
 pub mod keys;
+mod playback;
+mod routes;
+pub mod sessions;
 /// Who is asking (shared with the upload API).
 pub use hlsgate_aws::viewer;
 
@@ -34,16 +37,16 @@ use hlsgate_aws::metrics::name;
 use hlsgate_aws::origin::{OriginGuard, Via};
 use hlsgate_aws::secret::Secret;
 pub use hlsgate_aws::web::{Clock, system_clock};
-use hlsgate_aws::web::{Frame, Refusal, cloudfront_viewer_ip};
-use hlsgate_core::signing::{CookieOptions, Epoch, Forwarded};
-use hlsgate_core::video::VideoId;
-use http::{HeaderValue, Method, StatusCode, header};
+use hlsgate_aws::web::{Frame, Refusal};
+use http::{Method, StatusCode};
 use lambda_http::{Body, Request, RequestExt, Response};
 
 use crate::catalog::{Catalog, CatalogError};
 pub use crate::config::Config;
-use crate::entitlement::{Decision, Entitlement};
+use crate::entitlement::Entitlement;
 use crate::keys::{KeyRing, KeySource};
+use crate::routes::Route;
+use crate::sessions::{EndReason, Sessions};
 use crate::viewer::Viewer;
 pub use hlsgate_core::signing::Delivery;
 
@@ -55,6 +58,8 @@ pub struct App<S, K, E> {
     pub catalog: Catalog<S>,
     pub keys: KeyRing<K>,
     pub entitlement: E,
+    /// The session store and key ([`App::with_sessions_table`]).
+    pub sessions: Sessions,
     /// The origin secret check, when `config.origin` is set
     /// ([`App::with_origin`]).
     pub origin: Option<OriginGuard<Secret>>,
@@ -70,7 +75,7 @@ impl<S: ObjectSource, K: KeySource, E: Entitlement> App<S, K, E> {
             // the cookies; config refuses `*` with cookies.
             // Host-only cookies are same-origin: no credentialed CORS.
             frame: Frame::new(
-                &[Method::GET],
+                &[Method::GET, Method::POST, Method::DELETE],
                 "Authorization",
                 config.cors_origins.clone(),
                 config.cookies.as_ref().is_some_and(|c| c.domain.is_some()),
@@ -82,10 +87,19 @@ impl<S: ObjectSource, K: KeySource, E: Entitlement> App<S, K, E> {
             ),
             keys: KeyRing::new(keys, config.hash, config.keys_refresh),
             entitlement,
+            sessions: Sessions::new(config.sessions.clone(), config.log_hash.key.as_ref()),
             origin: None,
             config,
             clock,
         }
+    }
+
+    /// Sessions recorded in `table` (`SESSIONS_TABLE`): stream limits and
+    /// ending sessions work.
+    #[must_use]
+    pub fn with_sessions_table(mut self, table: sessions::table::SessionsTable) -> Self {
+        self.sessions = self.sessions.with_table(table);
+        self
     }
 
     /// The origin secret from `source` (the location in `config.origin`);
@@ -101,9 +115,19 @@ impl<S: ObjectSource, K: KeySource, E: Entitlement> App<S, K, E> {
     }
 }
 
+/// What a request did to a session, for the metrics.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SessionEvent {
+    /// By store (`table`, `stateless`).
+    Started(&'static str),
+    Renewed,
+    /// By reason.
+    Refused(&'static str),
+}
+
 /// What a request did, for its log line.
 #[derive(Debug, Default)]
-struct Outcome {
+pub(crate) struct Outcome {
     subject: Option<String>,
     video_id: Option<String>,
     mode: Option<Delivery>,
@@ -118,6 +142,13 @@ struct Outcome {
     grant_until: Option<u64>,
     /// A signature went out.
     signed: bool,
+    /// The session's pseudonym.
+    session: Option<String>,
+    session_event: Option<SessionEvent>,
+    /// A session ended by this request, and why.
+    ended: Option<EndReason>,
+    /// The pseudonym of the session a start evicted.
+    evicted: Option<String>,
 }
 
 hlsgate_aws::impl_outcome!(
@@ -131,6 +162,21 @@ hlsgate_aws::impl_outcome!(
             && let (Some(mode), Some(key)) = (o.mode, o.key_id.as_deref())
         {
             doc.count(name::SIGNATURES, &[("Mode", mode.as_str()), ("KeyId", key)]);
+        }
+        match o.session_event {
+            Some(SessionEvent::Started(store)) => {
+                doc.count(name::SESSIONS_STARTED, &[("Store", store)]);
+            }
+            Some(SessionEvent::Renewed) => {
+                doc.count(name::SESSIONS_RENEWED, &[]);
+            }
+            Some(SessionEvent::Refused(reason)) => {
+                doc.count(name::SESSIONS_REFUSED, &[("Reason", reason)]);
+            }
+            None => {}
+        }
+        if let Some(why) = o.ended {
+            doc.count(name::SESSIONS_ENDED, &[("Reason", why.into())]);
         }
     },
     via = o.via.map(|v| match v {
@@ -146,6 +192,9 @@ hlsgate_aws::impl_outcome!(
     key_id = o.key_id.as_deref(),
     ip_bound = o.ip_bound,
     sidecar = o.sidecar,
+    session = o.session.as_deref(),
+    session_ended = o.ended.map(<&str>::from),
+    evicted = o.evicted.as_deref(),
 );
 
 /// Handles one request. Never panics on input; every answer carries
@@ -182,196 +231,33 @@ async fn serve<S: ObjectSource, K: KeySource, E: Entitlement>(
     };
     out.via = Some(via);
 
-    // 1. Method.
+    // 1. Method and route.
     if let Some(preflight) = app.frame.method(req)? {
         return Ok(preflight);
+    }
+    let (id, route) = Route::of(req)?;
+    out.video_id = Some(id.to_string());
+
+    // The end token stands in for the bearer token: a closing page's beacon
+    // carries none.
+    if let Route::EndByToken(sid) = &route {
+        return routes::end_by_token(app, req, &id, sid, out).await;
     }
 
     // 2. Who.
     let viewer = Viewer::required(req, &cfg.subject_claim)?;
     out.subject = Some(subject_hash(cfg, &viewer.subject));
 
-    // 3. What.
-    let id = video_id(req)
-        .map_err(|reason| Refusal::new(StatusCode::BAD_REQUEST, "bad_video_id", reason))?;
-    out.video_id = Some(id.to_string());
-    let mode = requested_mode(cfg, req, via)?;
-    out.mode = Some(mode);
-
-    // 4. May they, and until when?
-    let now = (app.clock)();
-    let grant_until = match app.entitlement.check(&viewer, &id, now).await {
-        // Whatever decided it (a custom `Entitlement` too), an end no
-        // answer can carry is the grant's fault, never a 5xx.
-        Ok(Decision::Allowed { until: Some(end) }) if end > entitlement::grants::LAST_EPOCH => {
-            return Err(Refusal::new(
-                StatusCode::FORBIDDEN,
-                "not_entitled",
-                format!("the grant's end {end} is past year 9999"),
-            )
-            .detail(entitlement::grants::GRANT_MALFORMED));
-        }
-        Ok(Decision::Allowed { until: Some(end) }) if end <= now => {
-            return Err(Refusal::new(
-                StatusCode::FORBIDDEN,
-                "not_entitled",
-                format!("the grant ended at {end} (now {now})"),
-            )
-            .detail(entitlement::grants::GRANT_EXPIRED));
-        }
-        Ok(Decision::Allowed { until }) => until,
-        Ok(Decision::Denied(d)) => {
-            return Err(
-                Refusal::new(StatusCode::FORBIDDEN, "not_entitled", d.reason).detail(d.detail),
-            );
-        }
-        Err(e) => {
-            return Err(Refusal::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "entitlement_unavailable",
-                e.to_string(),
-            )
-            .detail(e.detail));
-        }
-    };
-    out.grant_until = grant_until;
-
-    // 5. Is it ready, and how long does it play?
-    let ready = app
-        .catalog
-        .find(&id)
-        .await
-        .map_err(catalog_refusal)?
-        .ok_or_else(|| {
-            Refusal::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                "no playback.json and no master playlist",
-            )
-        })?;
-    out.sidecar = Some(ready.from_sidecar);
-    out.cache = ready.cache;
-
-    // 6. Keys.
-    let keys = app.keys.current().await.map_err(|e| {
-        Refusal::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "keys_unavailable",
-            e.to_string(),
-        )
-    })?;
-    let signer = keys.signer();
-    out.key_id = Some(signer.key_pair_id().to_string());
-
-    // 7. Sign the folder, once; a rental never outlives its grant.
-    let by_rule = now.saturating_add(cfg.ttl.seconds(ready.duration_seconds));
-    let expires = grant_until.map_or(by_rule, |u| by_rule.min(u));
-    let ttl = expires.saturating_sub(now);
-    out.ttl = Some(ttl);
-    out.expires = Some(expires);
-    let ip = if cfg.bind_ip {
-        // Through CloudFront the connection is CloudFront's; the viewer is
-        // in the header it sets (and overwrites, so a viewer cannot).
-        let viewer_ip = match via {
-            Via::Cdn => cloudfront_viewer_ip(req.headers()),
-            Via::Direct => viewer.source_ip,
-        };
-        bind_address(viewer_ip)
-    } else {
-        None
-    };
-    out.ip_bound = ip.is_some();
-    let folder = cfg.folder_url(id.as_str());
-    let internal = |e: &dyn std::fmt::Display| {
-        Refusal::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "signing_failed",
-            e.to_string(),
-        )
-    };
-    let expires_epoch = Epoch::new(expires).map_err(|e| internal(&e))?;
-    let signed = signer
-        .sign_folder(&folder, expires_epoch, None, ip)
-        .map_err(|e| internal(&e))?;
-    let manifest = format!("{folder}{}", ready.master_name);
-    let expires_at = rfc3339(expires).map_err(|e| internal(&e))?;
-
-    let poster = ready.poster_name.as_ref().map(|p| format!("{folder}{p}"));
-    let (manifest_url, poster_url, cookies) = match mode {
-        Delivery::Url => {
-            let query: Vec<String> = Forwarded::from_signed(&signed)
-                .with_copy(&cfg.suffix)
-                .map(|(n, v)| format!("{n}={v}"))
-                .collect();
-            // The poster goes straight to the media origin: CloudFront's
-            // own parameters, no forwarded copy for the rewriter.
-            (
-                format!("{manifest}?{}", query.join("&")),
-                poster.map(|p| format!("{p}?{}", signed.query_string())),
-                Vec::new(),
-            )
-        }
-        Delivery::Cookies => {
-            let Some(c) = &cfg.cookies else {
-                return Err(internal(&"cookie mode without cookie settings"));
-            };
-            let opts = CookieOptions {
-                domain: c.domain.clone(),
-                path: Some(format!("/{}", cfg.folder_key(id.as_str()))),
-                same_site: c.same_site,
-                expires: true,
-            };
-            let cookies = signed.set_cookie_headers(&opts).map_err(|e| internal(&e))?;
-            (manifest, poster, cookies)
-        }
-    };
-    // The tracks let a player draw its audio and subtitle menus (and know
-    // of trick play) before it loads the master.
-    let mut body = serde_json::json!({
-        "manifest_url": manifest_url,
-        "expires_at": expires_at,
-        "mode": mode.as_str(),
-        "tracks": ready.tracks,
-    });
-    if let Some(p) = poster_url {
-        body["poster_url"] = p.into();
+    match route {
+        Route::Start => playback::playback(app, req, via, &viewer, &id, None, out).await,
+        Route::Renew(sid) => playback::playback(app, req, via, &viewer, &id, Some(sid), out).await,
+        Route::End(sid) => routes::end(app, &viewer, &sid, EndReason::Viewer, out).await,
+        Route::List => routes::list(app, &viewer).await,
+        Route::EndByToken(_) => unreachable!("answered above"),
     }
-    if let Some(until) = grant_until {
-        // The player may say "rental ends in …"; a new signature is never
-        // issued past it.
-        body["grant_expires_at"] = rfc3339(until).map_err(|e| internal(&e))?.into();
-    }
-    out.signed = true;
-    let mut resp = Response::new(Body::Text(body.to_string()));
-    let h = resp.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    for c in cookies {
-        let v = HeaderValue::try_from(c).map_err(|e| internal(&e))?;
-        h.append(header::SET_COOKIE, v);
-    }
-    Ok(resp)
 }
 
-/// The `{videoId}` path parameter, else the segment after `/playback/`.
-fn video_id(req: &Request) -> Result<VideoId, String> {
-    let params = req.path_parameters_ref();
-    let raw = match params.and_then(|p| p.first("videoId")) {
-        Some(v) => v.to_string(),
-        None => {
-            let path = req.uri().path();
-            let (_, rest) = path
-                .split_once("/playback/")
-                .ok_or_else(|| format!("path {path:?} is not /playback/{{videoId}}"))?;
-            rest.to_string()
-        }
-    };
-    VideoId::parse(&raw).map_err(|e| e.to_string())
-}
-
-fn requested_mode(cfg: &Config, req: &Request, via: Via) -> Result<Delivery, Refusal> {
+pub(crate) fn requested_mode(cfg: &Config, req: &Request, via: Via) -> Result<Delivery, Refusal> {
     let params = req.query_string_parameters_ref();
     let mode: Delivery = match params.and_then(|p| p.first("mode")) {
         None => cfg.default_mode,
@@ -414,7 +300,7 @@ fn requested_mode(cfg: &Config, req: &Request, via: Via) -> Result<Delivery, Ref
 /// The policy's `IpAddress` for a viewer: their IPv4 address as a /32.
 /// CloudFront policies hold IPv4 ranges only; an IPv6 viewer gets an
 /// unbound signature rather than none.
-fn bind_address(ip: Option<IpAddr>) -> Option<ipnet::Ipv4Net> {
+pub(crate) fn bind_address(ip: Option<IpAddr>) -> Option<ipnet::Ipv4Net> {
     let v4 = match ip {
         Some(IpAddr::V4(v4)) => v4,
         Some(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
@@ -436,7 +322,7 @@ fn bind_address(ip: Option<IpAddr>) -> Option<ipnet::Ipv4Net> {
     ipnet::Ipv4Net::new(v4, 32).ok()
 }
 
-fn catalog_refusal(e: CatalogError) -> Refusal {
+pub(crate) fn catalog_refusal(e: CatalogError) -> Refusal {
     match e {
         CatalogError::Store(e) => Refusal::storage(&e),
         CatalogError::BadSidecar(_) => {
@@ -445,7 +331,7 @@ fn catalog_refusal(e: CatalogError) -> Refusal {
     }
 }
 
-fn rfc3339(epoch: u64) -> Result<String, String> {
+pub(crate) fn rfc3339(epoch: u64) -> Result<String, String> {
     let t = i64::try_from(epoch)
         .ok()
         .and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok())

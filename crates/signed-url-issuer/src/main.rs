@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use hlsgate_aws::secret::Secret;
 use hlsgate_aws::{S3Objects, start};
 use hlsgate_signed_url_issuer::entitlement::Entitlements;
+use hlsgate_signed_url_issuer::sessions::{self, table::SessionsTable};
 use hlsgate_signed_url_issuer::{App, Config, handle, system_clock};
 use lambda_http::{Request, service_fn};
 
@@ -29,8 +30,24 @@ async fn main() -> ExitCode {
         .origin
         .as_ref()
         .map(|o| Secret::new("the origin secret", o.secret.clone(), &started.sdk));
+    let sessions = match &started.config.sessions.table {
+        Some(name) => {
+            let table = SessionsTable::new(
+                sessions::table::client(&started.sdk, started.config.entitlement.timeout),
+                name.clone(),
+            );
+            if let Err(e) = table.probe().await {
+                return start::exit(Err(e.message));
+            }
+            Some(table)
+        }
+        None => None,
+    };
     let init_us = started.init_us();
     let mut app = App::new(started.config, objects, keys, entitlement, system_clock());
+    if let Some(table) = sessions {
+        app = app.with_sessions_table(table);
+    }
     if let Some(origin) = origin {
         app = app.with_origin(origin);
     }
@@ -52,6 +69,9 @@ async fn run(
         active_key = %loaded.signer().key_pair_id(),
         hash = %app.config.hash,
         entitlement = <&str>::from(app.config.entitlement.backend),
+        sessions = app.sessions.store_name(),
+        signature_seconds = app.config.sessions.signature.longest(),
+        max_streams = app.config.sessions.max_streams,
         "ready"
     );
     let app = &app;

@@ -92,13 +92,7 @@ impl Config {
             );
         }
         let status_reader_values = env.list("STATUS_READER_VALUES");
-        let log_hash = PseudonymKey::from_env(&mut env);
-        if log_hash.secret.is_none() && log_hash.key.is_none() {
-            env.problem(
-                "LOG_HASH_KEY_SECRET_ARN (or LOG_HASH_KEY, local runs) is required: it keys the \
-                 uploaders' pseudonyms and signs the upload handles",
-            );
-        }
+        let log_hash = PseudonymKey::required(&mut env, "signs the upload handles");
         let cors_origins = env.origins("CORS_ALLOWED_ORIGINS");
         let metrics = Metrics::from_env(&mut env, FUNCTION);
         let aws = AwsSettings::from_env(&mut env);

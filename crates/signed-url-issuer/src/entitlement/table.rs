@@ -182,52 +182,7 @@ impl GrantsTable {
     /// Creates the table as the template does (on demand; the key of
     /// [`super::grants`]) and waits until it is active: for local servers.
     pub async fn create(&self) -> Result<(), CallError> {
-        use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        };
-        let attribute = |name: &str| {
-            AttributeDefinition::builder()
-                .attribute_name(name)
-                .attribute_type(ScalarAttributeType::S)
-                .build()
-                .map_err(|e| CallError::local(e.to_string()))
-        };
-        let key = |name: &str, kind: KeyType| {
-            KeySchemaElement::builder()
-                .attribute_name(name)
-                .key_type(kind)
-                .build()
-                .map_err(|e| CallError::local(e.to_string()))
-        };
-        self.client
-            .create_table()
-            .table_name(&self.name)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(attribute(attr::SUBJECT)?)
-            .attribute_definitions(attribute(attr::VIDEO)?)
-            .key_schema(key(attr::SUBJECT, KeyType::Hash)?)
-            .key_schema(key(attr::VIDEO, KeyType::Range)?)
-            .send()
-            .await
-            .map_err(|e| CallError::from_sdk(&e))?;
-        for _ in 0..100 {
-            let d = self
-                .client
-                .describe_table()
-                .table_name(&self.name)
-                .send()
-                .await
-                .map_err(|e| CallError::from_sdk(&e))?;
-            let status = d.table().and_then(|t| t.table_status());
-            if status == Some(&aws_sdk_dynamodb::types::TableStatus::Active) {
-                return Ok(());
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        Err(CallError::local(format!(
-            "the table {} never became active",
-            self.name
-        )))
+        create_table(&self.client, &self.name, attr::SUBJECT, attr::VIDEO).await
     }
 
     /// Fails only when the table is missing (or unreadable for good): for
@@ -359,4 +314,59 @@ fn read_window(item: &Item) -> Window {
             Window::MALFORMED
         }
     }
+}
+
+/// Creates an on-demand table keyed by the string attributes `hash` and
+/// `range`, and waits until it is active: for local servers (the grants
+/// and the sessions tables).
+pub async fn create_table(
+    client: &Client,
+    name: &str,
+    hash: &str,
+    range: &str,
+) -> Result<(), CallError> {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    let attribute = |name: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(name)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| CallError::local(e.to_string()))
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .map_err(|e| CallError::local(e.to_string()))
+    };
+    client
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attribute(hash)?)
+        .attribute_definitions(attribute(range)?)
+        .key_schema(key(hash, KeyType::Hash)?)
+        .key_schema(key(range, KeyType::Range)?)
+        .send()
+        .await
+        .map_err(|e| CallError::from_sdk(&e))?;
+    for _ in 0..100 {
+        let d = client
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .map_err(|e| CallError::from_sdk(&e))?;
+        let status = d.table().and_then(|t| t.table_status());
+        if status == Some(&aws_sdk_dynamodb::types::TableStatus::Active) {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(CallError::local(format!(
+        "the table {name} never became active"
+    )))
 }

@@ -17,6 +17,14 @@ pub use hlsgate_aws::testing::*;
 pub const SUB: &str = "0f1e2d3c-4b5a-4968-8776-a5b4c3d2e1f0";
 pub const VIEWER_IP: &str = "203.0.113.10";
 
+/// CloudFront's view at `now`, of a viewer whose address no policy names.
+pub fn ctx(now: u64) -> Context {
+    Context {
+        now,
+        viewer_ip: None,
+    }
+}
+
 pub fn pem(key: &PrivateKey) -> String {
     private_key_to_pem(key).unwrap()
 }
@@ -36,6 +44,7 @@ pub fn env(extra: &[(&str, &str)]) -> Env {
         ("MEDIA_BUCKET".into(), "media".into()),
         ("CDN_DOMAIN".into(), CDN_DOMAIN.into()),
         ("SIGNING_KEYS".into(), keys),
+        ("LOG_HASH_KEY".into(), "test-only-log-hash-key".into()),
         ("ENTITLEMENT_CLAIM".into(), "cognito:groups".into()),
         ("ENTITLEMENT_VALUES".into(), "subscribers".into()),
         (
@@ -139,6 +148,10 @@ pub struct Call {
     pub claims: Vec<(String, Option<String>)>,
     pub headers: Vec<(String, String)>,
     pub source_ip: Option<String>,
+    /// `/sessions`, `/sessions/ID` or `/sessions/ID/end` after the video.
+    pub tail: String,
+    pub session: Option<String>,
+    pub body: Option<String>,
 }
 
 impl Call {
@@ -152,7 +165,39 @@ impl Call {
             claims: Vec::new(),
             headers: Vec::new(),
             source_ip: None,
+            tail: String::new(),
+            session: None,
+            body: None,
         }
+    }
+
+    /// `POST /playback/{videoId}/sessions/{id}`: a renewal.
+    pub fn renew(shape: Shape, session: &str) -> Call {
+        Call::new(shape).method("POST").session(session, "")
+    }
+
+    /// The route of session `id`, with `end` (`"/end"`) or not.
+    pub fn session(mut self, id: &str, end: &str) -> Call {
+        self.tail = format!("/sessions/{id}{end}");
+        self.session = Some(id.into());
+        self
+    }
+
+    /// `GET /playback/{videoId}/sessions`.
+    pub fn list(shape: Shape) -> Call {
+        let mut c = Call::new(shape);
+        c.tail = "/sessions".into();
+        c
+    }
+
+    pub fn body(mut self, text: &str) -> Call {
+        self.body = Some(text.into());
+        self
+    }
+
+    pub fn query(mut self, name: &str, value: &str) -> Call {
+        self.query.push((name.into(), value.into()));
+        self
     }
 
     pub fn anonymous(mut self) -> Call {
@@ -203,8 +248,14 @@ impl Call {
         let raw_query: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
         let mut r = ApiRequest::from_fixture(self.shape, self.fixture())
             .method(&self.method)
-            .path(&format!("/playback/{}", self.video_id))
+            .path(&format!("/playback/{}{}", self.video_id, self.tail))
             .path_parameter("videoId", &self.video_id);
+        if let Some(id) = &self.session {
+            r = r.path_parameter("sessionId", id);
+        }
+        if let Some(b) = &self.body {
+            r = r.body(b);
+        }
         if !raw_query.is_empty() {
             r = r.query(&raw_query.join("&"));
         }

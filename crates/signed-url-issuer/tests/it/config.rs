@@ -84,6 +84,7 @@ fn every_problem_is_listed() {
     let p = problems(&[
         ("SIGNING_KEYS_FILE", "/tmp/keys.json"),
         ("SIGNING_HASH", "MD5"),
+        ("SIGNATURE_SECONDS", "duration"),
         ("TTL_MIN_SECONDS", "7200"),
         ("TTL_MAX_SECONDS", "3600"),
         ("TTL_DURATION_FACTOR", "0.5"),

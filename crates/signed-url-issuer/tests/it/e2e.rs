@@ -52,8 +52,8 @@ async fn fetch(
     rewriter::handle(app, req).await
 }
 
-/// The issuer's TTL pinned to the hour the rewriter's checks expect.
-const ONE_HOUR: &[(&str, &str)] = &[("TTL_MIN_SECONDS", "3600"), ("TTL_MAX_SECONDS", "3600")];
+/// The issuer's signatures pinned to the hour the rewriter's checks expect.
+const ONE_HOUR: &[(&str, &str)] = &[("SIGNATURE_SECONDS", "3600")];
 
 async fn play(extra: &[(&str, &str)]) {
     let issuer = app(extra);

@@ -281,6 +281,7 @@ async fn the_binary_probes_the_table_at_cold_start() {
                 ("MEDIA_BUCKET", "media"),
                 ("CDN_DOMAIN", CDN_DOMAIN),
                 ("SIGNING_KEYS", keys.as_str()),
+                ("LOG_HASH_KEY", "test-only-log-hash-key"),
                 ("ENTITLEMENT", "dynamodb"),
                 ("GRANTS_TABLE", name),
                 ("AWS_ENDPOINT_URL_DYNAMODB", db.endpoint().as_str()),

@@ -19,13 +19,6 @@ use crate::common::*;
 
 const MASTER: &str = "https://d111111abcdef8.cloudfront.net/videos/demo/master.m3u8";
 
-fn ctx(now: u64) -> Context {
-    Context {
-        now,
-        viewer_ip: None,
-    }
-}
-
 /// Checks the common headers of every answer.
 fn check_headers(r: &lambda_http::Response<lambda_http::Body>) {
     assert_eq!(header(r, "cache-control"), Some("private, no-store"));
@@ -48,9 +41,9 @@ async fn issues_a_signed_url_from_rest_and_http_api_events() {
         assert!(set_cookies(&r).is_empty());
         let body = json_body(&r);
         assert_eq!(body["mode"], "url");
-        // A 2 h film: 2 h × 1.5 + 5 min.
-        let expires = NOW + 11_100;
-        assert_eq!(body["expires_at"], "2026-11-21T13:20:30Z");
+        // Five minutes (SIGNATURE_SECONDS), whatever the film's length.
+        let expires = NOW + 300;
+        assert_eq!(body["expires_at"], "2026-11-21T10:20:30Z");
         let url = body["manifest_url"].as_str().unwrap();
         assert!(url.starts_with(&format!("{MASTER}?Policy=")), "{url}");
 
@@ -237,7 +230,8 @@ async fn an_entitlement_store_that_cannot_answer_is_503() {
 #[tokio::test]
 async fn videos_that_are_not_ready_are_404_and_the_sidecar_sets_the_ttl() {
     let objects = store();
-    let app = app_with(&[], objects.clone());
+    // Signatures as long as the video: the rule for players that cannot renew.
+    let app = app_with(&[("SIGNATURE_SECONDS", "duration")], objects.clone());
     let ok = |r: &lambda_http::Response<lambda_http::Body>| {
         assert_eq!(r.status(), 200, "{:?}", r.body());
         let url = json_body(r)["manifest_url"].as_str().unwrap().to_string();
@@ -329,7 +323,7 @@ async fn methods_preflight_and_modes() {
     let app = app(&[]);
     let r = call(&app, &Call::new(Shape::Http).method("POST")).await;
     assert_eq!(r.status(), 405);
-    assert_eq!(header(&r, "allow"), Some("GET, OPTIONS"));
+    assert_eq!(header(&r, "allow"), Some("GET, POST, DELETE, OPTIONS"));
 
     let r = call(
         &app,
@@ -390,7 +384,7 @@ async fn cookies_are_scoped_to_the_video_and_verify() {
                 "Secure",
                 "HttpOnly",
                 "SameSite=None",
-                "Expires=Sat, 21 Nov 2026 13:20:30 GMT",
+                "Expires=Sat, 21 Nov 2026 10:20:30 GMT",
             ] {
                 assert!(c.contains(attr), "{attr} missing in {c}");
             }
@@ -409,7 +403,7 @@ async fn cookies_are_scoped_to_the_video_and_verify() {
             "https://cdn.example.com/videos/demo/720p/seg_00002.ts".to_string(),
         ] {
             let v = verify_cookies(&url, &header_value, &keys, ctx(NOW)).unwrap();
-            assert_eq!(v.expires.seconds(), NOW + 11_100);
+            assert_eq!(v.expires.seconds(), NOW + 300);
         }
         assert!(
             verify_cookies(

@@ -169,6 +169,7 @@ fn the_function_refuses_to_start_with_bad_keys() {
         .env("CDN_DOMAIN", "d111111abcdef8.cloudfront.net")
         .env("ENTITLEMENT_ANY_VIEWER", "true")
         .env("SIGNING_KEYS", &two_active)
+        .env("LOG_HASH_KEY", "test-only-log-hash-key")
         .env("AWS_REGION", "us-east-1")
         .output()
         .unwrap();

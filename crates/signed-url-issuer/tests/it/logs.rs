@@ -35,6 +35,12 @@ async fn logs_carry_facts_never_secrets() {
             );
         }
         secrets.extend(cookie_jar(&r).into_values());
+        let body = json_body(&r);
+        for field in ["id", "end_token"] {
+            if let Some(v) = body["session"][field].as_str() {
+                secrets.push(v.to_string());
+            }
+        }
     }
     drop(guard);
     let logs = capture.text();
@@ -46,7 +52,9 @@ async fn logs_carry_facts_never_secrets() {
     assert_eq!(ok["status"], 200);
     assert_eq!(ok["video_id"], "demo");
     assert_eq!(ok["mode"], "url");
-    assert_eq!(ok["expires"], NOW + 11_100);
+    assert_eq!(ok["expires"], NOW + 300);
+    // The session by its pseudonym only: its id renews it, its end token ends it.
+    assert_eq!(ok["session"].as_str().unwrap().len(), 32);
     assert_eq!(ok["key_id"], KEY_ID);
     assert_eq!(ok["ip_bound"], true);
     assert_eq!(ok["request_id"], "CmRb5hBwoAMEV2Q=");
@@ -69,6 +77,9 @@ async fn logs_carry_facts_never_secrets() {
     assert!(!logs.contains("BEGIN"));
     assert!(secrets.len() >= 8);
     for s in secrets.iter().filter(|s| s.len() > 20) {
-        assert!(!logs.contains(s.as_str()), "signature or policy in logs");
+        assert!(
+            !logs.contains(s.as_str()),
+            "signature, policy or session token in logs"
+        );
     }
 }

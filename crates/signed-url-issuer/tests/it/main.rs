@@ -12,4 +12,5 @@ mod handler;
 mod keys;
 mod logs;
 mod payloads;
+mod sessions;
 mod webhook;

@@ -1,0 +1,345 @@
+//! A playback window: a new session (`GET /playback/{videoId}`) or a
+//! renewal (`POST …/sessions/{sessionId}`). Both check entitlement, find
+//! the video, and sign its folder once, for `SIGNATURE_SECONDS`.
+
+use hlsgate_aws::ObjectSource;
+use hlsgate_aws::origin::Via;
+use hlsgate_aws::web::{Refusal, cloudfront_viewer_ip};
+use hlsgate_core::session::NONCE_BYTES;
+use hlsgate_core::signing::{CookieOptions, Delivery, Epoch, Forwarded};
+use hlsgate_core::video::VideoId;
+use http::{HeaderValue, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+
+use crate::entitlement::{self, Decision, Entitlement};
+use crate::keys::KeySource;
+use crate::sessions::{Admission, EndReason, Lapse, Lifetime, NewSession, SessionId, device_label};
+use crate::viewer::Viewer;
+use crate::{App, Outcome, SessionEvent, bind_address, catalog_refusal, requested_mode, rfc3339};
+
+fn internal(e: &dyn std::fmt::Display) -> Refusal {
+    Refusal::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "signing_failed",
+        e.to_string(),
+    )
+}
+
+/// A session store failure: 503, retry.
+pub(crate) fn sessions_unavailable(e: &crate::sessions::StoreError) -> Refusal {
+    Refusal::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "sessions_unavailable",
+        e.to_string(),
+    )
+    .detail(e.detail)
+}
+
+/// Why a session may not renew, as the player reads it.
+pub(crate) fn lapse_refusal(lapse: Lapse) -> Refusal {
+    let (code, message) = match lapse {
+        Lapse::Ended => (
+            "session_ended",
+            "this playback was ended, on another screen or by the service",
+        ),
+        Lapse::Replaced => (
+            "session_ended",
+            "a newer playback on this account took this screen's place",
+        ),
+        Lapse::Expired => (
+            "session_expired",
+            "this playback session lapsed; start a new one",
+        ),
+    };
+    Refusal::new(StatusCode::FORBIDDEN, code, message)
+        .public()
+        .detail(lapse_detail(lapse))
+}
+
+fn lapse_detail(lapse: Lapse) -> &'static str {
+    match lapse {
+        Lapse::Ended => "session_ended",
+        Lapse::Replaced => "session_replaced",
+        Lapse::Expired => "session_expired",
+    }
+}
+
+fn nonce() -> Result<[u8; NONCE_BYTES], Refusal> {
+    let mut b = [0u8; NONCE_BYTES];
+    getrandom::fill(&mut b).map_err(|e| internal(&format!("no randomness: {e}")))?;
+    Ok(b)
+}
+
+/// Entitlement for `viewer` and `id` at `now`: the end of their grant, or
+/// the refusal.
+async fn entitled<E: Entitlement>(
+    entitlement: &E,
+    viewer: &Viewer,
+    id: &VideoId,
+    now: u64,
+) -> Result<Option<u64>, Refusal> {
+    match entitlement.check(viewer, id, now).await {
+        // Whatever decided it (a custom `Entitlement` too), an end no
+        // answer can carry is the grant's fault, never a 5xx.
+        Ok(Decision::Allowed { until: Some(end) }) if end > entitlement::grants::LAST_EPOCH => {
+            Err(Refusal::new(
+                StatusCode::FORBIDDEN,
+                "not_entitled",
+                format!("the grant's end {end} is past year 9999"),
+            )
+            .detail(entitlement::grants::GRANT_MALFORMED))
+        }
+        Ok(Decision::Allowed { until: Some(end) }) if end <= now => Err(Refusal::new(
+            StatusCode::FORBIDDEN,
+            "not_entitled",
+            format!("the grant ended at {end} (now {now})"),
+        )
+        .detail(entitlement::grants::GRANT_EXPIRED)),
+        Ok(Decision::Allowed { until }) => Ok(until),
+        Ok(Decision::Denied(d)) => {
+            Err(Refusal::new(StatusCode::FORBIDDEN, "not_entitled", d.reason).detail(d.detail))
+        }
+        Err(e) => Err(Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "entitlement_unavailable",
+            e.to_string(),
+        )
+        .detail(e.detail)),
+    }
+}
+
+/// Steps 3 to 8 of a playback (the crate's docs): `renewing` names the
+/// session a renewal continues; without it a new one is admitted.
+pub(crate) async fn playback<S: ObjectSource, K: KeySource, E: Entitlement>(
+    app: &App<S, K, E>,
+    req: &Request,
+    via: Via,
+    viewer: &Viewer,
+    id: &VideoId,
+    renewing: Option<SessionId>,
+    out: &mut Outcome,
+) -> Result<Response<Body>, Refusal> {
+    let cfg = &app.config;
+    let sessions = &app.sessions;
+    let mode = requested_mode(cfg, req, via)?;
+    out.mode = Some(mode);
+    let Some(key) = sessions.key() else {
+        return Err(Refusal::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "config",
+            "no session key: the pseudonym key (LOG_HASH_KEY_SECRET_ARN) was not loaded",
+        ));
+    };
+
+    // 4. May they, and until when? A renewal asks again: a revoked grant
+    // ends the session here.
+    let now = (app.clock)();
+    let grant_until = match entitled(&app.entitlement, viewer, id, now).await {
+        Ok(until) => until,
+        Err(refusal) => {
+            if let Some(sid) = &renewing
+                && refusal.status == StatusCode::FORBIDDEN
+            {
+                out.session_event = Some(SessionEvent::Refused("not_entitled"));
+                match sessions
+                    .end(&viewer.subject, sid, EndReason::Revoked, now)
+                    .await
+                {
+                    Ok(true) => out.ended = Some(EndReason::Revoked),
+                    Ok(false) => {}
+                    Err(e) => {
+                        tracing::warn!(error = %e, "could not record a revoked session's end")
+                    }
+                }
+            }
+            return Err(refusal);
+        }
+    };
+    out.grant_until = grant_until;
+
+    // 5. Is it ready, and how long does it play?
+    let ready = app
+        .catalog
+        .find(id)
+        .await
+        .map_err(catalog_refusal)?
+        .ok_or_else(|| {
+            Refusal::new(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no playback.json and no master playlist",
+            )
+        })?;
+    out.sidecar = Some(ready.from_sidecar);
+    out.cache = ready.cache;
+
+    // 6. Keys.
+    let keys = app.keys.current().await.map_err(|e| {
+        Refusal::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "keys_unavailable",
+            e.to_string(),
+        )
+    })?;
+    let signer = keys.signer();
+    out.key_id = Some(signer.key_pair_id().to_string());
+
+    // 7. The session: admitted, or still holding. A signature never
+    // outlives the viewer's grant.
+    let life = Lifetime::new(
+        now,
+        sessions.config.signature.seconds(ready.duration_seconds),
+        grant_until,
+    );
+    out.ttl = Some(life.expires.saturating_sub(now));
+    out.expires = Some(life.expires);
+    let session = match renewing {
+        Some(sid) => {
+            out.session = Some(cfg.log_hash.of(&sid.to_string()));
+            match sessions
+                .renew(key, &viewer.subject, id.as_str(), &sid, now, life.expires)
+                .await
+                .map_err(|e| sessions_unavailable(&e))?
+            {
+                Ok(()) => {
+                    out.session_event = Some(SessionEvent::Renewed);
+                    sid
+                }
+                Err(lapse) => {
+                    out.session_event = Some(SessionEvent::Refused(lapse_detail(lapse)));
+                    return Err(lapse_refusal(lapse));
+                }
+            }
+        }
+        None => {
+            let params = req.query_string_parameters_ref();
+            let device = device_label(params.and_then(|p| p.first("device")));
+            let new = NewSession {
+                subject: &viewer.subject,
+                video: id.as_str(),
+                device: device.as_deref(),
+                now,
+                signature_expires: life.expires,
+            };
+            match sessions
+                .start(key, &new, nonce()?)
+                .await
+                .map_err(|e| sessions_unavailable(&e))?
+            {
+                Admission::Admitted { id: sid, evicted } => {
+                    out.session = Some(cfg.log_hash.of(&sid.to_string()));
+                    out.session_event = Some(SessionEvent::Started(sessions.store_name()));
+                    if let Some(old) = evicted {
+                        out.evicted = Some(cfg.log_hash.of(&old));
+                        out.ended = Some(EndReason::Evicted);
+                    }
+                    sid
+                }
+                Admission::Full(held) => {
+                    out.session_event = Some(SessionEvent::Refused("too_many_streams"));
+                    let n = sessions.config.max_streams;
+                    return Err(Refusal::new(
+                        StatusCode::CONFLICT,
+                        "too_many_streams",
+                        format!("{} of {n} streams in use", held.len()),
+                    )
+                    .with_message(format!(
+                        "this account is already watching on {n} screen{}: end one to watch here",
+                        if n == 1 { "" } else { "s" }
+                    ))
+                    .with_field("max_streams", n.into())
+                    .with_field(
+                        "sessions",
+                        serde_json::to_value(&held).map_err(|e| internal(&e))?,
+                    ));
+                }
+            }
+        }
+    };
+
+    // 8. Sign the folder, once.
+    let ip = if cfg.bind_ip {
+        // Through CloudFront the connection is CloudFront's; the viewer is
+        // in the header it sets (and overwrites, so a viewer cannot).
+        let viewer_ip = match via {
+            Via::Cdn => cloudfront_viewer_ip(req.headers()),
+            Via::Direct => viewer.source_ip,
+        };
+        bind_address(viewer_ip)
+    } else {
+        None
+    };
+    out.ip_bound = ip.is_some();
+    let folder = cfg.folder_url(id.as_str());
+    let expires_epoch = Epoch::new(life.expires).map_err(|e| internal(&e))?;
+    let signed = signer
+        .sign_folder(&folder, expires_epoch, None, ip)
+        .map_err(|e| internal(&e))?;
+    let manifest = format!("{folder}{}", ready.master_name);
+    let expires_at = rfc3339(life.expires).map_err(|e| internal(&e))?;
+
+    let poster = ready.poster_name.as_ref().map(|p| format!("{folder}{p}"));
+    let (manifest_url, poster_url, cookies) = match mode {
+        Delivery::Url => {
+            let query: Vec<String> = Forwarded::from_signed(&signed)
+                .with_copy(&cfg.suffix)
+                .map(|(n, v)| format!("{n}={v}"))
+                .collect();
+            // The poster goes straight to the media origin: CloudFront's
+            // own parameters, no forwarded copy for the rewriter.
+            (
+                format!("{manifest}?{}", query.join("&")),
+                poster.map(|p| format!("{p}?{}", signed.query_string())),
+                Vec::new(),
+            )
+        }
+        Delivery::Cookies => {
+            let Some(c) = &cfg.cookies else {
+                return Err(internal(&"cookie mode without cookie settings"));
+            };
+            let opts = CookieOptions {
+                domain: c.domain.clone(),
+                path: Some(format!("/{}", cfg.folder_key(id.as_str()))),
+                same_site: c.same_site,
+                expires: true,
+            };
+            let cookies = signed.set_cookie_headers(&opts).map_err(|e| internal(&e))?;
+            (manifest, poster, cookies)
+        }
+    };
+    // The tracks let a player draw its audio and subtitle menus (and know
+    // of trick play) before it loads the master.
+    let mut body = serde_json::json!({
+        "manifest_url": manifest_url,
+        "expires_at": expires_at,
+        "mode": mode.as_str(),
+        "tracks": ready.tracks,
+        "session": {
+            "id": session.to_string(),
+            // Past this the session cannot renew: start a new one.
+            "expires_at": rfc3339(sessions.lapses_at(life.expires)).map_err(|e| internal(&e))?,
+            "refresh_at": rfc3339(life.refresh_at).map_err(|e| internal(&e))?,
+            "end_token": session.end_token(key, &viewer.subject, id.as_str()),
+        },
+    });
+    if let Some(p) = poster_url {
+        body["poster_url"] = p.into();
+    }
+    if let Some(until) = grant_until {
+        // The player may say "rental ends in …"; a new signature is never
+        // issued past it.
+        body["grant_expires_at"] = rfc3339(until).map_err(|e| internal(&e))?.into();
+    }
+    out.signed = true;
+    let mut resp = Response::new(Body::Text(body.to_string()));
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    for c in cookies {
+        let v = HeaderValue::try_from(c).map_err(|e| internal(&e))?;
+        h.append(header::SET_COOKIE, v);
+    }
+    Ok(resp)
+}
