@@ -403,12 +403,8 @@ async fn any_entitlement_answering_an_end_past_year_9999_is_refused_as_malformed
     );
 }
 
-/// Every request the grants table sends (CreateTable, PutItem, GetItem,
-/// Query, DeleteItem), checked against DynamoDB's published model: the Rust
-/// SDK checks none of its lengths, patterns or ranges.
-#[tokio::test]
-async fn every_grants_table_request_meets_dynamodbs_model() {
-    let Some(db) = dynalite() else { return };
+/// A client of `db` whose requests are recorded.
+pub fn recorded_client(db: &LocalDynamo) -> (Client, hlsgate_aws::testing::Wire) {
     let wire = hlsgate_aws::testing::Wire::default();
     let client = table::local_client(&db.endpoint(), Duration::from_secs(5));
     let client = Client::from_conf(
@@ -418,6 +414,37 @@ async fn every_grants_table_request_meets_dynamodbs_model() {
             .interceptor(wire.clone())
             .build(),
     );
+    (client, wire)
+}
+
+/// Every request `wire` recorded meets DynamoDB's published model, and
+/// each of `operations` was sent.
+pub fn assert_meets_dynamodbs_model(wire: &hlsgate_aws::testing::Wire, operations: &[&str]) {
+    let model = hlsgate_aws::testing::contract::Model::fixture("dynamodb-2012-08-10");
+    let mut sent_ops: Vec<String> = Vec::new();
+    for s in &wire.sent() {
+        let target = s.target.as_deref().unwrap_or_default();
+        let operation = target.rsplit('.').next().unwrap_or_default();
+        let body: serde_json::Value = serde_json::from_slice(&s.body).unwrap();
+        let problems = model.problems(operation, &body);
+        assert!(problems.is_empty(), "{operation}: {problems:#?}\n{body}");
+        sent_ops.push(operation.to_string());
+    }
+    for op in operations {
+        assert!(
+            sent_ops.iter().any(|o| o == op),
+            "{op} not sent: {sent_ops:?}"
+        );
+    }
+}
+
+/// Every request the grants table sends (CreateTable, PutItem, GetItem,
+/// Query, DeleteItem), checked against DynamoDB's published model: the Rust
+/// SDK checks none of its lengths, patterns or ranges.
+#[tokio::test]
+async fn every_grants_table_request_meets_dynamodbs_model() {
+    let Some(db) = dynalite() else { return };
+    let (client, wire) = recorded_client(&db);
     let t = GrantsTable::new(client, "grants-contract");
     t.create().await.unwrap();
     t.put(&grant("alice", "intro", Some(NOW - 10), Some(NOW + 60)))
@@ -431,21 +458,12 @@ async fn every_grants_table_request_meets_dynamodbs_model() {
     t.delete("alice", &Target::parse("intro").unwrap())
         .await
         .unwrap();
-    let model = hlsgate_aws::testing::contract::Model::fixture("dynamodb-2012-08-10");
-    let sent = wire.sent();
-    let mut operations: Vec<&str> = Vec::new();
-    for s in &sent {
-        let target = s.target.as_deref().unwrap_or_default();
-        let operation = target.rsplit('.').next().unwrap_or_default();
-        let body: serde_json::Value = serde_json::from_slice(&s.body).unwrap();
-        let problems = model.problems(operation, &body);
-        assert!(problems.is_empty(), "{operation}: {problems:#?}\n{body}");
-        operations.push(operation);
-    }
-    for op in ["CreateTable", "PutItem", "GetItem", "Query", "DeleteItem"] {
-        assert!(operations.contains(&op), "{op} not sent: {operations:?}");
-    }
+    assert_meets_dynamodbs_model(
+        &wire,
+        &["CreateTable", "PutItem", "GetItem", "Query", "DeleteItem"],
+    );
     // The check sees what DynamoDB refuses.
+    let model = hlsgate_aws::testing::contract::Model::fixture("dynamodb-2012-08-10");
     let bad = serde_json::json!({"TableName": "", "Limit": 0});
     let problems = model.problems("Query", &bad);
     assert!(

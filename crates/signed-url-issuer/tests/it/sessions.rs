@@ -18,7 +18,7 @@ use secrecy::SecretString;
 use serde_json::Value;
 
 use crate::common::*;
-use crate::grants::dynalite;
+use crate::grants::{assert_meets_dynamodbs_model, dynalite, recorded_client};
 
 async fn start<E: Entitlement>(
     app: &App<hlsgate_aws::MemoryObjects, StaticKeys, E>,
@@ -394,4 +394,36 @@ async fn revoking_the_grant_ends_the_session_at_its_next_renewal() {
     // Ended, not merely refused: its slot and its listing are gone.
     let r = call(&app, &Call::list(Shape::Http)).await;
     assert_eq!(json_body(&r)["sessions"], serde_json::json!([]));
+}
+
+/// Every request the sessions table sends, checked against DynamoDB's
+/// published model: admission (with a refusal and an eviction), renewal
+/// (with a refused one), ending, listing.
+#[tokio::test]
+async fn every_sessions_table_request_meets_dynamodbs_model() {
+    let Some(db) = dynalite() else { return };
+    let (client, wire) = recorded_client(&db);
+    let t = SessionsTable::new(client, "sessions-contract");
+    t.create().await.unwrap();
+    for limit in ["refuse", "evict-oldest"] {
+        let mut extra = SUBJECT_ENV.to_vec();
+        extra.extend([("MAX_STREAMS", "1"), ("STREAM_LIMIT", limit)]);
+        let app = table_app(&extra, t.clone(), any_viewer());
+        let first = session_of(&call(&app, &device("tv")).await);
+        let id = first["id"].as_str().unwrap();
+        call(&app, &device("phone")).await;
+        call(&app, &Call::renew(Shape::Http, id)).await;
+        call(&app, &Call::list(Shape::Http)).await;
+        call(
+            &app,
+            &Call::new(Shape::Http).method("DELETE").session(id, ""),
+        )
+        .await;
+    }
+    let unlimited = table_app(SUBJECT_ENV, t.clone(), any_viewer());
+    session_of(&call(&unlimited, &device("tv")).await);
+    assert_meets_dynamodbs_model(
+        &wire,
+        &["CreateTable", "PutItem", "UpdateItem", "GetItem", "Query"],
+    );
 }
