@@ -65,7 +65,9 @@ fn target(s: &str) -> Result<Target, CliError> {
     Target::parse(s).map_err(CliError::usage)
 }
 
-fn block_on<T>(f: impl std::future::Future<Output = Result<T, CliError>>) -> Result<T, CliError> {
+pub(crate) fn block_on<T>(
+    f: impl std::future::Future<Output = Result<T, CliError>>,
+) -> Result<T, CliError> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -99,7 +101,7 @@ fn epoch(arg: Option<&str>, now: u64) -> Result<Option<u64>, CliError> {
     .transpose()
 }
 
-fn rfc3339(epoch: u64) -> String {
+pub(crate) fn rfc3339(epoch: u64) -> String {
     humantime::format_rfc3339_seconds(std::time::UNIX_EPOCH + Duration::from_secs(epoch))
         .to_string()
 }

@@ -9,6 +9,8 @@ mod error;
 mod grants;
 mod keygen;
 mod rewrite;
+#[cfg(feature = "dev")]
+mod sessions;
 mod sign;
 mod timearg;
 mod verify;
@@ -50,6 +52,9 @@ enum Command {
     /// List a viewer's grants, with what each means now.
     #[cfg(feature = "dev")]
     Grants(grants::ListArgs),
+    /// List or end a viewer's playback sessions in the sessions table.
+    #[cfg(feature = "dev")]
+    Sessions(sessions::Args),
 }
 
 pub use error::{CliError, Outcome};
@@ -70,6 +75,8 @@ fn main() -> ExitCode {
         Command::Revoke(args) => grants::revoke(args),
         #[cfg(feature = "dev")]
         Command::Grants(args) => grants::list(args),
+        #[cfg(feature = "dev")]
+        Command::Sessions(args) => sessions::run(args),
     };
     match result {
         Ok(code) => code,
