@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use hlsgate_core::signing::Delivery;
 use hlsgate_dev::DevError;
 use hlsgate_dev::grants::DevEntitlement;
+use hlsgate_dev::StreamLimit;
 use hlsgate_signed_url_issuer::entitlement::Backend;
 
 use crate::{CliError, Outcome};
@@ -55,6 +56,18 @@ pub struct Args {
     /// by the rewriter's key route to the folder's signature.
     #[arg(long)]
     encrypt: bool,
+    /// How long each signature lives (the issuer's SIGNATURE_SECONDS,
+    /// default 300); the page renews it while it plays.
+    #[arg(long, value_parser = clap::value_parser!(u64).range(5..=86_400))]
+    signature_seconds: Option<u64>,
+    /// Active sessions per viewer (MAX_STREAMS; 0, the default, is no
+    /// limit); sessions are then recorded in a table on dynalite.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u16).range(0..=100))]
+    max_streams: u16,
+    /// Past --max-streams: refuse the new start (409), or end the oldest
+    /// session at its next renewal.
+    #[arg(long, value_parser = crate::choice::<StreamLimit>(), default_value = "refuse")]
+    stream_limit: StreamLimit,
 }
 
 /// The dev stack's entitlement from the flags; flags for another backend
@@ -112,6 +125,9 @@ pub fn run(args: Args) -> Outcome {
         mode: args.mode,
         entitlement,
         encrypt: args.encrypt,
+        signature_seconds: args.signature_seconds,
+        max_streams: args.max_streams,
+        stream_limit: args.stream_limit,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

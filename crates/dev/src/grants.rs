@@ -1,4 +1,5 @@
-//! `hlsgate dev --entitlement dynamodb|webhook`: the issuer's store, locally.
+//! `hlsgate dev --entitlement dynamodb|webhook`: the issuer's store, locally;
+//! and the sessions table, with `--max-streams` or the grants table.
 //!
 //! With `dynamodb` the stack starts dynalite (or uses `--dynamodb-endpoint`),
 //! creates the grants table, and grants the dev viewer the seed video, and
@@ -14,6 +15,7 @@ use hlsgate_signed_url_issuer::entitlement::grants::{Grant, Target, Window};
 use hlsgate_signed_url_issuer::entitlement::table::{self, GrantsTable};
 use hlsgate_signed_url_issuer::entitlement::webhook::Webhook;
 use hlsgate_signed_url_issuer::entitlement::{EntitlementConfig, Entitlements, Store};
+use hlsgate_signed_url_issuer::sessions::table::SessionsTable;
 
 use crate::DEV_SUBJECT;
 use crate::error::DevError;
@@ -89,33 +91,76 @@ pub fn env(choice: &DevEntitlement) -> Vec<(String, String)> {
     pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
 }
 
-/// The table's server and the table, made if missing.
-pub async fn start_table(endpoint: Option<&str>) -> Result<DevGrants, DevError> {
-    let (server, endpoint) = match endpoint {
+/// dynalite started for `why` (a flag), or the server at `endpoint`.
+fn server(endpoint: Option<&str>, why: &str) -> Result<(Option<LocalDynamo>, String), DevError> {
+    Ok(match endpoint {
         Some(e) => (None, e.to_string()),
         None => {
             let s = LocalDynamo::start().map_err(|e| {
-                DevError::env(format!(
-                    "--entitlement dynamodb: {e}; or pass --dynamodb-endpoint URL"
-                ))
+                DevError::env(format!("{why}: {e}; or pass --dynamodb-endpoint URL"))
             })?;
             let e = s.endpoint();
             (Some(s), e)
         }
+    })
+}
+
+/// Ignores "the table exists" (a server given with --dynamodb-endpoint).
+fn created(
+    r: Result<(), hlsgate_aws::error::CallError>,
+    table: &str,
+    endpoint: &str,
+) -> Result<(), DevError> {
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) if e.code.as_deref() == Some("ResourceInUseException") => Ok(()),
+        Err(e) => Err(DevError::env(format!(
+            "creating {table} on {endpoint}: {e}"
+        ))),
+    }
+}
+
+/// The local sessions table (`--max-streams`, or with the grants table).
+pub const DEV_SESSIONS_TABLE: &str = "hlsgate-dev-sessions";
+
+/// The sessions table of a running stack.
+#[derive(Debug)]
+pub struct DevSessions {
+    pub table: SessionsTable,
+    pub endpoint: String,
+    /// Stopped with the stack; `None` when it shares the grants' server.
+    _server: Option<LocalDynamo>,
+}
+
+/// The sessions table, on the grants' server when there is one.
+pub async fn start_sessions(
+    grants: Option<&DevGrants>,
+    endpoint: Option<&str>,
+) -> Result<DevSessions, DevError> {
+    let (server, endpoint) = match grants {
+        Some(g) => (None, g.endpoint.clone()),
+        None => server(endpoint, "--max-streams")?,
     };
+    let t = SessionsTable::new(
+        table::local_client(&endpoint, Duration::from_secs(5)),
+        DEV_SESSIONS_TABLE,
+    );
+    created(t.create().await, DEV_SESSIONS_TABLE, &endpoint)?;
+    Ok(DevSessions {
+        table: t,
+        endpoint,
+        _server: server,
+    })
+}
+
+/// The table's server and the table, made if missing.
+pub async fn start_table(endpoint: Option<&str>) -> Result<DevGrants, DevError> {
+    let (server, endpoint) = server(endpoint, "--entitlement dynamodb")?;
     let t = GrantsTable::new(
         table::local_client(&endpoint, Duration::from_secs(5)),
         DEV_GRANTS_TABLE,
     );
-    match t.create().await {
-        Ok(()) => {}
-        Err(e) if e.code.as_deref() == Some("ResourceInUseException") => {}
-        Err(e) => {
-            return Err(DevError::env(format!(
-                "creating {DEV_GRANTS_TABLE} on {endpoint}: {e}"
-            )));
-        }
-    }
+    created(t.create().await, DEV_GRANTS_TABLE, &endpoint)?;
     Ok(DevGrants {
         table: t,
         endpoint,
@@ -153,8 +198,8 @@ pub fn entitlements(
 
 /// The `make watch` environment's extra lines: the functions reach the
 /// local table through the SDK's service-specific endpoint variable.
-pub fn watch_env(grants: Option<&DevGrants>) -> Vec<(String, String)> {
-    grants
-        .map(|g| vec![("AWS_ENDPOINT_URL_DYNAMODB".to_string(), g.endpoint.clone())])
+pub fn watch_env(endpoint: Option<&str>) -> Vec<(String, String)> {
+    endpoint
+        .map(|e| vec![("AWS_ENDPOINT_URL_DYNAMODB".to_string(), e.to_string())])
         .unwrap_or_default()
 }

@@ -38,6 +38,7 @@ use hlsgate_aws::secret::StaticSecret;
 use hlsgate_core::signing::Delivery;
 use hlsgate_signed_url_issuer::entitlement::Entitlements;
 use hlsgate_signed_url_issuer::keys::FileKeys;
+pub use hlsgate_signed_url_issuer::sessions::StreamLimit;
 
 use crate::setup::{DataDir, MEDIA_BUCKET, Secrets, UPLOAD_BUCKET};
 use crate::transcode::JobsApp;
@@ -98,6 +99,19 @@ pub struct Options {
     pub entitlement: grants::DevEntitlement,
     /// Uploads become AES-128 encrypted ladders (`ENCRYPTION=aes-128`).
     pub encrypt: bool,
+    /// `SIGNATURE_SECONDS`; `None` for the function's default (300).
+    pub signature_seconds: Option<u64>,
+    /// `MAX_STREAMS` (0: no limit) and `STREAM_LIMIT`.
+    pub max_streams: u16,
+    pub stream_limit: StreamLimit,
+}
+
+impl Options {
+    /// Sessions are recorded (a table on dynalite) when streams are
+    /// limited or dynalite runs anyway for the grants; else stateless.
+    pub fn sessions_table(&self) -> bool {
+        self.max_streams > 0 || matches!(self.entitlement, grants::DevEntitlement::Dynamodb { .. })
+    }
 }
 
 /// The running stack.
@@ -115,6 +129,8 @@ pub struct Stack {
     pub jobs: Arc<JobsApp>,
     /// The grants table, with `--entitlement dynamodb`.
     pub grants: Option<grants::DevGrants>,
+    /// The sessions table ([`Options::sessions_table`]).
+    pub sessions: Option<grants::DevSessions>,
     pub(crate) hlsjs: Option<Bytes>,
     pub(crate) sequencer: AtomicU64,
 }
@@ -157,8 +173,25 @@ pub async fn run(opts: Options) -> Result<(), DevError> {
         }
         _ => String::new(),
     };
+    let seconds = stack.issuer.config.sessions.signature.longest();
+    let sessions_line = match &stack.sessions {
+        Some(s) => format!(
+            "\n  sessions   {} on {}   (signatures of {seconds} s, renewed by the page; {}: hlsgate sessions list --table {} --endpoint {} --subject {DEV_SUBJECT})",
+            grants::DEV_SESSIONS_TABLE,
+            s.endpoint,
+            match stack.issuer.config.sessions.max_streams {
+                0 => "no stream limit".to_string(),
+                n => format!("{n} streams, then {}", stack.issuer.config.sessions.limit),
+            },
+            grants::DEV_SESSIONS_TABLE,
+            s.endpoint
+        ),
+        None => format!(
+            "\n  sessions   stateless   (signatures of {seconds} s, renewed by the page; --max-streams N records them)"
+        ),
+    };
     println!(
-        "\n  player     {o}/#token={token}   ({player_line})\n  dev token  {token}   (Authorization: Bearer …; --dev-token to fix it)\n  issuer     GET {o}/playback/{{videoId}}[?mode=url|cookies]   (default {mode}; through the edge, as /playback/* on the distribution)\n  edge       {o}/videos/…   (CloudFront: key group {kid}; signed URLs or cookies)\n  rewriter   {o}/_origin/rewriter/videos/…   (API Gateway: needs the origin secret)\n  S3         {s3}   (path-style; buckets {UPLOAD_BUCKET}, {MEDIA_BUCKET})\n  uploads    drop a file on the page (the upload API at {o}/_origin/issuer/uploads), or PUT {o}/upload/NAME from scripts   ({tools_line})\n  data       {data}   (dev keys, origin secret, buckets; never commit it)\n  lambdas    cargo lambda watch reads {env}{grants_line}\n",
+        "\n  player     {o}/#token={token}   ({player_line})\n  dev token  {token}   (Authorization: Bearer …; --dev-token to fix it)\n  issuer     GET {o}/playback/{{videoId}}[?mode=url|cookies]   (default {mode}; through the edge, as /playback/* on the distribution)\n  edge       {o}/videos/…   (CloudFront: key group {kid}; signed URLs or cookies)\n  rewriter   {o}/_origin/rewriter/videos/…   (API Gateway: needs the origin secret)\n  S3         {s3}   (path-style; buckets {UPLOAD_BUCKET}, {MEDIA_BUCKET})\n  uploads    drop a file on the page (the upload API at {o}/_origin/issuer/uploads), or PUT {o}/upload/NAME from scripts   ({tools_line})\n  data       {data}   (dev keys, origin secret, buckets; never commit it)\n  lambdas    cargo lambda watch reads {env}{grants_line}{sessions_line}\n",
         token = stack.token,
         mode = stack.mode,
         kid = stack.secrets.key_pair_id,

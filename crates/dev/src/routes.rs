@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Method, Request, Response, StatusCode, header};
+use http_body_util::BodyExt as _;
 use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -98,9 +99,9 @@ impl Stack {
             },
             // The distribution's `/playback/*` behaviour, as in AWS; the
             // API's own URL (what API clients call) without CloudFront.
-            (_, p) if p.starts_with("/playback/") => self.issue(&req, peer, Path::Edge).await,
+            (_, p) if p.starts_with("/playback/") => self.issue(req, peer, Path::Edge).await,
             (_, p) if p.starts_with("/_origin/issuer/playback/") => {
-                self.issue(&req, peer, Path::Direct).await
+                self.issue(req, peer, Path::Direct).await
             }
             // The upload API's routes on the issuer's API URL.
             (_, p)
@@ -156,14 +157,24 @@ impl Stack {
     /// The issuer, behind the dev authorizer: a valid token becomes the JWT
     /// authorizer's context for subject `dev-viewer` in group `viewers`.
     /// Through the edge, the request carries what CloudFront adds: the
-    /// origin secret and `CloudFront-Viewer-Address`.
+    /// origin secret and `CloudFront-Viewer-Address`. The routes are the
+    /// HTTP API's; the end-token route has no authorizer, as in AWS.
     pub(crate) async fn issue(
         &self,
-        req: &Request<Incoming>,
+        req: Request<Incoming>,
         peer: SocketAddr,
         path: Path,
     ) -> Answer {
-        let authorizer = if req.method() == Method::OPTIONS {
+        let raw = req.uri().path().to_string();
+        let api_path = raw.trim_start_matches("/_origin/issuer").to_string();
+        let Some(route) = IssuerRoute::of(req.method(), &api_path) else {
+            return error(
+                StatusCode::NOT_FOUND,
+                "not_found",
+                format!("no route {} {api_path}", req.method()),
+            );
+        };
+        let authorizer = if req.method() == Method::OPTIONS || !route.authorized {
             None
         } else {
             if let Some(refused) = self.unauthorized(req.headers()) {
@@ -171,12 +182,6 @@ impl Stack {
             }
             Some(format!("[{DEV_GROUP}]"))
         };
-        let raw = req.uri().path();
-        let id = raw
-            .trim_start_matches("/_origin/issuer")
-            .trim_start_matches("/playback/");
-        let api_path = format!("/playback/{id}");
-        let decoded_id = percent_encoding::percent_decode_str(id).decode_utf8_lossy();
         let mut headers = lambda::header_pairs(req.headers());
         if path == Path::Edge {
             // CloudFront's values replace any the viewer sent.
@@ -184,15 +189,24 @@ impl Stack {
             headers.retain(|(k, _)| !added.iter().any(|(a, _)| a.eq_ignore_ascii_case(k)));
             headers.extend(added);
         }
-        let mut api = lambda::http_api_request(
-            req.method(),
-            &api_path,
-            req.uri().query().unwrap_or(""),
-            &headers,
-            peer,
-            "GET /playback/{videoId}",
-        )
-        .path_parameter("videoId", &decoded_id);
+        let method = req.method().clone();
+        let query = req.uri().query().unwrap_or("").to_string();
+        // A beacon's form: a token, a few hundred bytes.
+        let body = match http_body_util::Limited::new(req.into_body(), 4096)
+            .collect()
+            .await
+        {
+            Ok(b) => b.to_bytes(),
+            Err(e) => return error(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.to_string()),
+        };
+        let mut api = lambda::http_api_request(&method, &api_path, &query, &headers, peer, route.key);
+        for (name, value) in &route.params {
+            let decoded = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
+            api = api.path_parameter(name, &decoded);
+        }
+        if !body.is_empty() {
+            api = api.body(&String::from_utf8_lossy(&body));
+        }
         if let Some(groups) = &authorizer {
             api = authorized(api, groups);
         }
@@ -233,5 +247,56 @@ impl Stack {
             Ok(r) => lambda::response(hlsgate_manifest_rewriter::handle(&self.rewriter, r).await),
             Err(e) => error(StatusCode::BAD_REQUEST, "bad_request", e.to_string()),
         }
+    }
+}
+
+/// One of the issuer's API routes, as the template declares them.
+#[derive(Debug)]
+pub(crate) struct IssuerRoute<'a> {
+    /// The route key (`GET /playback/{videoId}`).
+    pub key: &'static str,
+    pub params: Vec<(&'static str, &'a str)>,
+    /// Behind the JWT authorizer (all but the end-token route).
+    pub authorized: bool,
+}
+
+impl<'a> IssuerRoute<'a> {
+    /// The route `method` and `path` (`/playback/…`) match; `OPTIONS`
+    /// matches each path, as the HTTP API's CORS answers preflights.
+    pub(crate) fn of(method: &Method, path: &'a str) -> Option<IssuerRoute<'a>> {
+        let rest = path.strip_prefix("/playback/")?;
+        let parts: Vec<&str> = rest.split('/').collect();
+        let any = method == Method::OPTIONS;
+        let (key, params, authorized) = match (parts.as_slice(), method) {
+            ([id], m) if any || m == Method::GET || m == Method::HEAD => {
+                ("GET /playback/{videoId}", vec![("videoId", *id)], true)
+            }
+            ([id, "sessions"], m) if any || m == Method::GET => (
+                "GET /playback/{videoId}/sessions",
+                vec![("videoId", *id)],
+                true,
+            ),
+            ([id, "sessions", sid], &Method::POST) => (
+                "POST /playback/{videoId}/sessions/{sessionId}",
+                vec![("videoId", *id), ("sessionId", *sid)],
+                true,
+            ),
+            ([id, "sessions", sid], m) if any || m == Method::DELETE => (
+                "DELETE /playback/{videoId}/sessions/{sessionId}",
+                vec![("videoId", *id), ("sessionId", *sid)],
+                true,
+            ),
+            ([id, "sessions", sid, "end"], m) if any || m == Method::POST => (
+                "POST /playback/{videoId}/sessions/{sessionId}/end",
+                vec![("videoId", *id), ("sessionId", *sid)],
+                false,
+            ),
+            _ => return None,
+        };
+        Some(IssuerRoute {
+            key,
+            params,
+            authorized,
+        })
     }
 }

@@ -84,8 +84,18 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
         }
         _ => None,
     };
+    let sessions = if opts.sessions_table() {
+        let endpoint = match &opts.entitlement {
+            grants::DevEntitlement::Dynamodb { endpoint } => endpoint.as_deref(),
+            _ => None,
+        };
+        Some(grants::start_sessions(grants.as_ref(), endpoint).await?)
+    } else {
+        None
+    };
     let mut env = function_env(&public_origin, &data, &secrets, mode);
     env.extend(grants::env(&opts.entitlement));
+    env.extend(session_env(&opts));
     if opts.encrypt {
         env.retain(|(k, _)| k != "ENCRYPTION");
         env.push(("ENCRYPTION".to_string(), "aes-128".to_string()));
@@ -104,13 +114,17 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
     let issuer_config = hlsgate_signed_url_issuer::Config::from(Env::from_pairs(env.clone()))
         .map_err(|e| config_error("signed-url-issuer", e))?;
     let entitlement = grants::entitlements(&issuer_config.entitlement, grants.as_ref())?;
-    let issuer = hlsgate_signed_url_issuer::App::new(
+    let mut issuer = hlsgate_signed_url_issuer::App::new(
         issuer_config,
         S3Objects::new(s3.clone(), MEDIA_BUCKET),
         FileKeys(data.signing_keys()),
         entitlement,
         web::system_clock(),
-    )
+    );
+    if let Some(s) = &sessions {
+        issuer = issuer.with_sessions_table(s.table.clone());
+    }
+    let issuer = issuer
     .with_origin(Secret::Literal(StaticKeys(
         secrets.origin_secret.clone().into(),
     )));
@@ -174,7 +188,12 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
             ),
             ("AWS_REGION".to_string(), LocalS3::REGION.to_string()),
         ])
-        .chain(grants::watch_env(grants.as_ref()))
+        .chain(grants::watch_env(
+            grants
+                .as_ref()
+                .map(|g| g.endpoint.as_str())
+                .or(sessions.as_ref().map(|s| s.endpoint.as_str())),
+        ))
         .collect();
     setup::write_private(&data.lambda_env(), setup::env_file(&watch_env).as_bytes())?;
 
@@ -191,10 +210,30 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
         uploader,
         jobs,
         grants,
+        sessions,
         hlsjs,
         sequencer: AtomicU64::new(0),
     };
     Ok((stack, listener))
+}
+
+/// The issuer's session settings from the flags.
+fn session_env(opts: &Options) -> Vec<(String, String)> {
+    let mut env = Vec::new();
+    if let Some(s) = opts.signature_seconds {
+        env.push(("SIGNATURE_SECONDS".to_string(), s.to_string()));
+    }
+    if opts.sessions_table() {
+        env.push((
+            "SESSIONS_TABLE".to_string(),
+            grants::DEV_SESSIONS_TABLE.to_string(),
+        ));
+    }
+    if opts.max_streams > 0 {
+        env.push(("MAX_STREAMS".to_string(), opts.max_streams.to_string()));
+        env.push(("STREAM_LIMIT".to_string(), opts.stream_limit.to_string()));
+    }
+    env
 }
 
 /// The four functions' environment, as the template sets it in AWS but
