@@ -12,7 +12,7 @@ const { chromium } = createRequire(path.join(path.resolve(modules), "package.jso
 
 export const timeout = Number(process.env.HLSGATE_E2E_TIMEOUT_MS || 60000);
 
-// Runs `body(page, out)` on a fresh page; `out` gets `ok` (and `error`),
+// Runs `body(page, out, browser)` on a fresh page; `out` gets `ok` (and `error`),
 // the page's console, and is printed as the last line.
 export async function withPage(out, body, extraArgs = []) {
   out.console = [];
@@ -24,7 +24,7 @@ export async function withPage(out, body, extraArgs = []) {
   try {
     const page = await browser.newPage({ viewport: { width: 1180, height: 720 } });
     page.on("console", (m) => out.console.push(`${m.type()}: ${m.text()}`));
-    await body(page, out);
+    await body(page, out, browser);
     out.ok = true;
   } catch (e) {
     out.ok = false;

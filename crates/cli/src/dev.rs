@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use hlsgate_core::signing::Delivery;
 use hlsgate_dev::DevError;
-use hlsgate_dev::grants::DevEntitlement;
 use hlsgate_dev::StreamLimit;
+use hlsgate_dev::grants::DevEntitlement;
 use hlsgate_signed_url_issuer::entitlement::Backend;
 
 use crate::{CliError, Outcome};

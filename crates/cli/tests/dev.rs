@@ -480,6 +480,11 @@ fn signed_cookies_open_one_folder() {
 /// `hlsgate dev --entitlement dynamodb`, or `None` (saying why) without
 /// dynalite; under CI its absence fails the test.
 fn dev_with_grants_table() -> Option<Dev> {
+    dev_with_grants_table_and(&[])
+}
+
+/// As [`dev_with_grants_table`], with more `args`.
+fn dev_with_grants_table_and(args: &[&str]) -> Option<Dev> {
     if !hlsgate_aws::local_dynamodb::dynalite_script().exists() {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -488,7 +493,9 @@ fn dev_with_grants_table() -> Option<Dev> {
         eprintln!("skipped: no dynalite (make e2e-tools)");
         return None;
     }
-    Some(Dev::start_with("url", &[], &["--entitlement", "dynamodb"]))
+    let mut all = vec!["--entitlement", "dynamodb"];
+    all.extend_from_slice(args);
+    Some(Dev::start_with("url", &[], &all))
 }
 
 #[test]
@@ -507,7 +514,7 @@ fn local_grants_rent_the_seed_video_and_a_revocation_shows_within_a_second() {
     assert!(expires <= grant_end, "{body}");
     // The banner names the table's endpoint; the CLI revokes there.
     let line = dev
-        .stdout()
+        .stdout_when(|o| o.contains("  grants "))
         .lines()
         .find(|l| l.trim_start().starts_with("grants "))
         .unwrap_or_else(|| panic!("no grants line:\n{}", dev.stdout()))
@@ -1371,6 +1378,108 @@ fn a_corrupt_upload_is_an_error_notice_not_a_crash() {
     );
     // Still serving.
     assert_eq!(dev.issue("sample", "url").0, 200);
+}
+
+/// Sessions in Chromium with hls.js, one stack and one browser for all of
+/// it (`e2e/sessions.mjs`): 10 s signatures renewed through four lifetimes
+/// of playing, a pause of two and a seek back, in URL and cookie mode, with
+/// no 403 on the way; a copied manifest URL refused a lifetime later; the
+/// beacon on leaving; two streams and a refused third; ending from another
+/// screen, from the CLI, and by revoking the grant, each stopping the page
+/// within a lifetime plus a renewal, saying why.
+#[test]
+fn chromium_renews_short_signatures_and_stops_when_the_session_ends() {
+    const LIFETIME: f64 = 10.0;
+    let Some(browser) = Browser::find() else {
+        return;
+    };
+    let Some(dev) = dev_with_grants_table_and(&["--signature-seconds", "10", "--max-streams", "2"])
+    else {
+        return;
+    };
+    let out = dev.stdout_when(|o| o.contains("  sessions "));
+    let endpoint = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("sessions "))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .unwrap_or_else(|| panic!("no sessions line:\n{out}"))
+        .to_string();
+    let r = browser.run(
+        "sessions.mjs",
+        &[
+            &dev.origin,
+            TOKEN,
+            "--lifetime",
+            "10",
+            "--hlsgate",
+            env!("CARGO_BIN_EXE_hlsgate"),
+            "--sessions-table",
+            "hlsgate-dev-sessions",
+            "--grants-table",
+            "hlsgate-dev-grants",
+            "--endpoint",
+            &endpoint,
+            "--subject",
+            "dev-viewer",
+        ],
+    );
+    assert_eq!(r["ok"], true, "{r}\n{}", dev.logs());
+    for run in r["runs"].as_array().unwrap() {
+        assert_eq!(
+            run["refused"],
+            serde_json::json!([]),
+            "a 403 reached the player: {run}"
+        );
+        assert!(
+            run["played"].as_f64().unwrap() >= 4.0 * LIFETIME + 3.0,
+            "{run}"
+        );
+        // Segments were still fetched six lifetimes after the start.
+        assert!(
+            run["last_request_after"].as_f64().unwrap() > 6.0 * LIFETIME,
+            "{run}"
+        );
+        assert!(run["renewals"].as_u64().unwrap() >= 7, "{run}");
+        assert!(run["stopped"].is_null(), "{run}");
+        assert_eq!(run["statusClass"], "", "the page showed an error: {run}");
+    }
+    let copied = &r["runs"][0]["copied"];
+    assert_eq!(copied["status"], 403, "{copied}");
+    assert!(copied["after_seconds"].as_f64().unwrap() > LIFETIME);
+    assert_eq!(
+        r["after_leaving"], 0,
+        "the beacon did not end the session: {r}"
+    );
+    assert_eq!(r["third"]["status"], 409, "{r}");
+    assert_eq!(r["third"]["body"]["error"], "too_many_streams");
+    assert_eq!(r["third"]["body"]["sessions"].as_array().unwrap().len(), 2);
+    for (step, code) in [
+        ("ended_by_other_screen", "session_ended"),
+        ("ended_by_cli", "session_ended"),
+        ("revoked", "not_entitled"),
+    ] {
+        let s = &r[step];
+        assert_eq!(s["stopped"]["code"], code, "{step}: {s}");
+        assert!(
+            s["seconds"].as_f64().unwrap() <= 2.0 * LIFETIME,
+            "{step}: {s}"
+        );
+        assert_eq!(s["paused"], true, "{step}: {s}");
+        assert!(
+            s["status"]
+                .as_str()
+                .unwrap()
+                .starts_with("Playback stopped: "),
+            "{step}: {s}"
+        );
+    }
+    assert!(
+        r["revoked"]["status"]
+            .as_str()
+            .unwrap()
+            .contains("no longer watch"),
+        "{r}"
+    );
 }
 
 /// Headless Chromium with playwright-core, when all of it is here.

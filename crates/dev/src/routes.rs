@@ -93,6 +93,12 @@ impl Stack {
             (&Method::GET, "/favicon.ico") => {
                 text(StatusCode::NO_CONTENT, "image/x-icon", Bytes::new())
             }
+            // The page's session module (renewal, ending): docs/sessions.md.
+            (&Method::GET, "/session.js") => text(
+                StatusCode::OK,
+                "text/javascript",
+                Bytes::from_static(include_bytes!("../assets/session.js")),
+            ),
             (&Method::GET, "/hls.js") => match &self.hlsjs {
                 Some(b) => text(StatusCode::OK, "text/javascript", b.clone()),
                 None => error(StatusCode::NOT_FOUND, "not_found", "no --hlsjs given"),
@@ -197,9 +203,16 @@ impl Stack {
             .await
         {
             Ok(b) => b.to_bytes(),
-            Err(e) => return error(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", e.to_string()),
+            Err(e) => {
+                return error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "body_too_large",
+                    e.to_string(),
+                );
+            }
         };
-        let mut api = lambda::http_api_request(&method, &api_path, &query, &headers, peer, route.key);
+        let mut api =
+            lambda::http_api_request(&method, &api_path, &query, &headers, peer, route.key);
         for (name, value) in &route.params {
             let decoded = percent_encoding::percent_decode_str(value).decode_utf8_lossy();
             api = api.path_parameter(name, &decoded);

@@ -124,8 +124,7 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
     if let Some(s) = &sessions {
         issuer = issuer.with_sessions_table(s.table.clone());
     }
-    let issuer = issuer
-    .with_origin(Secret::Literal(StaticKeys(
+    let issuer = issuer.with_origin(Secret::Literal(StaticKeys(
         secrets.origin_secret.clone().into(),
     )));
     let keys = issuer

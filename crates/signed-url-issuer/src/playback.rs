@@ -137,22 +137,20 @@ pub(crate) async fn playback<S: ObjectSource, K: KeySource, E: Entitlement>(
     let grant_until = match entitled(&app.entitlement, viewer, id, now).await {
         Ok(until) => until,
         Err(refusal) => {
-            if let Some(sid) = &renewing
-                && refusal.status == StatusCode::FORBIDDEN
+            let (Some(sid), StatusCode::FORBIDDEN) = (&renewing, refusal.status) else {
+                return Err(refusal);
+            };
+            out.session_event = Some(SessionEvent::Refused("not_entitled"));
+            match sessions
+                .end(&viewer.subject, sid, EndReason::Revoked, now)
+                .await
             {
-                out.session_event = Some(SessionEvent::Refused("not_entitled"));
-                match sessions
-                    .end(&viewer.subject, sid, EndReason::Revoked, now)
-                    .await
-                {
-                    Ok(true) => out.ended = Some(EndReason::Revoked),
-                    Ok(false) => {}
-                    Err(e) => {
-                        tracing::warn!(error = %e, "could not record a revoked session's end")
-                    }
-                }
+                Ok(true) => out.ended = Some(EndReason::Revoked),
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "could not record a revoked session's end"),
             }
-            return Err(refusal);
+            // The player stops here: it may say why.
+            return Err(refusal.with_message("this account may no longer watch this video"));
         }
     };
     out.grant_until = grant_until;
