@@ -281,16 +281,33 @@ class Functions(unittest.TestCase):
                 self.assertEqual((cache["MinTTL"], cache["DefaultTTL"]), (0, 0))
                 key = cache["ParametersInCacheKeyAndForwardedToOrigin"]
                 self.assertEqual(key["HeadersConfig"]["Headers"], ["Authorization"])
-                self.assertEqual(key["QueryStringsConfig"]["QueryStrings"], ["mode"])
+                self.assertEqual(key["QueryStringsConfig"]["QueryStrings"], ["mode", "device"])
+                # Renewal (POST) and ending (DELETE) go through the behaviour.
+                self.assertEqual(len(playback["AllowedMethods"]), 7)
+                self.assertEqual(playback["CachedMethods"], ["GET", "HEAD"])
                 forwarded = stack.properties("IssuerOriginRequestPolicy")["OriginRequestPolicyConfig"]
                 self.assertIn("CloudFront-Viewer-Address", forwarded["HeadersConfig"]["Headers"])
-                # One issuer route, GET, behind the JWT authorizer (the rest
-                # are the upload API's): preflights are API Gateway's own
+                # The issuer's routes (the rest are the upload API's), all
+                # behind the JWT authorizer but the end beacon's, whose end
+                # token is its credential: preflights are API Gateway's own
                 # CORS answer, never an invocation.
                 routes = [n for n, r in TEMPLATE["Resources"].items() if r["Type"] == "AWS::ApiGatewayV2::Route"]
-                self.assertEqual([r for r in routes if not r.startswith("Upload")], ["IssuerRoute"])
+                issuer_routes = {
+                    stack.properties(r)["RouteKey"]: stack.properties(r).get("AuthorizationType")
+                    for r in routes
+                    if not r.startswith("Upload")
+                }
+                self.assertEqual(
+                    issuer_routes,
+                    {
+                        "GET /playback/{videoId}": "JWT",
+                        "GET /playback/{videoId}/sessions": "JWT",
+                        "POST /playback/{videoId}/sessions/{sessionId}": "JWT",
+                        "DELETE /playback/{videoId}/sessions/{sessionId}": "JWT",
+                        "POST /playback/{videoId}/sessions/{sessionId}/end": "NONE",
+                    },
+                )
                 route = stack.properties("IssuerRoute")
-                self.assertEqual((route["RouteKey"], route["AuthorizationType"]), ("GET /playback/{videoId}", "JWT"))
                 cors = stack.properties("IssuerApi")["CorsConfiguration"]
                 players = params.get("PlayerOrigins", "*").split(",")
                 uploaders = [o for o in params.get("UploadOrigins", "").split(",") if o]
@@ -306,6 +323,44 @@ class Functions(unittest.TestCase):
                 cookies = params.get("HostOnlyCookies") == "true" or bool(params.get("CookieDomain"))
                 self.assertEqual(env["HOST_ONLY_COOKIES"], params.get("HostOnlyCookies", "false"))
                 self.assertEqual(self.env_of(stack, "RewriterFunction")["AUTH_MODE"], "cookies" if cookies else "url")
+
+    def test_sessions_are_recorded_counted_and_written_only_by_the_issuer(self):
+        # docs/sessions.md: with Sessions=table (the default) a table with
+        # TTL on expires_at, named to the issuer, which alone may write it,
+        # item by item; MAX_STREAMS always, STREAM_LIMIT only with a limit.
+        for name, params in SCENARIOS.items():
+            with self.subTest(name):
+                stack = Stack(TEMPLATE, params)
+                env = self.env_of(stack, "IssuerFunction")
+                self.assertEqual(env["SIGNATURE_SECONDS"], params.get("SignatureSeconds", "300"))
+                self.assertEqual(env["MAX_STREAMS"], params.get("MaxStreams", "0"))
+                self.assertEqual(env.get("STREAM_LIMIT"), params.get("StreamLimit", "refuse") if params.get("MaxStreams", "0") != "0" else None)
+                self.assertEqual(env.get("SESSION_GRACE_SECONDS"), params.get("SessionGraceSeconds"))
+                table = params.get("Sessions", "table") == "table"
+                self.assertEqual(stack.resource_exists("SessionsTable"), table)
+                writes = [
+                    (role, st)
+                    for role, r in TEMPLATE["Resources"].items()
+                    if r["Type"] == "AWS::IAM::Role" and stack.resource_exists(role)
+                    for policy in stack.properties(role).get("Policies", [])
+                    for st in policy["PolicyDocument"]["Statement"]
+                    if {"dynamodb:PutItem", "dynamodb:UpdateItem"} & set(st["Action"] if isinstance(st["Action"], list) else [st["Action"]])
+                ]
+                if not table:
+                    self.assertNotIn("SESSIONS_TABLE", env)
+                    self.assertEqual(writes, [])
+                    continue
+                self.assertEqual(env["SESSIONS_TABLE"], stack.eval({"Ref": "SessionsTable"}))
+                t = stack.properties("SessionsTable")
+                self.assertEqual(t["TimeToLiveSpecification"], {"AttributeName": "expires_at", "Enabled": True})
+                self.assertEqual([k["AttributeName"] for k in t["KeySchema"]], ["subject", "slot"])
+                ((role, st),) = writes
+                self.assertEqual(role, "IssuerRole")
+                self.assertEqual(
+                    sorted(st["Action"]),
+                    ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+                )
+                self.assertEqual(st["Resource"], stack.eval({"Fn::GetAtt": ["SessionsTable", "Arn"]}))
 
     def test_the_upload_routes_the_bucket_cors_and_the_role_are_what_the_api_needs(self):
         # docs/upload-api.md: five routes on the issuer's API, behind its JWT
@@ -416,7 +471,7 @@ class Encryption(unittest.TestCase):
 
     def test_on_by_default_off_on_request(self):
         on = Stack(TEMPLATE, SCENARIOS["one ECDSA key, claim entitlement"])
-        off = Stack(TEMPLATE, SCENARIOS["unencrypted ladders"])
+        off = Stack(TEMPLATE, SCENARIOS["unencrypted ladders, stateless sessions"])
         self.assertEqual(on.properties("JobsFunction")["Environment"]["Variables"]["ENCRYPTION"], "aes-128")
         self.assertEqual(off.properties("JobsFunction")["Environment"]["Variables"]["ENCRYPTION"], "none")
 

@@ -65,6 +65,8 @@ SCENARIOS = {
         UploadOrigins="https://studio.example.com,https://www.example.com",
         Entitlement="dynamodb",
         EntitlementVideosWildcards="true",
+        MaxStreams="2",
+        SignatureSeconds="120",
     ),
     "an existing grants table, no claim rule": dict(
         BASE,
@@ -73,6 +75,9 @@ SCENARIOS = {
         Entitlement="dynamodb",
         GrantsTableName="shop-grants",
         EntitlementCacheSeconds="2",
+        MaxStreams="3",
+        StreamLimit="evict-oldest",
+        SessionGraceSeconds="900",
     ),
     "a webhook with two claims": dict(
         BASE,
@@ -80,7 +85,7 @@ SCENARIOS = {
         EntitlementUrl="https://shop.example.com/hlsgate/entitled",
         EntitlementClaims="cognito:groups,email",
     ),
-    "unencrypted ladders": dict(BASE, Encryption="none"),
+    "unencrypted ladders, stateless sessions": dict(BASE, Encryption="none", Sessions="stateless"),
     "videos claim only, with wildcards": dict(
         BASE,
         EntitlementClaim="",
@@ -105,6 +110,8 @@ REFUSED = [
         dict(BASE, EntitlementClaim="", EntitlementValues="", EntitlementAnyViewer="true", Entitlement="dynamodb"),
         "would never ask",
     ),
+    (dict(BASE, Sessions="stateless", MaxStreams="2"), "MaxStreams needs Sessions=table"),
+    (dict(BASE, StreamLimit="evict-oldest"), "needs MaxStreams"),
     (dict(BASE, CdnAliasDomain="cdn.example.com"), "CdnAliasDomain and CdnCertificateArn"),
     (dict(BASE, HostOnlyCookies="true", CookieDomain="example.com"), "not both"),
     (dict(BASE, CookieDomain="example.com", PlayerOrigins="https://p.example.com"), "need CdnAliasDomain"),
@@ -128,4 +135,5 @@ REFUSED_BY_PATTERN = [
     # Browser uploads name their pages; * would let any site use a part URL.
     (dict(BASE, UploadOrigins="*"), "UploadOrigins"),
     (dict(BASE, UploadOrigins="https://studio.example.com,*"), "UploadOrigins"),
+    (dict(BASE, SessionGraceSeconds="soon"), "SessionGraceSeconds"),
 ]

@@ -7,6 +7,9 @@
 //! not installed it): the decision cached, and asked of the table on every
 //! request.
 //!
+//! `issuer-sessions` starts and renews a session, stateless and with the
+//! sessions table on dynalite.
+//!
 //! `cargo bench -p hlsgate-signed-url-issuer --bench handler`
 
 #![allow(clippy::unwrap_used)] // benches fail loudly by design
@@ -111,5 +114,65 @@ fn bench_grants(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, bench_grants);
+/// Sessions: a start and a renewal of the same session, ECDSA, URL mode,
+/// entitlement from the token's claims; stateless, then with the sessions
+/// table on dynalite (a start is one conditional `PutItem`, a renewal one
+/// conditional `UpdateItem`).
+fn bench_sessions(c: &mut Criterion) {
+    use hlsgate_signed_url_issuer::sessions::table::SessionsTable;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let db = hlsgate_aws::local_dynamodb::LocalDynamo::start();
+    if let Err(e) = &db {
+        eprintln!("issuer-sessions/table skipped: {e}");
+    }
+    let mut group = c.benchmark_group("issuer-sessions");
+    for store in ["stateless", "table"] {
+        let table = match (store, &db) {
+            ("table", Ok(db)) => {
+                let t = SessionsTable::new(
+                    hlsgate_signed_url_issuer::entitlement::table::local_client(
+                        &db.endpoint(),
+                        std::time::Duration::from_secs(5),
+                    ),
+                    "bench-sessions",
+                );
+                rt.block_on(t.create()).unwrap();
+                Some(t)
+            }
+            ("table", Err(_)) => continue,
+            _ => None,
+        };
+        let keys = keys_json(ECDSA_KEY_ID);
+        let mut extra = vec![("SIGNING_KEYS", keys.as_str()), ("CACHE_TTL_SECONDS", "3600")];
+        if table.is_some() {
+            extra.push(("SESSIONS_TABLE", "bench-sessions"));
+        }
+        let mut app = app(&extra);
+        if let Some(t) = table {
+            app = app.with_sessions_table(t);
+        }
+        app.frame.metrics = hlsgate_aws::metrics::Metrics::discard("hlsgate", "signed-url-issuer");
+        let start = Call::new(Shape::Http).event().to_string();
+        let first = rt.block_on(handle(&app, lambda_http::request::from_str(&start).unwrap()));
+        assert_eq!(first.status(), 200);
+        let id = json_body(&first)["session"]["id"].as_str().unwrap().to_string();
+        let renew = Call::renew(Shape::Http, &id).event().to_string();
+        for (name, event) in [("start", &start), ("renew", &renew)] {
+            let r = rt.block_on(handle(&app, lambda_http::request::from_str(event).unwrap()));
+            assert_eq!(r.status(), 200, "{name}: {:?}", r.body());
+            group.bench_function(format!("{store}/{name}"), |b| {
+                b.iter(|| {
+                    let req = lambda_http::request::from_str(black_box(event)).unwrap();
+                    black_box(rt.block_on(handle(&app, req)))
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_grants, bench_sessions);
 criterion_main!(benches);

@@ -47,6 +47,8 @@ export class Context {
   readonly createsGrantsTable: boolean;
   readonly usesWebhook: boolean;
   readonly encrypts: boolean;
+  readonly recordsSessions: boolean;
+  readonly limitsStreams: boolean;
 
   constructor(readonly scope: Construct, readonly p: Parameters, readonly manifestPath: string) {
     this.stackName = Stack.of(scope).stackName;
@@ -65,6 +67,8 @@ export class Context {
     this.createsGrantsTable = this.usesGrantsTable && p.GrantsTableName === '';
     this.usesWebhook = p.Entitlement === 'webhook';
     this.encrypts = p.Encryption === 'aes-128';
+    this.recordsSessions = p.Sessions === 'table';
+    this.limitsStreams = p.MaxStreams !== '0';
   }
 
   /** A reserved-concurrency parameter as the function's setting (-1: none). */

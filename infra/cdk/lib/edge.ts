@@ -132,7 +132,7 @@ export function edge(ctx: Context, s: Storage, keys: Signers, origins: Origins):
         enableAcceptEncodingBrotli: false,
         headersConfig: { headerBehavior: 'whitelist', headers: ['Authorization'] },
         cookiesConfig: { cookieBehavior: 'none' },
-        queryStringsConfig: { queryStringBehavior: 'whitelist', queryStrings: ['mode'] },
+        queryStringsConfig: { queryStringBehavior: 'whitelist', queryStrings: ['mode', 'device'] },
       },
     },
   });
@@ -208,7 +208,10 @@ export function edge(ctx: Context, s: Storage, keys: Signers, origins: Origins):
           pathPattern: '/playback/*',
           targetOriginId: 'issuer',
           viewerProtocolPolicy: 'https-only',
-          ...methods,
+          // POST renews a session, DELETE ends one (API Gateway routes no
+          // PUT or PATCH: a 404); CloudFront caches none of them.
+          allowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'PATCH', 'POST', 'DELETE'],
+          cachedMethods: methods.cachedMethods,
           compress: false,
           cachePolicyId: issuerCache.ref,
           originRequestPolicyId: issuerRequests.ref,

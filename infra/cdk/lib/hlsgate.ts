@@ -105,6 +105,7 @@ export class HlsGate extends Construct {
     out('SigningKeysSecretArn', 'Put the private keys here (docs/deploy.md)', s.signingKeysSecret.ref);
     out('OriginSecretArn', 'Rotate, then redeploy so CloudFront sends the new value', s.originSecret.ref);
     out('GrantsTableName', 'The grants table (hlsgate grant --table …; your platform writes purchases here)', s.grantsTableName);
+    out('SessionsTableName', 'The sessions table (hlsgate sessions list|end --table …)', s.sessionsTable?.ref);
     out('EntitlementSecretArn', "The key your webhook checks each request's X-Hlsgate-Signature with", s.entitlementSecret?.ref);
     out('KeyPairId1', 'CloudFront id of the key in slot 1 (the "id" in the signing-keys secret)', keys.publicKey1?.ref);
     out('KeyPairId2', 'CloudFront id of the key in slot 2', keys.publicKey2?.ref);

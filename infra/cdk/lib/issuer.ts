@@ -13,6 +13,7 @@ import {
   PREFIXES,
   rustFunction,
 } from './common';
+import { skip } from './reasons';
 import { mediaObjects, Storage } from './storage';
 
 /**
@@ -97,6 +98,10 @@ export function issuer(ctx: Context, s: Storage, http: HttpApi, cdnDomain: strin
         ? s.grantsTable.attrArn
         : `arn:${Aws.PARTITION}:dynamodb:${Aws.REGION}:${Aws.ACCOUNT_ID}:table/${p.GrantsTableName}`)]
       : []),
+    ...(s.sessionsTable
+      ? [allow('Sessions', ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+        s.sessionsTable.attrArn)]
+      : []),
     ...(s.entitlementSecret ? [getSecret('WebhookKey', s.entitlementSecret)] : []),
   ]);
   const fn = rustFunction(ctx, 'IssuerFunction', 'signed-url-issuer', role, logs, {
@@ -126,6 +131,11 @@ export function issuer(ctx: Context, s: Storage, http: HttpApi, cdnDomain: strin
       HOST_ONLY_COOKIES: p.HostOnlyCookies,
       CORS_ALLOWED_ORIGINS: p.PlayerOrigins,
       LOG_HASH_KEY_SECRET_ARN: s.logHashSecret.ref,
+      SIGNATURE_SECONDS: p.SignatureSeconds,
+      SESSION_GRACE_SECONDS: p.SessionGraceSeconds !== '' ? p.SessionGraceSeconds : undefined,
+      SESSIONS_TABLE: s.sessionsTable?.ref,
+      MAX_STREAMS: p.MaxStreams,
+      STREAM_LIMIT: ctx.limitsStreams ? p.StreamLimit : undefined,
     },
   }, [
     noDlqWhenSync('API Gateway'),
@@ -146,7 +156,27 @@ export function issuer(ctx: Context, s: Storage, http: HttpApi, cdnDomain: strin
     },
   ]);
 
-  const route = http.route('IssuerRoute', PLAYBACK_ROUTE, http.integration('IssuerIntegration', fn));
+  const integration = http.integration('IssuerIntegration', fn);
+  const route = http.route('IssuerRoute', PLAYBACK_ROUTE, integration);
+  // Sessions (docs/sessions.md): the viewer's list, renewal and ending.
+  http.route('IssuerSessionsRoute', 'GET /playback/{videoId}/sessions', integration);
+  http.route('IssuerRenewRoute', 'POST /playback/{videoId}/sessions/{sessionId}', integration);
+  http.route('IssuerEndRoute', 'DELETE /playback/{videoId}/sessions/{sessionId}', integration);
+  // A closing page's navigator.sendBeacon carries no Authorization: the
+  // session's end token in the body is the credential, and it ends that
+  // one session only (the function checks its MAC).
+  const beacon = new apigwv2.CfnRoute(ctx.scope, 'IssuerEndBeaconRoute', {
+    apiId: http.api.ref,
+    routeKey: 'POST /playback/{videoId}/sessions/{sessionId}/end',
+    authorizationType: 'NONE',
+    target: `integrations/${integration.ref}`,
+  });
+  skip(beacon, {
+    checkov: 'CKV_AWS_309',
+    nag: ['AwsSolutions-APIG4'],
+    reason:
+      'navigator.sendBeacon cannot send an Authorization header; the body\'s end token (an HMAC over the subject, video and session) authorises ending that one session and nothing else.',
+  });
   const accessLogs = logGroup(ctx, 'IssuerApiAccessLogs');
   const burst = Number(p.IssuerBurstLimit);
   const rate = Number(p.IssuerRateLimit);
@@ -164,7 +194,8 @@ export function issuer(ctx: Context, s: Storage, http: HttpApi, cdnDomain: strin
   });
   // RouteSettings name the route: it must exist when the stage is made.
   stage.addResourceDependency(route);
-  // The path parameter is the video id in the invoking ARN.
-  http.allowInvoke('IssuerInvokePermission', fn, '*/GET/playback/*');
+  // The video and session ids are in the invoking ARN's path; GET, POST and
+  // DELETE under /playback/ only.
+  http.allowInvoke('IssuerInvokePermission', fn, '*/*/playback/*');
   return fn;
 }

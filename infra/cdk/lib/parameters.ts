@@ -39,6 +39,11 @@ export const PARAMETERS = {
   EntitlementUrl: { default: '', pattern: '^$|^https://[^\\s]+$' },
   EntitlementClaims: { default: '', pattern: '^$|^[^\\s,]+(,[^\\s,]+)*$' },
   EntitlementCacheSeconds: { default: '5', min: 0, max: 300 },
+  SignatureSeconds: { default: '300', min: 60, max: 3600 },
+  SessionGraceSeconds: { default: '', pattern: '^$|^[0-9]{1,6}$' },
+  Sessions: { default: 'table', values: ['table', 'stateless'] },
+  MaxStreams: { default: '0', min: 0, max: 100 },
+  StreamLimit: { default: 'refuse', values: ['refuse', 'evict-oldest'] },
   PlayerOrigins: { default: '*', pattern: '^(\\*|https?://[^\\s,]+(,https?://[^\\s,]+)*)$' },
   UploadOrigins: { default: '', pattern: '^(https?://[^\\s,*]+(,https?://[^\\s,*]+)*)?$' },
   UploaderClaim: { default: 'cognito:groups', pattern: '^[A-Za-z0-9_:.-]{1,128}$' },
@@ -160,6 +165,9 @@ export function failedRules(p: Parameters): string[] {
   check(empty('EntitlementUrl') === (p.Entitlement !== 'webhook'),
     'Entitlement=webhook needs EntitlementUrl, and EntitlementUrl needs Entitlement=webhook.');
   check(empty('EntitlementClaims') || p.Entitlement === 'webhook', 'EntitlementClaims is for Entitlement=webhook.');
+  check(p.MaxStreams === '0' || p.Sessions === 'table',
+    'MaxStreams needs Sessions=table (stateless sessions cannot be counted).');
+  check(p.StreamLimit === 'refuse' || p.MaxStreams !== '0', 'StreamLimit=evict-oldest needs MaxStreams.');
   check(empty('CdnAliasDomain') === empty('CdnCertificateArn'), 'CdnAliasDomain and CdnCertificateArn go together.');
   check(empty('CookieDomain') || p.HostOnlyCookies === 'false', 'Choose CookieDomain or HostOnlyCookies, not both.');
   if (!empty('CookieDomain')) {

@@ -37,6 +37,16 @@ export interface HlsGateProps {
   readonly entitlementClaims?: string[];
   /** How long a table's or webhook's "allowed" is reused, 0–300 s. @default 5 */
   readonly entitlementCacheSeconds?: number;
+  /** How long each signature lives, 60–3600 s; the player renews it (docs/sessions.md). @default 300 */
+  readonly signatureSeconds?: number;
+  /** How long after its signature expired a session may still renew. @default twice signatureSeconds */
+  readonly sessionGraceSeconds?: number;
+  /** 'table' records sessions (stream limits, ending them); 'stateless' records none. @default 'table' */
+  readonly sessions?: 'table' | 'stateless';
+  /** Active playback sessions per viewer, 0–100; 0 is no limit. Needs sessions 'table'. @default 0 */
+  readonly maxStreams?: number;
+  /** Past maxStreams: refuse the new start, or replace the oldest. @default 'refuse' */
+  readonly streamLimit?: 'refuse' | 'evict-oldest';
   /** Origins of the player pages, or ['*'] for any (not with cookies). @default ['*'] */
   readonly playerOrigins?: string[];
   /** Origins of the pages that upload from the browser; never '*'. @default none (no browser uploads) */
@@ -123,6 +133,11 @@ export const PARAMETER_PROPS: Record<ParameterName, [keyof HlsGateProps, Kind]> 
   EntitlementUrl: ['entitlementUrl', 'string'],
   EntitlementClaims: ['entitlementClaims', 'list'],
   EntitlementCacheSeconds: ['entitlementCacheSeconds', 'number'],
+  SignatureSeconds: ['signatureSeconds', 'number'],
+  SessionGraceSeconds: ['sessionGraceSeconds', 'number'],
+  Sessions: ['sessions', 'string'],
+  MaxStreams: ['maxStreams', 'number'],
+  StreamLimit: ['streamLimit', 'string'],
   PlayerOrigins: ['playerOrigins', 'list'],
   UploadOrigins: ['uploadOrigins', 'list'],
   UploaderClaim: ['uploaderClaim', 'string'],

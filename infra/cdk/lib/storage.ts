@@ -18,6 +18,8 @@ export interface Storage {
   readonly grantsTable?: dynamodb.CfnTable;
   /** The grants table's name, with Entitlement=dynamodb. */
   readonly grantsTableName?: string;
+  /** With Sessions=table. */
+  readonly sessionsTable?: dynamodb.CfnTable;
 }
 
 export function storage(ctx: Context): Storage {
@@ -152,8 +154,46 @@ export function storage(ctx: Context): Storage {
         "Encrypted at rest with the AWS managed key for DynamoDB (SSESpecification); a customer key adds cost and a key policy without changing who may read it (only the issuer's role may GetItem/Query).",
     });
   }
+  // ------------------------------------------------------------ sessions
+  // One item per stream slot or session; expires_at (the signature's
+  // expiry plus the grace) is the TTL. docs/sessions.md.
+  let sessionsTable: dynamodb.CfnTable | undefined;
+  if (ctx.recordsSessions) {
+    sessionsTable = new dynamodb.CfnTable(scope, 'SessionsTable', {
+      billingMode: 'PAY_PER_REQUEST',
+      attributeDefinitions: [
+        { attributeName: 'subject', attributeType: 'S' },
+        { attributeName: 'slot', attributeType: 'S' },
+      ],
+      keySchema: [
+        { attributeName: 'subject', keyType: 'HASH' },
+        { attributeName: 'slot', keyType: 'RANGE' },
+      ],
+      sseSpecification: { sseEnabled: true },
+      timeToLiveSpecification: { attributeName: 'expires_at', enabled: true },
+    });
+    skip(sessionsTable, {
+      checkov: 'CKV_AWS_119',
+      reason:
+        "Encrypted at rest with the AWS managed key for DynamoDB (SSESpecification); a customer key adds cost and a key policy without changing who may read it (only the issuer's role may read or write it).",
+    }, {
+      checkov: 'CKV_AWS_28',
+      nag: ['AwsSolutions-DDB3'],
+      reason: 'Sessions live minutes and the next start makes a new one; a restored backup could only bring back ended or lapsed sessions.',
+    });
+  }
   const grantsTableName = ctx.usesGrantsTable ? (grantsTable ? grantsTable.ref : ctx.p.GrantsTableName) : undefined;
-  return { uploadBucket, mediaBucket, signingKeysSecret, originSecret, logHashSecret, entitlementSecret, grantsTable, grantsTableName };
+  return {
+    uploadBucket,
+    mediaBucket,
+    signingKeysSecret,
+    originSecret,
+    logHashSecret,
+    entitlementSecret,
+    grantsTable,
+    grantsTableName,
+    sessionsTable,
+  };
 }
 
 /** The ARN of the media bucket's objects matching `suffix` (videos/*, ...). */
