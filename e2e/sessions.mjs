@@ -15,7 +15,9 @@
 // 3. two pages play; a third start is refused (409, the two listed); the
 //    second page ends the others and the first stops;
 // 4. `hlsgate sessions end` stops the second page;
-// 5. a new playback, then `hlsgate revoke`: it stops.
+// 5. a new playback, then `hlsgate revoke`: it stops;
+// 6. with --evict-origin (a second stack: one stream, evict-oldest), a page
+//    plays, another start takes its slot, and the page stops.
 // Each stop records how long it took and what the page said.
 // Environment: see browser.mjs.
 import { execFileSync } from "node:child_process";
@@ -124,4 +126,13 @@ await withPage(out, async (page, _, browser) => {
   await playing(second);
   cli("revoke", "--table", opt("--grants-table"), "--video", "sample");
   out.revoked = await stopped(second);
+
+  const evict = opt("--evict-origin");
+  if (evict) {
+    await second.close();
+    await page.goto(`${evict}/?mode=url&buffer=2&load=${++loads}#token=${token}`);
+    await playing(page);
+    const newer = await fetch(`${evict}/playback/sample?device=newer`, { headers: auth });
+    out.evicted = { start: newer.status, ...(await stopped(page)) };
+  }
 }, ["--autoplay-policy=no-user-gesture-required"]);

@@ -122,7 +122,8 @@ pub struct Refusal {
     pub message: Option<String>,
     /// More fields for the caller, beside `error` and `message` (the
     /// viewer's own sessions on a `too_many_streams`).
-    pub fields: serde_json::Map<String, serde_json::Value>,
+    /// Boxed: most refusals have none, and every `Result` carries the size.
+    pub fields: Option<Box<serde_json::Map<String, serde_json::Value>>>,
 }
 
 impl Refusal {
@@ -133,7 +134,7 @@ impl Refusal {
             reason: reason.into(),
             detail: None,
             message: None,
-            fields: serde_json::Map::new(),
+            fields: None,
         }
     }
 
@@ -141,7 +142,9 @@ impl Refusal {
     #[must_use]
     pub fn with_field(mut self, name: &str, value: serde_json::Value) -> Self {
         if !matches!(name, "error" | "request_id" | "message") {
-            self.fields.insert(name.to_string(), value);
+            self.fields
+                .get_or_insert_default()
+                .insert(name.to_string(), value);
         }
         self
     }
@@ -189,10 +192,10 @@ impl Refusal {
     /// `WWW-Authenticate: Bearer` on a 401 and `Retry-After: 1` on a 503.
     pub fn response(&self, request_id: &str, allow: &HeaderValue) -> Response<Body> {
         let mut text = error_json(self.code, request_id, self.message.as_deref());
-        if !self.fields.is_empty()
+        if let Some(fields) = &self.fields
             && let Ok(serde_json::Value::Object(mut body)) = serde_json::from_str(&text)
         {
-            body.extend(self.fields.clone());
+            body.extend(fields.as_ref().clone());
             text = serde_json::Value::Object(body).to_string();
         }
         let mut resp = Response::new(Body::Text(text));

@@ -7,8 +7,9 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
+use hlsgate_signed_url_issuer::dynamo;
 use hlsgate_signed_url_issuer::entitlement::grants::{Grant, Target, Window};
-use hlsgate_signed_url_issuer::entitlement::table::{self, GrantsTable};
+use hlsgate_signed_url_issuer::entitlement::table::GrantsTable;
 
 use crate::{CliError, Outcome, timearg};
 
@@ -78,10 +79,10 @@ pub(crate) fn block_on<T>(
 async fn open(args: &TableArgs) -> GrantsTable {
     let timeout = Duration::from_secs(10);
     let client = match &args.endpoint {
-        Some(endpoint) => table::local_client(endpoint, timeout),
+        Some(endpoint) => dynamo::local_client(endpoint, timeout),
         None => {
             let sdk = hlsgate_aws::sdk::load(hlsgate_aws::sdk::Timeouts::DEFAULT).await;
-            table::client(&sdk, timeout)
+            dynamo::client(&sdk, timeout)
         }
     };
     GrantsTable::new(client, args.table.clone())

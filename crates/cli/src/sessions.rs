@@ -7,7 +7,7 @@
 use std::process::ExitCode;
 use std::time::Duration;
 
-use hlsgate_signed_url_issuer::entitlement::table as dynamo;
+use hlsgate_signed_url_issuer::dynamo;
 use hlsgate_signed_url_issuer::sessions::table::SessionsTable;
 use hlsgate_signed_url_issuer::sessions::{EndReason, SessionId};
 

@@ -1386,7 +1386,8 @@ fn a_corrupt_upload_is_an_error_notice_not_a_crash() {
 /// no 403 on the way; a copied manifest URL refused a lifetime later; the
 /// beacon on leaving; two streams and a refused third; ending from another
 /// screen, from the CLI, and by revoking the grant, each stopping the page
-/// within a lifetime plus a renewal, saying why.
+/// within a lifetime plus a renewal, saying why; and on a second stack (one
+/// stream, evict-oldest) a newer start stopping the playing page.
 #[test]
 fn chromium_renews_short_signatures_and_stops_when_the_session_ends() {
     const LIFETIME: f64 = 10.0;
@@ -1404,6 +1405,20 @@ fn chromium_renews_short_signatures_and_stops_when_the_session_ends() {
         .and_then(|l| l.split_whitespace().nth(3))
         .unwrap_or_else(|| panic!("no sessions line:\n{out}"))
         .to_string();
+    // A second stack, one stream and evict-oldest: a newer start ends the
+    // playing page at its next renewal.
+    let evicting = Dev::start_with(
+        "url",
+        &[],
+        &[
+            "--signature-seconds",
+            "10",
+            "--max-streams",
+            "1",
+            "--stream-limit",
+            "evict-oldest",
+        ],
+    );
     let r = browser.run(
         "sessions.mjs",
         &[
@@ -1421,9 +1436,11 @@ fn chromium_renews_short_signatures_and_stops_when_the_session_ends() {
             &endpoint,
             "--subject",
             "dev-viewer",
+            "--evict-origin",
+            &evicting.origin,
         ],
     );
-    assert_eq!(r["ok"], true, "{r}\n{}", dev.logs());
+    assert_eq!(r["ok"], true, "{r}\n{}\n{}", dev.logs(), evicting.logs());
     for run in r["runs"].as_array().unwrap() {
         assert_eq!(
             run["refused"],
@@ -1478,6 +1495,20 @@ fn chromium_renews_short_signatures_and_stops_when_the_session_ends() {
             .as_str()
             .unwrap()
             .contains("no longer watch"),
+        "{r}"
+    );
+    let evicted = &r["evicted"];
+    assert_eq!(evicted["start"], 200, "{r}");
+    assert_eq!(evicted["stopped"]["code"], "session_ended", "{r}");
+    assert!(
+        evicted["seconds"].as_f64().unwrap() <= 2.0 * LIFETIME,
+        "{r}"
+    );
+    assert!(
+        evicted["status"]
+            .as_str()
+            .unwrap()
+            .contains("newer playback"),
         "{r}"
     );
 }

@@ -1,5 +1,5 @@
-//! `hlsgate grant`, `revoke` and `grants` against dynalite, and what the
-//! issuer's own lookup then decides.
+//! `hlsgate grant`, `revoke`, `grants` and `sessions` against dynalite, and
+//! what the issuer's own lookup or renewal then decides.
 
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
@@ -8,18 +8,38 @@ use std::time::Duration;
 
 use hlsgate_aws::local_dynamodb::LocalDynamo;
 use hlsgate_core::video::VideoId;
+use hlsgate_signed_url_issuer::dynamo;
 use hlsgate_signed_url_issuer::entitlement::Decision;
-use hlsgate_signed_url_issuer::entitlement::table::{self, GrantsTable};
+use hlsgate_signed_url_issuer::entitlement::table::GrantsTable;
+use hlsgate_signed_url_issuer::sessions::table::SessionsTable;
+use hlsgate_signed_url_issuer::sessions::{Admission, Lapse, NewSession, SessionId, StreamLimit};
 use serde_json::Value;
 
-/// `hlsgate ARGS --table support --endpoint ENDPOINT`, the arguments
-/// split at blanks.
+/// `hlsgate ARGS --table TABLE --endpoint ENDPOINT`, the arguments split
+/// at blanks; the grants table unless ARGS start with `sessions`.
 fn hlsgate(endpoint: &str, args: &str) -> Output {
+    let table = if args.starts_with("sessions") {
+        "support-sessions"
+    } else {
+        "support"
+    };
     Command::new(env!("CARGO_BIN_EXE_hlsgate"))
         .args(args.split_whitespace())
-        .args(["--table", "support", "--endpoint", endpoint])
+        .args(["--table", table, "--endpoint", endpoint])
         .output()
         .expect("run hlsgate")
+}
+
+/// dynalite, or `None` (said) when it is not installed; CI must have it.
+fn dynalite() -> Option<LocalDynamo> {
+    match LocalDynamo::start() {
+        Ok(db) => Some(db),
+        Err(e) if std::env::var_os("CI").is_none() => {
+            eprintln!("skipped: {e}");
+            None
+        }
+        Err(e) => panic!("{e}"),
+    }
 }
 
 fn text(b: &[u8]) -> String {
@@ -28,14 +48,10 @@ fn text(b: &[u8]) -> String {
 
 #[test]
 fn support_staff_grant_list_and_revoke_by_hand() {
-    let db = match LocalDynamo::start() {
-        Ok(db) => db,
-        Err(e) if std::env::var_os("CI").is_none() => return eprintln!("skipped: {e}"),
-        Err(e) => panic!("{e}"),
-    };
+    let Some(db) = dynalite() else { return };
     let rt = tokio::runtime::Runtime::new().unwrap();
     let t = GrantsTable::new(
-        table::local_client(&db.endpoint(), Duration::from_secs(5)),
+        dynamo::local_client(&db.endpoint(), Duration::from_secs(5)),
         "support",
     );
     rt.block_on(t.create()).unwrap();
@@ -115,4 +131,78 @@ fn support_staff_grant_list_and_revoke_by_hand() {
         "{}",
         text(&o.stderr)
     );
+}
+
+#[test]
+fn support_staff_list_and_end_a_viewers_sessions() {
+    let Some(db) = dynalite() else { return };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let t = SessionsTable::new(
+        dynamo::local_client(&db.endpoint(), Duration::from_secs(5)),
+        "support-sessions",
+    );
+    rt.block_on(t.create()).unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let mut ids = Vec::new();
+    for (i, device) in ["tv", "phone"].into_iter().enumerate() {
+        let new = NewSession {
+            subject: "alice",
+            video: "intro",
+            device: Some(device),
+            now: now + i as u64,
+            signature_expires: now + 300,
+        };
+        let admitted = rt
+            .block_on(t.admit(&new, [i as u8; 16], 3, StreamLimit::Refuse, now + 900))
+            .unwrap();
+        let Admission::Admitted { id, .. } = admitted else {
+            panic!("{admitted:?}")
+        };
+        ids.push(id);
+    }
+    let e = db.endpoint();
+
+    let o = hlsgate(&e, "sessions list --subject alice --json");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let rows: Vec<Value> = text(&o.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[0]["device"], "tv");
+    assert_eq!(rows[0]["id"], ids[0].to_string());
+    assert_eq!(rows[1]["video_id"], "intro");
+
+    // One session: it may not renew any more; the other still may.
+    let o = hlsgate(
+        &e,
+        &format!("sessions end --subject alice --session {}", ids[0]),
+    );
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).starts_with("ended 1 session of alice"));
+    let renew = |id: &SessionId| {
+        rt.block_on(t.renew("alice", "intro", id, now + 5, now + 905))
+            .unwrap()
+    };
+    assert_eq!(renew(&ids[0]), Err(Lapse::Ended));
+    assert_eq!(renew(&ids[1]), Ok(()));
+
+    // All of them; then nothing is left to end (exit 1, said on stderr).
+    let o = hlsgate(&e, "sessions end --subject alice");
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    assert!(text(&o.stdout).starts_with("ended 1 session of alice"));
+    assert_eq!(renew(&ids[1]), Err(Lapse::Ended));
+    let o = hlsgate(&e, "sessions end --subject alice");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(text(&o.stderr).contains("alice has no active session"));
+    let o = hlsgate(&e, "sessions list --subject alice");
+    assert!(o.status.success());
+    assert!(text(&o.stderr).contains("no active sessions"));
+
+    // A bad id is a usage error.
+    let o = hlsgate(&e, "sessions end --subject alice --session nope");
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o.stderr));
 }

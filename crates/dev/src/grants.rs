@@ -11,8 +11,9 @@ use std::time::Duration;
 
 use hlsgate_aws::local_dynamodb::LocalDynamo;
 use hlsgate_aws::secret::{Secret, StaticKeys};
+use hlsgate_signed_url_issuer::dynamo;
 use hlsgate_signed_url_issuer::entitlement::grants::{Grant, Target, Window};
-use hlsgate_signed_url_issuer::entitlement::table::{self, GrantsTable};
+use hlsgate_signed_url_issuer::entitlement::table::GrantsTable;
 use hlsgate_signed_url_issuer::entitlement::webhook::Webhook;
 use hlsgate_signed_url_issuer::entitlement::{EntitlementConfig, Entitlements, Store};
 use hlsgate_signed_url_issuer::sessions::table::SessionsTable;
@@ -142,7 +143,7 @@ pub async fn start_sessions(
         None => server(endpoint, "--max-streams")?,
     };
     let t = SessionsTable::new(
-        table::local_client(&endpoint, Duration::from_secs(5)),
+        dynamo::local_client(&endpoint, Duration::from_secs(5)),
         DEV_SESSIONS_TABLE,
     );
     created(t.create().await, DEV_SESSIONS_TABLE, &endpoint)?;
@@ -157,7 +158,7 @@ pub async fn start_sessions(
 pub async fn start_table(endpoint: Option<&str>) -> Result<DevGrants, DevError> {
     let (server, endpoint) = server(endpoint, "--entitlement dynamodb")?;
     let t = GrantsTable::new(
-        table::local_client(&endpoint, Duration::from_secs(5)),
+        dynamo::local_client(&endpoint, Duration::from_secs(5)),
         DEV_GRANTS_TABLE,
     );
     created(t.create().await, DEV_GRANTS_TABLE, &endpoint)?;

@@ -73,6 +73,18 @@ pub(crate) fn text(
     r
 }
 
+/// A request's body, at most `limit` bytes; past it, the 413 to answer.
+pub(crate) async fn read_body(body: Incoming, limit: usize) -> Result<Bytes, Answer> {
+    match http_body_util::Limited::new(body, limit).collect().await {
+        Ok(b) => Ok(b.to_bytes()),
+        Err(e) => Err(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "body_too_large",
+            e.to_string(),
+        )),
+    }
+}
+
 pub(crate) fn error(status: StatusCode, code: &str, message: impl Into<String>) -> Answer {
     json_response(status, &json!({"error": code, "message": message.into()}))
 }
@@ -198,18 +210,9 @@ impl Stack {
         let method = req.method().clone();
         let query = req.uri().query().unwrap_or("").to_string();
         // A beacon's form: a token, a few hundred bytes.
-        let body = match http_body_util::Limited::new(req.into_body(), 4096)
-            .collect()
-            .await
-        {
-            Ok(b) => b.to_bytes(),
-            Err(e) => {
-                return error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    e.to_string(),
-                );
-            }
+        let body = match read_body(req.into_body(), 4096).await {
+            Ok(b) => b,
+            Err(refused) => return refused,
         };
         let mut api =
             lambda::http_api_request(&method, &api_path, &query, &headers, peer, route.key);

@@ -151,18 +151,13 @@ impl Stack {
             .to_string();
         let query = req.uri().query().unwrap_or("").to_string();
         let headers = crate::lambda::header_pairs(req.headers());
-        let limited =
-            http_body_util::Limited::new(req.into_body(), hlsgate_upload_api::MAX_BODY_BYTES);
-        let body = match limited.collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(e) => {
-                return error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "body_too_large",
-                    e.to_string(),
-                );
-            }
-        };
+        let body =
+            match crate::routes::read_body(req.into_body(), hlsgate_upload_api::MAX_BODY_BYTES)
+                .await
+            {
+                Ok(b) => b,
+                Err(refused) => return refused,
+            };
         let mut api =
             crate::lambda::http_api_request(&method, &path, &query, &headers, peer, "$default");
         if !body.is_empty() {

@@ -57,8 +57,9 @@ fn bench(c: &mut Criterion) {
 }
 
 fn bench_grants(c: &mut Criterion) {
+    use hlsgate_signed_url_issuer::dynamo;
     use hlsgate_signed_url_issuer::entitlement::grants::{Grant, Target, Window};
-    use hlsgate_signed_url_issuer::entitlement::table::{self, GrantsTable};
+    use hlsgate_signed_url_issuer::entitlement::table::GrantsTable;
     use hlsgate_signed_url_issuer::entitlement::{Entitlements, Store};
     let db = match hlsgate_aws::local_dynamodb::LocalDynamo::start() {
         Ok(db) => db,
@@ -69,7 +70,7 @@ fn bench_grants(c: &mut Criterion) {
         .build()
         .unwrap();
     let t = GrantsTable::new(
-        table::local_client(&db.endpoint(), std::time::Duration::from_secs(5)),
+        dynamo::local_client(&db.endpoint(), std::time::Duration::from_secs(5)),
         "bench-grants",
     );
     rt.block_on(t.create()).unwrap();
@@ -133,7 +134,7 @@ fn bench_sessions(c: &mut Criterion) {
         let table = match (store, &db) {
             ("table", Ok(db)) => {
                 let t = SessionsTable::new(
-                    hlsgate_signed_url_issuer::entitlement::table::local_client(
+                    hlsgate_signed_url_issuer::dynamo::local_client(
                         &db.endpoint(),
                         std::time::Duration::from_secs(5),
                     ),
@@ -146,7 +147,10 @@ fn bench_sessions(c: &mut Criterion) {
             _ => None,
         };
         let keys = keys_json(ECDSA_KEY_ID);
-        let mut extra = vec![("SIGNING_KEYS", keys.as_str()), ("CACHE_TTL_SECONDS", "3600")];
+        let mut extra = vec![
+            ("SIGNING_KEYS", keys.as_str()),
+            ("CACHE_TTL_SECONDS", "3600"),
+        ];
         if table.is_some() {
             extra.push(("SESSIONS_TABLE", "bench-sessions"));
         }
@@ -156,9 +160,15 @@ fn bench_sessions(c: &mut Criterion) {
         }
         app.frame.metrics = hlsgate_aws::metrics::Metrics::discard("hlsgate", "signed-url-issuer");
         let start = Call::new(Shape::Http).event().to_string();
-        let first = rt.block_on(handle(&app, lambda_http::request::from_str(&start).unwrap()));
+        let first = rt.block_on(handle(
+            &app,
+            lambda_http::request::from_str(&start).unwrap(),
+        ));
         assert_eq!(first.status(), 200);
-        let id = json_body(&first)["session"]["id"].as_str().unwrap().to_string();
+        let id = json_body(&first)["session"]["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
         let renew = Call::renew(Shape::Http, &id).event().to_string();
         for (name, event) in [("start", &start), ("renew", &renew)] {
             let r = rt.block_on(handle(&app, lambda_http::request::from_str(event).unwrap()));

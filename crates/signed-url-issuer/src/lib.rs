@@ -21,6 +21,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod dynamo;
 pub mod entitlement;
 pub mod keys;
 mod playback;

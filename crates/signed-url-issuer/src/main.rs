@@ -5,8 +5,9 @@ use std::process::ExitCode;
 
 use hlsgate_aws::secret::Secret;
 use hlsgate_aws::{S3Objects, start};
+use hlsgate_signed_url_issuer::dynamo;
 use hlsgate_signed_url_issuer::entitlement::Entitlements;
-use hlsgate_signed_url_issuer::sessions::{self, table::SessionsTable};
+use hlsgate_signed_url_issuer::sessions::table::SessionsTable;
 use hlsgate_signed_url_issuer::{App, Config, handle, system_clock};
 use lambda_http::{Request, service_fn};
 
@@ -33,7 +34,7 @@ async fn main() -> ExitCode {
     let sessions = match &started.config.sessions.table {
         Some(name) => {
             let table = SessionsTable::new(
-                sessions::table::client(&started.sdk, started.config.entitlement.timeout),
+                dynamo::client(&started.sdk, started.config.entitlement.timeout),
                 name.clone(),
             );
             if let Err(e) = table.probe().await {

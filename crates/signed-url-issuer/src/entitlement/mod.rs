@@ -294,7 +294,8 @@ impl Entitlements {
     ) -> Result<Entitlements, String> {
         let store = match (config.backend, &config.table, &config.webhook) {
             (Backend::Dynamodb, Some(name), _) => {
-                let table = GrantsTable::new(table::client(sdk, config.timeout), name.clone());
+                let table =
+                    GrantsTable::new(crate::dynamo::client(sdk, config.timeout), name.clone());
                 table.probe().await.map_err(|e| e.message)?;
                 Store::Table(table)
             }

@@ -12,16 +12,15 @@
 //! timeouts and a missing table are [`EntitlementError`]s (503), never a 403.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
-use hlsgate_aws::error::{CallError, CallFailure};
-use hlsgate_aws::sdk::Timeouts;
+use hlsgate_aws::error::CallError;
 use hlsgate_core::video::VideoId;
 
 use super::grants::{self, COLLECTION_MARK, Grant, Target, Window, attr};
 use super::{Decision, EntitlementError};
+use crate::dynamo::Failure;
 
 /// The table is not there (`ResourceNotFoundException`).
 pub const TABLE_MISSING: &str = "grants_table_missing";
@@ -32,44 +31,6 @@ pub const ACCESS_DENIED: &str = "grants_access_denied";
 pub const MAX_COLLECTIONS: i32 = 100;
 
 type Item = HashMap<String, AttributeValue>;
-
-/// A DynamoDB client whose calls fit in `timeout`, retries included: an
-/// attempt gets two fifths of it, so a throttled call is tried three times.
-pub fn client(sdk: &aws_config::SdkConfig, timeout: Duration) -> Client {
-    let t = Timeouts {
-        connect: timeout.min(Timeouts::DEFAULT.connect),
-        attempt: (timeout * 2 / 5).max(Duration::from_millis(50)),
-        operation: timeout,
-        max_attempts: 3,
-    };
-    let conf = aws_sdk_dynamodb::config::Builder::from(sdk)
-        .timeout_config(t.timeout_config())
-        .retry_config(t.retry_config())
-        .build();
-    Client::from_conf(conf)
-}
-
-/// A client of a DynamoDB-compatible server that is not AWS (dynalite on
-/// loopback: tests, the local stack, `hlsgate grant --endpoint`).
-pub fn local_client(endpoint: &str, timeout: Duration) -> Client {
-    use hlsgate_aws::local_dynamodb::{ACCESS_KEY, REGION, SECRET_KEY};
-    let creds =
-        aws_sdk_dynamodb::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "local");
-    let t = Timeouts {
-        operation: timeout,
-        attempt: timeout,
-        ..Timeouts::DEFAULT
-    };
-    let conf = aws_sdk_dynamodb::Config::builder()
-        .behavior_version_latest()
-        .region(aws_config::Region::new(REGION))
-        .credentials_provider(creds)
-        .endpoint_url(endpoint)
-        .timeout_config(t.timeout_config())
-        .retry_config(t.retry_config())
-        .build();
-    Client::from_conf(conf)
-}
 
 /// The grants table.
 #[derive(Debug, Clone)]
@@ -107,12 +68,12 @@ impl GrantsTable {
         E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
     {
         let e = CallError::from_sdk(err);
-        let detail = match (e.failure, e.code.as_deref()) {
-            (_, Some("ResourceNotFoundException")) => TABLE_MISSING,
-            (CallFailure::Throttled, _) => "grants_throttled",
-            (CallFailure::Timeout, _) => "grants_timeout",
-            (_, Some("AccessDeniedException")) => ACCESS_DENIED,
-            _ => "grants_unavailable",
+        let detail = match Failure::of(&e) {
+            Failure::Missing => TABLE_MISSING,
+            Failure::Throttled => "grants_throttled",
+            Failure::Timeout => "grants_timeout",
+            Failure::Denied => ACCESS_DENIED,
+            Failure::Other => "grants_unavailable",
         };
         let what = if detail == TABLE_MISSING {
             format!(
@@ -182,7 +143,7 @@ impl GrantsTable {
     /// Creates the table as the template does (on demand; the key of
     /// [`super::grants`]) and waits until it is active: for local servers.
     pub async fn create(&self) -> Result<(), CallError> {
-        create_table(&self.client, &self.name, attr::SUBJECT, attr::VIDEO).await
+        crate::dynamo::create_table(&self.client, &self.name, attr::SUBJECT, attr::VIDEO).await
     }
 
     /// Fails only when the table is missing (or unreadable for good): for
@@ -200,10 +161,9 @@ impl GrantsTable {
             Ok(_) => Ok(()),
             Err(e) => {
                 let err = self.unavailable("GetItem", &e);
-                match err.detail {
-                    TABLE_MISSING | ACCESS_DENIED => Err(err),
-                    // Busy now is no reason not to start.
-                    _ => {
+                match Failure::of(&CallError::from_sdk(&e)).is_permanent() {
+                    true => Err(err),
+                    false => {
                         tracing::warn!(error = %err, "the grants table did not answer the start-up probe");
                         Ok(())
                     }
@@ -314,59 +274,4 @@ fn read_window(item: &Item) -> Window {
             Window::MALFORMED
         }
     }
-}
-
-/// Creates an on-demand table keyed by the string attributes `hash` and
-/// `range`, and waits until it is active: for local servers (the grants
-/// and the sessions tables).
-pub async fn create_table(
-    client: &Client,
-    name: &str,
-    hash: &str,
-    range: &str,
-) -> Result<(), CallError> {
-    use aws_sdk_dynamodb::types::{
-        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-    };
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .map_err(|e| CallError::local(e.to_string()))
-    };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .map_err(|e| CallError::local(e.to_string()))
-    };
-    client
-        .create_table()
-        .table_name(name)
-        .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute(hash)?)
-        .attribute_definitions(attribute(range)?)
-        .key_schema(key(hash, KeyType::Hash)?)
-        .key_schema(key(range, KeyType::Range)?)
-        .send()
-        .await
-        .map_err(|e| CallError::from_sdk(&e))?;
-    for _ in 0..100 {
-        let d = client
-            .describe_table()
-            .table_name(name)
-            .send()
-            .await
-            .map_err(|e| CallError::from_sdk(&e))?;
-        let status = d.table().and_then(|t| t.table_status());
-        if status == Some(&aws_sdk_dynamodb::types::TableStatus::Active) {
-            return Ok(());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Err(CallError::local(format!(
-        "the table {name} never became active"
-    )))
 }

@@ -23,15 +23,15 @@
 //! holding. Renewal is one conditional `UpdateItem` on the id's own item.
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::SdkError;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use hlsgate_aws::error::{CallError, CallFailure};
+use hlsgate_aws::error::CallError;
 use hlsgate_core::session::{NONCE_BYTES, SessionId};
 
 use super::{Admission, EndReason, Lapse, NewSession, SessionInfo, StreamLimit};
+use crate::dynamo::Failure;
 
 /// Attribute names, declared once.
 pub mod attr {
@@ -136,12 +136,12 @@ impl SessionsTable {
         E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
     {
         let e = CallError::from_sdk(err);
-        let detail = match (e.failure, e.code.as_deref()) {
-            (_, Some("ResourceNotFoundException")) => "sessions_table_missing",
-            (CallFailure::Throttled, _) => "sessions_throttled",
-            (CallFailure::Timeout, _) => "sessions_timeout",
-            (_, Some("AccessDeniedException")) => "sessions_access_denied",
-            _ => "sessions_unavailable",
+        let detail = match Failure::of(&e) {
+            Failure::Missing => "sessions_table_missing",
+            Failure::Throttled => "sessions_throttled",
+            Failure::Timeout => "sessions_timeout",
+            Failure::Denied => "sessions_access_denied",
+            Failure::Other => "sessions_unavailable",
         };
         SessionsError {
             detail,
@@ -451,9 +451,9 @@ impl SessionsTable {
             Ok(_) => Ok(()),
             Err(e) => {
                 let err = self.unavailable("GetItem", &e);
-                match err.detail {
-                    "sessions_table_missing" | "sessions_access_denied" => Err(err),
-                    _ => {
+                match Failure::of(&CallError::from_sdk(&e)).is_permanent() {
+                    true => Err(err),
+                    false => {
                         tracing::warn!(error = %err, "the sessions table did not answer the start-up probe");
                         Ok(())
                     }
@@ -465,13 +465,6 @@ impl SessionsTable {
     /// Creates the table as the template does and waits until it is
     /// active: for local servers.
     pub async fn create(&self) -> Result<(), CallError> {
-        crate::entitlement::table::create_table(&self.client, &self.name, attr::SUBJECT, attr::SLOT)
-            .await
+        crate::dynamo::create_table(&self.client, &self.name, attr::SUBJECT, attr::SLOT).await
     }
-}
-
-/// A client of the sessions table: as the grants table's, its calls fit in
-/// `timeout`, retries included.
-pub fn client(sdk: &aws_config::SdkConfig, timeout: Duration) -> Client {
-    crate::entitlement::table::client(sdk, timeout)
 }

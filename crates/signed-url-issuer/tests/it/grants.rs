@@ -10,8 +10,9 @@ use aws_smithy_mocks::{RuleMode, mock, mock_client};
 use aws_smithy_types::body::SdkBody;
 use hlsgate_aws::local_dynamodb::LocalDynamo;
 use hlsgate_core::video::VideoId;
+use hlsgate_signed_url_issuer::dynamo;
 use hlsgate_signed_url_issuer::entitlement::grants::{Grant, Target, Window};
-use hlsgate_signed_url_issuer::entitlement::table::{self, GrantsTable};
+use hlsgate_signed_url_issuer::entitlement::table::GrantsTable;
 use hlsgate_signed_url_issuer::entitlement::{Decision, Entitlements, Store};
 
 use crate::common::*;
@@ -55,7 +56,7 @@ fn outcome(d: Decision) -> String {
 
 async fn table(db: &LocalDynamo, name: &str) -> GrantsTable {
     let t = GrantsTable::new(
-        table::local_client(&db.endpoint(), Duration::from_secs(5)),
+        dynamo::local_client(&db.endpoint(), Duration::from_secs(5)),
         name,
     );
     t.create().await.unwrap();
@@ -130,7 +131,7 @@ async fn exact_collection_expired_not_yet_and_revoked_grants() {
 async fn an_item_written_by_hand_with_a_bad_end_grants_nothing() {
     let Some(db) = dynalite() else { return };
     let t = table(&db, "grants-bad").await;
-    let raw = table::local_client(&db.endpoint(), Duration::from_secs(5));
+    let raw = dynamo::local_client(&db.endpoint(), Duration::from_secs(5));
     raw.put_item()
         .table_name("grants-bad")
         .item("subject", AttributeValue::S("alice".into()))
@@ -163,7 +164,7 @@ async fn an_item_written_by_hand_with_a_bad_end_grants_nothing() {
 async fn a_missing_table_is_a_clear_503_and_fails_the_start_up_probe() {
     let Some(db) = dynalite() else { return };
     let t = GrantsTable::new(
-        table::local_client(&db.endpoint(), Duration::from_secs(5)),
+        dynamo::local_client(&db.endpoint(), Duration::from_secs(5)),
         "no-such-table",
     );
     let e = t.check("alice", &id("intro"), true, NOW).await.unwrap_err();
@@ -344,7 +345,7 @@ async fn refused<E: hlsgate_signed_url_issuer::entitlement::Entitlement>(
 async fn a_grant_end_no_signature_can_carry_is_a_403_not_a_500() {
     let Some(db) = dynalite() else { return };
     table(&db, "grants-far").await;
-    let raw = table::local_client(&db.endpoint(), Duration::from_secs(5));
+    let raw = dynamo::local_client(&db.endpoint(), Duration::from_secs(5));
     let cfg = config(&[
         ("ENTITLEMENT", "dynamodb"),
         ("GRANTS_TABLE", "grants-far"),
@@ -406,7 +407,7 @@ async fn any_entitlement_answering_an_end_past_year_9999_is_refused_as_malformed
 /// A client of `db` whose requests are recorded.
 pub fn recorded_client(db: &LocalDynamo) -> (Client, hlsgate_aws::testing::Wire) {
     let wire = hlsgate_aws::testing::Wire::default();
-    let client = table::local_client(&db.endpoint(), Duration::from_secs(5));
+    let client = dynamo::local_client(&db.endpoint(), Duration::from_secs(5));
     let client = Client::from_conf(
         client
             .config()

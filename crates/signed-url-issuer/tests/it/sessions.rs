@@ -7,8 +7,9 @@ use std::time::Duration;
 
 use hlsgate_aws::local_dynamodb::LocalDynamo;
 use hlsgate_core::signing::verify_url;
+use hlsgate_signed_url_issuer::dynamo;
 use hlsgate_signed_url_issuer::entitlement::grants::{Grant, Target, Window};
-use hlsgate_signed_url_issuer::entitlement::table::{self, GrantsTable};
+use hlsgate_signed_url_issuer::entitlement::table::GrantsTable;
 use hlsgate_signed_url_issuer::entitlement::{ClaimsEntitlement, Entitlement, Entitlements, Store};
 use hlsgate_signed_url_issuer::keys::StaticKeys;
 use hlsgate_signed_url_issuer::sessions::table::SessionsTable;
@@ -154,7 +155,7 @@ const SUBJECT_ENV: &[(&str, &str)] = &[("ENTITLEMENT_ANY_VIEWER", "true")];
 
 async fn sessions_table(db: &LocalDynamo, name: &str) -> SessionsTable {
     let t = SessionsTable::new(
-        table::local_client(&db.endpoint(), Duration::from_secs(5)),
+        dynamo::local_client(&db.endpoint(), Duration::from_secs(5)),
         name,
     );
     t.create().await.unwrap();
@@ -352,7 +353,7 @@ async fn revoking_the_grant_ends_the_session_at_its_next_renewal() {
     let Some(db) = dynalite() else { return };
     let t = sessions_table(&db, "sessions-revoke").await;
     let grants = GrantsTable::new(
-        table::local_client(&db.endpoint(), Duration::from_secs(5)),
+        dynamo::local_client(&db.endpoint(), Duration::from_secs(5)),
         "grants-revoke",
     );
     grants.create().await.unwrap();
