@@ -56,7 +56,7 @@ await withPage(out, async (page) => {
         jobs: [{ source_key: `uploads/${hostile}.mp4`, status: `<i>ERROR</i>${hostile}`, error: hostile, percent: 0 }],
       }), { headers: { "content-type": "application/json" } })
       : real(u, init);
-    await refresh();
+    await window.hlsgate.refresh();
     window.fetch = real;
     const long = [...document.querySelectorAll("#videos button")].find((b) => b.title === longId);
     return {

@@ -5,7 +5,8 @@
 //
 // The stack runs with --signature-seconds LIFETIME, --max-streams 2 and
 // the grants and sessions tables on dynalite. In order:
-// 1. each mode (url, cookies) plays four lifetimes, with the buffer kept
+// 1. each mode (url, cookies, on two pages at once) plays four lifetimes,
+//    with the buffer kept
 //    short (the page's ?buffer=2) so requests go on throughout (and a seek
 //    back at each end),
 //    pauses two lifetimes, seeks back and plays on: every 403 on the way is
@@ -45,63 +46,71 @@ const stopped = async (page) => {
   };
 };
 
-const out = { lifetime, runs: [] };
-await withPage(out, async (page, _, browser) => {
-  for (const mode of ["url", "cookies"]) {
-    const run = { mode, requests: 0, refused: [], last_request_after: 0 };
-    out.runs.push(run);
-    const seen = (r) => {
-      const u = new URL(r.url());
-      if (!u.pathname.startsWith("/videos/")) return;
-      run.requests += 1;
-      if (run.started) run.last_request_after = (Date.now() - run.started) / 1000;
-      if (r.status() >= 400) run.refused.push(`${r.status()} ${u.pathname} ${r.headers()["x-hlsgate-dev-reason"] || ""}`);
-    };
-    page.on("response", seen);
-    run.started = Date.now();
-    await page.goto(page_url(mode));
-    await playing(page);
-    const first = await page.evaluate(() => ({ url: window.hlsgate.issued.manifest_url, at: Date.now() }));
-    await page.evaluate(() => {
-      // The page keeps a short buffer (?buffer=2) and no back buffer:
-      // segments are fetched as they play, and again after every seek.
-      const v = document.getElementById("video");
-      window.played = 0;
-      let last = v.currentTime;
-      const back = () => { v.currentTime = 0.2; v.play().catch(() => {}); };
-      v.addEventListener("timeupdate", () => {
-        const d = v.currentTime - last;
-        if (d > 0 && d < 1) window.played += d;
-        last = v.currentTime;
-        if (v.duration && v.currentTime > v.duration - 1.2) back();
-      });
-      v.addEventListener("ended", back);
+// Plays `mode` on `page`: four lifetimes, a pause of two, a seek back.
+async function playThrough(page, mode) {
+  const run = { mode, requests: 0, refused: [], last_request_after: 0 };
+  const seen = (r) => {
+    const u = new URL(r.url());
+    if (!u.pathname.startsWith("/videos/")) return;
+    run.requests += 1;
+    if (run.started) run.last_request_after = (Date.now() - run.started) / 1000;
+    if (r.status() >= 400) run.refused.push(`${r.status()} ${u.pathname} ${r.headers()["x-hlsgate-dev-reason"] || ""}`);
+  };
+  page.on("response", seen);
+  run.started = Date.now();
+  await page.goto(page_url(mode));
+  await playing(page);
+  const first = await page.evaluate(() => ({ url: window.hlsgate.issued.manifest_url, at: Date.now() }));
+  await page.evaluate(() => {
+    // The page keeps a short buffer (?buffer=2) and no back buffer:
+    // segments are fetched as they play, and again after every seek.
+    const v = document.getElementById("video");
+    window.played = 0;
+    let last = v.currentTime;
+    const back = () => { v.currentTime = 0.2; v.play().catch(() => {}); };
+    v.addEventListener("timeupdate", () => {
+      const d = v.currentTime - last;
+      if (d > 0 && d < 1) window.played += d;
+      last = v.currentTime;
+      if (v.duration && v.currentTime > v.duration - 1.2) back();
     });
-    await page.waitForFunction((t) => window.played >= t, 4 * lifetime, { timeout: 8 * lifetime * 1000 + timeout, polling: 250 });
-    await page.evaluate(() => document.getElementById("video").pause());
-    await page.waitForTimeout(2 * lifetime * 1000);
-    await page.evaluate(() => {
-      const v = document.getElementById("video");
-      v.currentTime = Math.max(0, v.currentTime - 4);
-      window.resumedAt = window.played;
-      v.play().catch(() => {});
-    });
-    await page.waitForFunction(() => window.played >= window.resumedAt + 3, undefined, { timeout, polling: 250 });
-    Object.assign(run, await page.evaluate(() => ({
-      played: window.played,
-      renewals: window.hlsgate.renewals,
-      stopped: window.hlsgate.stopped,
-      status: document.getElementById("status").textContent,
-      statusClass: document.getElementById("status").className,
-    })));
-    if (mode === "url") {
-      const r = await fetch(first.url);
-      run.copied = { status: r.status, after_seconds: (Date.now() - first.at) / 1000 };
-    }
-    page.off("response", seen);
+    v.addEventListener("ended", back);
+  });
+  await page.waitForFunction((t) => window.played >= t, 4 * lifetime, { timeout: 8 * lifetime * 1000 + timeout, polling: 250 });
+  await page.evaluate(() => document.getElementById("video").pause());
+  await page.waitForTimeout(2 * lifetime * 1000);
+  await page.evaluate(() => {
+    const v = document.getElementById("video");
+    v.currentTime = Math.max(0, v.currentTime - 4);
+    window.resumedAt = window.played;
+    v.play().catch(() => {});
+  });
+  await page.waitForFunction(() => window.played >= window.resumedAt + 3, undefined, { timeout, polling: 250 });
+  Object.assign(run, await page.evaluate(() => ({
+    played: window.played,
+    renewals: window.hlsgate.renewals,
+    stopped: window.hlsgate.stopped,
+    status: document.getElementById("status").textContent,
+    statusClass: document.getElementById("status").className,
+  })));
+  if (mode === "url") {
+    const r = await fetch(first.url);
+    run.copied = { status: r.status, after_seconds: (Date.now() - first.at) / 1000 };
   }
+  page.off("response", seen);
+  delete run.started;
+  return run;
+}
 
-  // Leaving the page sends the end token.
+const out = { lifetime };
+await withPage(out, async (page, _, browser) => {
+  // Both modes at once, on two pages: two streams, the limit.
+  const other = await browser.newPage();
+  out.runs = await Promise.all([playThrough(page, "url"), playThrough(other, "cookies")]);
+
+  // Leaving a page sends the end token.
+  await other.goto("about:blank");
+  await other.close();
   await page.goto("about:blank");
   await page.waitForTimeout(1000);
   out.after_leaving = (await (await fetch(`${origin}/playback/sample/sessions`, { headers: auth })).json()).sessions.length;
