@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: dev watch e2e-tools cdk-tools cdk cdk-synth cdk-deploy arm64-target sample test lint fmt check-fmt clippy unit bench bench-baseline compare-signers compare-rewrite load-rewriter fuzz build validate deny tools deploy help
+.PHONY: dev watch e2e-tools client-tools client client-bundle cdk-tools cdk cdk-synth cdk-deploy arm64-target sample test lint fmt check-fmt clippy unit bench bench-baseline compare-signers compare-rewrite load-rewriter fuzz build validate deny tools deploy help
 
 # Infra tools (SAM CLI, cfn-lint, cfn-guard, cargo-lambda, zig, actionlint) live
 # here, installed once by infra/tools/install.sh; point it at a shared folder
@@ -38,6 +38,26 @@ e2e-tools: ## hls.js, playwright-core and dynalite (pinned by e2e/package-lock.j
 	  mkdir -p $(E2E) && cp e2e/package.json e2e/package-lock.json $(E2E)/ && \
 	  (cd $(E2E) && npm ci --no-audit --no-fund --loglevel=error) && echo "e2e tools in $(E2E)"; fi
 
+# The player package (clients/web, @hlsgate/player): TypeScript, esbuild and
+# Biome live in $(HLSGATE_TOOLS)/client, clients/web/node_modules points there.
+CLIENT_TOOLS := $(HLSGATE_TOOLS)/client
+CLIENT_BIN := clients/web/node_modules/.bin
+client-tools: ## TypeScript, esbuild and Biome (pinned by clients/web/package-lock.json) into $(HLSGATE_TOOLS)/client
+	@if ! cmp -s clients/web/package-lock.json $(CLIENT_TOOLS)/package-lock.json || [ ! -d $(CLIENT_TOOLS)/node_modules/@biomejs ]; then \
+	  mkdir -p $(CLIENT_TOOLS) && cp clients/web/package.json clients/web/package-lock.json $(CLIENT_TOOLS)/ && \
+	  (cd $(CLIENT_TOOLS) && npm ci --no-audit --no-fund --loglevel=error) && echo "client tools in $(CLIENT_TOOLS)"; fi
+	@if [ "$$(readlink clients/web/node_modules)" != "$(CLIENT_TOOLS)/node_modules" ]; then \
+	  rm -rf clients/web/node_modules && ln -s $(CLIENT_TOOLS)/node_modules clients/web/node_modules; fi
+
+client: client-tools ## @hlsgate/player: build, unit tests, size budget, the dev page's bundle is the build, npm pack; Biome over clients/web, infra/cdk and e2e
+	cd clients/web && node_modules/.bin/tsc -p .
+	cd clients/web && node --test test/
+	cd clients/web && node scripts/bundle.mjs --size --check
+	$(CLIENT_BIN)/biome ci --colors=off .
+
+client-bundle: client-tools ## rebuild crates/dev/assets/hlsgate-player.js from clients/web/src (then commit it)
+	cd clients/web && node scripts/bundle.mjs --dev
+
 # The CDK construct (infra/cdk): its npm packages live in $(HLSGATE_TOOLS)/cdk
 # and infra/cdk/node_modules points there, so tsc and `npx cdk` find them.
 CDK_TOOLS := $(HLSGATE_TOOLS)/cdk
@@ -54,7 +74,7 @@ cdk: cdk-tools ## compile the CDK construct and its app (infra/cdk) into infra/c
 sample: ## remake fixtures/hls/sample with ffmpeg (the seed video of make dev)
 	fixtures/hls/sample/make.sh
 
-test: check-fmt clippy deny e2e-tools unit validate ## everything CI checks: fmt, clippy -D warnings, cargo deny, all tests (browser ones too), the template checks
+test: check-fmt clippy deny client e2e-tools unit validate ## everything CI checks: fmt, clippy -D warnings, cargo deny, the player package, all tests (browser ones too), the template checks
 
 deny: tools ## cargo deny offline: licences, bans, sources, and advisories from ../shared/advisory-db (skipped with a message when missing)
 	infra/tools/deny.sh

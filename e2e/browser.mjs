@@ -4,11 +4,11 @@
 // HLSGATE_E2E_MODULES is the folder whose node_modules hold playwright-core
 // (`make e2e-tools` fills $HLSGATE_TOOLS/e2e); CHROMIUM overrides
 // /usr/bin/chromium; HLSGATE_E2E_TIMEOUT_MS (default 60000) bounds each wait.
-import { createRequire } from "node:module";
-import path from "node:path";
+import { createRequire } from 'node:module';
+import path from 'node:path';
 
-const modules = process.env.HLSGATE_E2E_MODULES || path.join(import.meta.dirname, "..", ".tools", "e2e");
-const { chromium } = createRequire(path.join(path.resolve(modules), "package.json"))("playwright-core");
+export const modules = process.env.HLSGATE_E2E_MODULES || path.join(import.meta.dirname, '..', '.tools', 'e2e');
+const { chromium } = createRequire(path.join(path.resolve(modules), 'package.json'))('playwright-core');
 
 export const timeout = Number(process.env.HLSGATE_E2E_TIMEOUT_MS || 60000);
 
@@ -17,18 +17,26 @@ export const timeout = Number(process.env.HLSGATE_E2E_TIMEOUT_MS || 60000);
 export async function withPage(out, body, extraArgs = []) {
   out.console = [];
   const browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-      "--disable-component-update", "--disable-sync", "--no-first-run", ...extraArgs],
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      ...extraArgs,
+    ],
   });
   try {
     const page = await browser.newPage({ viewport: { width: 1180, height: 720 } });
-    page.on("console", (m) => out.console.push(`${m.type()}: ${m.text()}`));
+    page.on('console', (m) => out.console.push(`${m.type()}: ${m.text()}`));
     await body(page, out, browser);
     out.ok = true;
   } catch (e) {
     out.ok = false;
-    out.error = String(e && e.message || e).split("\n")[0];
+    out.error = String(e?.message || e).split('\n')[0];
   } finally {
     await browser.close();
   }

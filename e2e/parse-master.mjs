@@ -19,8 +19,15 @@ class Loader {
   constructor() {
     const t = { start: 0, first: 0, end: 0 };
     this.stats = {
-      aborted: false, loaded: 0, retry: 0, total: 0, chunkCount: 0, bwEstimate: 0,
-      loading: { ...t }, parsing: { ...t }, buffering: { ...t },
+      aborted: false,
+      loaded: 0,
+      retry: 0,
+      total: 0,
+      chunkCount: 0,
+      bwEstimate: 0,
+      loading: { ...t },
+      parsing: { ...t },
+      buffering: { ...t },
     };
   }
   load(context, _config, callbacks) {
@@ -37,11 +44,13 @@ class Loader {
 const hls = new Hls({ loader: Loader, pLoader: Loader, debug: false });
 hls.on(Hls.Events.MANIFEST_LOADED, (_, d) => {
   const track = (t) => ({ name: t.name, lang: t.lang ?? null, url: t.url });
-  console.log(JSON.stringify({
-    levels: d.levels.map((l) => l.url),
-    audio: d.audioTracks.map(track),
-    subtitles: d.subtitles.map(track),
-  }));
+  console.log(
+    JSON.stringify({
+      levels: d.levels.map((l) => l.url),
+      audio: d.audioTracks.map(track),
+      subtitles: d.subtitles.map(track),
+    }),
+  );
   process.exit(0);
 });
 hls.on(Hls.Events.ERROR, (_, d) => {

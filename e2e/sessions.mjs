@@ -21,28 +21,38 @@
 //    plays, another start takes its slot, and the page stops.
 // Each stop records how long it took and what the page said.
 // Environment: see browser.mjs.
-import { execFileSync } from "node:child_process";
-import { timeout, withPage } from "./browser.mjs";
+import { execFileSync } from 'node:child_process';
+import { timeout, withPage } from './browser.mjs';
 
 const args = process.argv.slice(2);
 const [origin, token] = args;
-const opt = (name) => { const i = args.indexOf(name); return i < 0 ? undefined : args[i + 1]; };
-const lifetime = Number(opt("--lifetime") || "10");
-const cli = (...a) => execFileSync(opt("--hlsgate"), [...a, "--endpoint", opt("--endpoint"), "--subject", opt("--subject")], { encoding: "utf8" });
+const opt = (name) => {
+  const i = args.indexOf(name);
+  return i < 0 ? undefined : args[i + 1];
+};
+const lifetime = Number(opt('--lifetime') || '10');
+const cli = (...a) =>
+  execFileSync(opt('--hlsgate'), [...a, '--endpoint', opt('--endpoint'), '--subject', opt('--subject')], {
+    encoding: 'utf8',
+  });
 const auth = { Authorization: `Bearer ${token}` };
 // A new query each time: a load, never a same-document hash change.
 let loads = 0;
 const page_url = (mode) => `${origin}/?mode=${mode}&buffer=2&load=${++loads}#token=${token}`;
-const playing = (page) => page.waitForFunction(() => window.hls && window.hlsgate.issued
-  && document.getElementById("video").currentTime > 0.5, undefined, { timeout, polling: 100 });
+const playing = (page) =>
+  page.waitForFunction(
+    () => window.hls && window.hlsgate.issued && document.getElementById('video').currentTime > 0.5,
+    undefined,
+    { timeout, polling: 100 },
+  );
 const stopped = async (page) => {
   const t0 = Date.now();
   await page.waitForFunction(() => window.hlsgate.stopped, undefined, { timeout: 4 * lifetime * 1000, polling: 100 });
   return {
     seconds: (Date.now() - t0) / 1000,
     stopped: await page.evaluate(() => window.hlsgate.stopped),
-    status: await page.textContent("#status"),
-    paused: await page.evaluate(() => document.getElementById("video").paused),
+    status: await page.textContent('#status'),
+    paused: await page.evaluate(() => document.getElementById('video').paused),
   };
 };
 
@@ -51,12 +61,12 @@ async function playThrough(page, mode) {
   const run = { mode, requests: 0, refused: [], last_request_after: 0 };
   const seen = (r) => {
     const u = new URL(r.url());
-    if (!u.pathname.startsWith("/videos/")) return;
+    if (!u.pathname.startsWith('/videos/')) return;
     run.requests += 1;
     if (run.started) run.last_request_after = (Date.now() - run.started) / 1000;
-    if (r.status() >= 400) run.refused.push(`${r.status()} ${u.pathname} ${r.headers()["x-hlsgate-dev-reason"] || ""}`);
+    if (r.status() >= 400) run.refused.push(`${r.status()} ${u.pathname} ${r.headers()['x-hlsgate-dev-reason'] || ''}`);
   };
-  page.on("response", seen);
+  page.on('response', seen);
   run.started = Date.now();
   await page.goto(page_url(mode));
   await playing(page);
@@ -64,84 +74,99 @@ async function playThrough(page, mode) {
   await page.evaluate(() => {
     // The page keeps a short buffer (?buffer=2) and no back buffer:
     // segments are fetched as they play, and again after every seek.
-    const v = document.getElementById("video");
+    const v = document.getElementById('video');
     window.played = 0;
     let last = v.currentTime;
-    const back = () => { v.currentTime = 0.2; v.play().catch(() => {}); };
-    v.addEventListener("timeupdate", () => {
+    const back = () => {
+      v.currentTime = 0.2;
+      v.play().catch(() => {});
+    };
+    v.addEventListener('timeupdate', () => {
       const d = v.currentTime - last;
       if (d > 0 && d < 1) window.played += d;
       last = v.currentTime;
       if (v.duration && v.currentTime > v.duration - 1.2) back();
     });
-    v.addEventListener("ended", back);
+    v.addEventListener('ended', back);
   });
-  await page.waitForFunction((t) => window.played >= t, 4 * lifetime, { timeout: 8 * lifetime * 1000 + timeout, polling: 250 });
-  await page.evaluate(() => document.getElementById("video").pause());
+  await page.waitForFunction((t) => window.played >= t, 4 * lifetime, {
+    timeout: 8 * lifetime * 1000 + timeout,
+    polling: 250,
+  });
+  await page.evaluate(() => document.getElementById('video').pause());
   await page.waitForTimeout(2 * lifetime * 1000);
   await page.evaluate(() => {
-    const v = document.getElementById("video");
+    const v = document.getElementById('video');
     v.currentTime = Math.max(0, v.currentTime - 4);
     window.resumedAt = window.played;
     v.play().catch(() => {});
   });
   await page.waitForFunction(() => window.played >= window.resumedAt + 3, undefined, { timeout, polling: 250 });
-  Object.assign(run, await page.evaluate(() => ({
-    played: window.played,
-    renewals: window.hlsgate.renewals,
-    stopped: window.hlsgate.stopped,
-    status: document.getElementById("status").textContent,
-    statusClass: document.getElementById("status").className,
-  })));
-  if (mode === "url") {
+  Object.assign(
+    run,
+    await page.evaluate(() => ({
+      played: window.played,
+      renewals: window.hlsgate.renewals,
+      stopped: window.hlsgate.stopped,
+      status: document.getElementById('status').textContent,
+      statusClass: document.getElementById('status').className,
+    })),
+  );
+  if (mode === 'url') {
     const r = await fetch(first.url);
     run.copied = { status: r.status, after_seconds: (Date.now() - first.at) / 1000 };
   }
-  page.off("response", seen);
+  page.off('response', seen);
   delete run.started;
   return run;
 }
 
 const out = { lifetime };
-await withPage(out, async (page, _, browser) => {
-  // Both modes at once, on two pages: two streams, the limit.
-  const other = await browser.newPage();
-  out.runs = await Promise.all([playThrough(page, "url"), playThrough(other, "cookies")]);
+await withPage(
+  out,
+  async (page, _, browser) => {
+    // Both modes at once, on two pages: two streams, the limit.
+    const other = await browser.newPage();
+    out.runs = await Promise.all([playThrough(page, 'url'), playThrough(other, 'cookies')]);
 
-  // Leaving a page sends the end token.
-  await other.goto("about:blank");
-  await other.close();
-  await page.goto("about:blank");
-  await page.waitForTimeout(1000);
-  out.after_leaving = (await (await fetch(`${origin}/playback/sample/sessions`, { headers: auth })).json()).sessions.length;
+    // Leaving a page sends the end token.
+    await other.goto('about:blank');
+    await other.close();
+    await page.goto('about:blank');
+    await page.waitForTimeout(1000);
+    out.after_leaving = (
+      await (await fetch(`${origin}/playback/sample/sessions`, { headers: auth })).json()
+    ).sessions.length;
 
-  // Two screens, then a third start.
-  await page.goto(page_url("url"));
-  await playing(page);
-  const second = await browser.newPage();
-  await second.goto(page_url("url"));
-  await playing(second);
-  const third = await fetch(`${origin}/playback/sample?device=third`, { headers: auth });
-  out.third = { status: third.status, body: await third.json() };
-  await second.click("#end-others");
-  out.ended_by_other_screen = await stopped(page);
-
-  // Support ends the viewer's sessions.
-  const said = cli("sessions", "end", "--table", opt("--sessions-table"));
-  out.ended_by_cli = { said, ...(await stopped(second)) };
-
-  // A new playback, then the grant is revoked.
-  await second.goto(page_url("url"));
-  await playing(second);
-  cli("revoke", "--table", opt("--grants-table"), "--video", "sample");
-  out.revoked = await stopped(second);
-
-  const evict = opt("--evict-origin");
-  if (evict) {
-    await second.close();
-    await page.goto(`${evict}/?mode=url&buffer=2&load=${++loads}#token=${token}`);
+    // Two screens, then a third start.
+    await page.goto(page_url('url'));
     await playing(page);
-    const newer = await fetch(`${evict}/playback/sample?device=newer`, { headers: auth });
-    out.evicted = { start: newer.status, ...(await stopped(page)) };
-  }
-}, ["--autoplay-policy=no-user-gesture-required"]);
+    const second = await browser.newPage();
+    await second.goto(page_url('url'));
+    await playing(second);
+    const third = await fetch(`${origin}/playback/sample?device=third`, { headers: auth });
+    out.third = { status: third.status, body: await third.json() };
+    await second.click('#end-others');
+    out.ended_by_other_screen = await stopped(page);
+
+    // Support ends the viewer's sessions.
+    const said = cli('sessions', 'end', '--table', opt('--sessions-table'));
+    out.ended_by_cli = { said, ...(await stopped(second)) };
+
+    // A new playback, then the grant is revoked.
+    await second.goto(page_url('url'));
+    await playing(second);
+    cli('revoke', '--table', opt('--grants-table'), '--video', 'sample');
+    out.revoked = await stopped(second);
+
+    const evict = opt('--evict-origin');
+    if (evict) {
+      await second.close();
+      await page.goto(`${evict}/?mode=url&buffer=2&load=${++loads}#token=${token}`);
+      await playing(page);
+      const newer = await fetch(`${evict}/playback/sample?device=newer`, { headers: auth });
+      out.evicted = { start: newer.status, ...(await stopped(page)) };
+    }
+  },
+  ['--autoplay-policy=no-user-gesture-required'],
+);

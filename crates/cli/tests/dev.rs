@@ -1490,11 +1490,13 @@ fn chromium_renews_short_signatures_and_stops_when_the_session_ends() {
             "{step}: {s}"
         );
     }
+    // The page says it with @hlsgate/player's `explain` (the grant is gone:
+    // `reason` no_grant).
     assert!(
         r["revoked"]["status"]
             .as_str()
             .unwrap()
-            .contains("no longer watch"),
+            .contains("Your account does not include this video."),
         "{r}"
     );
     let evicted = &r["evicted"];
@@ -1509,6 +1511,111 @@ fn chromium_renews_short_signatures_and_stops_when_the_session_ends() {
             .as_str()
             .unwrap()
             .contains("newer playback"),
+        "{r}"
+    );
+}
+
+/// `@hlsgate/player`'s adapters in Chromium (`e2e/players.mjs`, one
+/// browser): Shaka Player and video.js, each in URL and cookie mode at once,
+/// play four 10 s lifetimes with a pause of two and a seek back with no 403;
+/// `hlsgate sessions end` stops each with `ended` and its reason; native
+/// playback refuses URL mode in words (and plays with cookies where
+/// Chromium plays HLS); the package README's page plays as pasted; one
+/// stream makes a second page show the `too_many_streams` explanation.
+/// hls.js is the dev page's player, in the sessions test above.
+#[test]
+fn chromium_plays_through_renewals_with_shaka_and_videojs() {
+    const LIFETIME: f64 = 10.0;
+    let Some(browser) = Browser::find() else {
+        return;
+    };
+    let Some(dev) = dev_with_grants_table_and(&["--signature-seconds", "10"]) else {
+        return;
+    };
+    let limited = Dev::start_with(
+        "url",
+        &[],
+        &["--signature-seconds", "10", "--max-streams", "1"],
+    );
+    let out = dev.stdout_when(|o| o.contains("  sessions "));
+    let endpoint = out
+        .lines()
+        .find(|l| l.trim_start().starts_with("sessions "))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .unwrap_or_else(|| panic!("no sessions line:\n{out}"))
+        .to_string();
+    let package = repo().join("clients/web");
+    let r = browser.run(
+        "players.mjs",
+        &[
+            &dev.origin,
+            TOKEN,
+            "--lifetime",
+            "10",
+            "--hlsgate",
+            env!("CARGO_BIN_EXE_hlsgate"),
+            "--sessions-table",
+            "hlsgate-dev-sessions",
+            "--endpoint",
+            &endpoint,
+            "--subject",
+            "dev-viewer",
+            "--limit-origin",
+            &limited.origin,
+            "--package",
+            package.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r["ok"], true, "{r}\n{}", dev.logs());
+    let runs = r["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 4);
+    for run in runs {
+        assert_eq!(
+            run["refused"],
+            serde_json::json!([]),
+            "a 403 reached the player: {run}"
+        );
+        assert!(
+            run["played"].as_f64().unwrap() >= 4.0 * LIFETIME + 3.0,
+            "{run}"
+        );
+        let renewals = run["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| *e == "renewed")
+            .count();
+        assert!(renewals >= 7, "{run}");
+        assert!(
+            !run["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e == "ended"),
+            "{run}"
+        );
+    }
+    for s in r["stopped"].as_array().unwrap() {
+        assert_eq!(s["reason"], "session_ended", "{r}");
+        assert!(s["seconds"].as_f64().unwrap() <= 2.0 * LIFETIME, "{r}");
+    }
+    assert!(
+        r["native_url"]
+            .as_str()
+            .unwrap()
+            .contains("cannot renew a URL-mode signature"),
+        "{r}"
+    );
+    if r["native_hls"] != "" {
+        assert_eq!(r["native_cookies"], "played", "{r}");
+    }
+    assert_eq!(r["readme"], "played", "{r}");
+    assert_eq!(r["limited"]["action"], "end-other-sessions", "{r}");
+    assert!(
+        r["limited"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("You are already watching on 1 screen (shaka)"),
         "{r}"
     );
 }

@@ -105,11 +105,12 @@ impl Stack {
             (&Method::GET, "/favicon.ico") => {
                 text(StatusCode::NO_CONTENT, "image/x-icon", Bytes::new())
             }
-            // The page's session module (renewal, ending): docs/sessions.md.
-            (&Method::GET, "/session.js") => text(
+            // @hlsgate/player (clients/web), built into one module: the
+            // page's sessions (docs/player.md).
+            (&Method::GET, "/hlsgate-player.js") => text(
                 StatusCode::OK,
                 "text/javascript",
-                Bytes::from_static(include_bytes!("../assets/session.js")),
+                Bytes::from_static(include_bytes!("../assets/hlsgate-player.js")),
             ),
             (&Method::GET, "/hls.js") => match &self.hlsjs {
                 Some(b) => text(StatusCode::OK, "text/javascript", b.clone()),

@@ -70,6 +70,16 @@ fn nonce() -> Result<[u8; NONCE_BYTES], Refusal> {
     Ok(b)
 }
 
+/// A 403 `not_entitled` whose `reason` field is the denial's code
+/// (`no_grant`, `grant_expired`, `grant_not_yet`, …): the viewer's own
+/// standing, which a player may put in words (a rental that ended is not a
+/// purchase never made). The sentence stays in the logs.
+fn not_entitled(sentence: impl Into<String>, detail: &'static str) -> Refusal {
+    Refusal::new(StatusCode::FORBIDDEN, "not_entitled", sentence)
+        .detail(detail)
+        .with_field("reason", detail.into())
+}
+
 /// Entitlement for `viewer` and `id` at `now`: the end of their grant, or
 /// the refusal.
 async fn entitled<E: Entitlement>(
@@ -82,23 +92,17 @@ async fn entitled<E: Entitlement>(
         // Whatever decided it (a custom `Entitlement` too), an end no
         // answer can carry is the grant's fault, never a 5xx.
         Ok(Decision::Allowed { until: Some(end) }) if end > entitlement::grants::LAST_EPOCH => {
-            Err(Refusal::new(
-                StatusCode::FORBIDDEN,
-                "not_entitled",
+            Err(not_entitled(
                 format!("the grant's end {end} is past year 9999"),
-            )
-            .detail(entitlement::grants::GRANT_MALFORMED))
+                entitlement::grants::GRANT_MALFORMED,
+            ))
         }
-        Ok(Decision::Allowed { until: Some(end) }) if end <= now => Err(Refusal::new(
-            StatusCode::FORBIDDEN,
-            "not_entitled",
+        Ok(Decision::Allowed { until: Some(end) }) if end <= now => Err(not_entitled(
             format!("the grant ended at {end} (now {now})"),
-        )
-        .detail(entitlement::grants::GRANT_EXPIRED)),
+            entitlement::grants::GRANT_EXPIRED,
+        )),
         Ok(Decision::Allowed { until }) => Ok(until),
-        Ok(Decision::Denied(d)) => {
-            Err(Refusal::new(StatusCode::FORBIDDEN, "not_entitled", d.reason).detail(d.detail))
-        }
+        Ok(Decision::Denied(d)) => Err(not_entitled(d.reason, d.detail)),
         Err(e) => Err(Refusal::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "entitlement_unavailable",

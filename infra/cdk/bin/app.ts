@@ -8,8 +8,8 @@
  * ({"JwtIssuer": "...", "SigningPublicKey1File": "keys/public.pem", ...}); a
  * `*File` entry reads the value from that file, for the PEM key slots.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { App, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { fromParameters, HlsGate } from '../lib';

@@ -14,12 +14,12 @@
  * findings no reason acknowledges; parameters.json, the construct's table of
  * the template's parameters, each with its prop.
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { App, CfnElement, DefaultStackSynthesizer, Stack, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { fromParameters, HlsGate, HlsGateConfigError, PARAMETER_PROPS, ParameterName, PARAMETERS } from '../lib';
+import { fromParameters, HlsGate, HlsGateConfigError, PARAMETER_PROPS, PARAMETERS, type ParameterName } from '../lib';
 
 export const STACK = 'hlsgate-check';
 
@@ -31,7 +31,10 @@ function templateNames(stack: Stack, gate: HlsGate): Record<string, string> {
   const names: Record<string, string> = {};
   for (const c of gate.node.findAll()) {
     if (!CfnElement.isCfnElement(c)) continue;
-    const rel = c.node.path.slice(gate.node.path.length + 1).replace(/\/Resource$/, '').replace(/^Outputs\//, '');
+    const rel = c.node.path
+      .slice(gate.node.path.length + 1)
+      .replace(/\/Resource$/, '')
+      .replace(/^Outputs\//, '');
     names[stack.resolve((c as CfnElement).logicalId)] = rel.replace(/\//g, '');
   }
   return names;
@@ -42,8 +45,10 @@ function unacknowledged(outdir: string, e: Error): string[] {
   const report = path.join(outdir, 'validation-report.json');
   if (!fs.existsSync(report)) throw e;
   const r = JSON.parse(fs.readFileSync(report, 'utf8'));
-  return r.pluginReports.flatMap((p: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }) =>
-    p.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} at ${c.constructPath}`)));
+  return r.pluginReports.flatMap(
+    (p: { violations: { ruleName: string; violatingConstructs: { constructPath: string }[] }[] }) =>
+      p.violations.flatMap((v) => v.violatingConstructs.map((c) => `${v.ruleName} at ${c.constructPath}`)),
+  );
 }
 
 function main(): number {
@@ -57,12 +62,18 @@ function main(): number {
   fs.rmSync(templates, { recursive: true, force: true });
   fs.mkdirSync(templates, { recursive: true });
   const table = Object.fromEntries(
-    Object.entries(PARAMETERS).map(([name, spec]) => [name, { ...spec, prop: PARAMETER_PROPS[name as ParameterName][0], kind: PARAMETER_PROPS[name as ParameterName][1] }]),
+    Object.entries(PARAMETERS).map(([name, spec]) => [
+      name,
+      { ...spec, prop: PARAMETER_PROPS[name as ParameterName][0], kind: PARAMETER_PROPS[name as ParameterName][1] },
+    ]),
   );
-  fs.writeFileSync(path.join(outDir, 'parameters.json'), JSON.stringify(table, null, 1) + '\n');
+  fs.writeFileSync(path.join(outDir, 'parameters.json'), `${JSON.stringify(table, null, 1)}\n`);
   const result: Record<string, unknown> = {};
   for (const [name, params] of Object.entries(sets)) {
-    const slug = name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+    const slug = name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '');
     const app = new App({
       outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'hlsgate-cdk-')),
       analyticsReporting: false,
@@ -81,7 +92,7 @@ function main(): number {
     }
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     let findings: string[] = [];
-    let assembly;
+    let assembly: ReturnType<App['synth']> | undefined;
     try {
       assembly = app.synth();
     } catch (e) {
@@ -90,13 +101,13 @@ function main(): number {
     const entry: Record<string, unknown> = { findings };
     if (assembly) {
       const file = path.join(templates, `${slug}.json`);
-      fs.writeFileSync(file, JSON.stringify(assembly.getStackArtifact(stack.artifactId).template, null, 1) + '\n');
+      fs.writeFileSync(file, `${JSON.stringify(assembly.getStackArtifact(stack.artifactId).template, null, 1)}\n`);
       entry.template = file;
       entry.names = templateNames(stack, gate);
     }
     result[name] = entry;
   }
-  fs.writeFileSync(path.join(outDir, 'result.json'), JSON.stringify(result, null, 1) + '\n');
+  fs.writeFileSync(path.join(outDir, 'result.json'), `${JSON.stringify(result, null, 1)}\n`);
   return 0;
 }
 

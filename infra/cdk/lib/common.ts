@@ -1,13 +1,13 @@
-import * as path from 'path';
-import { CfnResource, Duration, Stack } from 'aws-cdk-lib';
+import * as path from 'node:path';
+import { type CfnResource, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { RustFunction, RustFunctionProps } from 'cargo-lambda-cdk';
-import { Construct } from 'constructs';
-import { Parameters } from './parameters';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { RustFunction, type RustFunctionProps } from 'cargo-lambda-cdk';
+import type { Construct } from 'constructs';
+import type { Parameters } from './parameters';
 import { REASONS, skip } from './reasons';
 
 /** The layout the code's defaults fix (docs/architecture.md). */
@@ -50,7 +50,11 @@ export class Context {
   readonly recordsSessions: boolean;
   readonly limitsStreams: boolean;
 
-  constructor(readonly scope: Construct, readonly p: Parameters, readonly manifestPath: string) {
+  constructor(
+    readonly scope: Construct,
+    readonly p: Parameters,
+    readonly manifestPath: string,
+  ) {
     this.stackName = Stack.of(scope).stackName;
     this.namespace = `hlsgate/${this.stackName}`;
     this.origins = p.PlayerOrigins.split(',');
@@ -82,7 +86,13 @@ export function policy(...statements: object[]) {
 }
 
 export function allow(sid: string, action: string | string[], resource: unknown, condition?: object) {
-  return { Sid: sid, Effect: 'Allow', Action: action, Resource: resource, ...(condition ? { Condition: condition } : {}) };
+  return {
+    Sid: sid,
+    Effect: 'Allow',
+    Action: action,
+    Resource: resource,
+    ...(condition ? { Condition: condition } : {}),
+  };
 }
 
 export function getSecret(sid: string, secret: secretsmanager.CfnSecret) {
@@ -120,7 +130,13 @@ export function logGroup(ctx: Context, id: string): logs.CfnLogGroup {
 }
 
 /** A function's role: one inline policy, the first statement its own logs. */
-export function lambdaRole(ctx: Context, id: string, policyName: string, logs: logs.CfnLogGroup, statements: object[]): iam.CfnRole {
+export function lambdaRole(
+  ctx: Context,
+  id: string,
+  policyName: string,
+  logs: logs.CfnLogGroup,
+  statements: object[],
+): iam.CfnRole {
   const all = [allow('Logs', ['logs:CreateLogStream', 'logs:PutLogEvents'], logs.attrArn), ...statements];
   const role = new iam.CfnRole(ctx.scope, id, {
     assumeRolePolicyDocument: policy({
@@ -137,7 +153,9 @@ export function lambdaRole(ctx: Context, id: string, policyName: string, logs: l
 /** cdk-nag names each wildcard resource of a role's policies; every one here
  * ends in a key prefix, or is MediaConvert's job ARN pattern. */
 export function acknowledgePrefixGrants(role: iam.CfnRole): void {
-  const policies = Stack.of(role).resolve(role.policies) as { policyDocument: { Statement: { Resource: unknown }[] } }[];
+  const policies = Stack.of(role).resolve(role.policies) as {
+    policyDocument: { Statement: { Resource: unknown }[] };
+  }[];
   const wild = policies
     .flatMap((pol) => pol.policyDocument.Statement.flatMap((st) => [st.Resource].flat()))
     .map(nagName)

@@ -2,9 +2,9 @@ import { Aws, CfnCondition, Fn } from 'aws-cdk-lib';
 import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
-import { Context, denyInsecure, ORIGIN_HEADER, policy, PREFIXES, PUBLIC_ORIGIN_HEADER } from './common';
+import { type Context, denyInsecure, ORIGIN_HEADER, PREFIXES, PUBLIC_ORIGIN_HEADER, policy } from './common';
 import { REASONS, skip } from './reasons';
-import { mediaObjects, Storage } from './storage';
+import { mediaObjects, type Storage } from './storage';
 
 const CACHING_OPTIMIZED = '658327ea-f89d-4fab-a63d-7e88639e58f6';
 const CACHING_DISABLED = '4135ea2d-6df8-44a3-9df3-4b5a84be39ad';
@@ -47,9 +47,10 @@ export function customOrigin(ctx: Context, s: Storage) {
   return {
     verify: {
       headerName: ORIGIN_HEADER,
-      headerValue: version !== ''
-        ? `{{resolve:secretsmanager:${secret}:SecretString:::${version}}}`
-        : `{{resolve:secretsmanager:${secret}:SecretString}}`,
+      headerValue:
+        version !== ''
+          ? `{{resolve:secretsmanager:${secret}:SecretString:::${version}}}`
+          : `{{resolve:secretsmanager:${secret}:SecretString}}`,
     },
     tls: { originProtocolPolicy: 'https-only', originSslProtocols: ['TLSv1.2'] },
   };
@@ -142,7 +143,12 @@ export function edge(ctx: Context, s: Storage, keys: Signers, origins: Origins):
       comment: 'hlsgate issuer - the viewer address and the CORS origin',
       headersConfig: {
         headerBehavior: 'whitelist',
-        headers: ['CloudFront-Viewer-Address', 'Origin', 'Access-Control-Request-Method', 'Access-Control-Request-Headers'],
+        headers: [
+          'CloudFront-Viewer-Address',
+          'Origin',
+          'Access-Control-Request-Method',
+          'Access-Control-Request-Headers',
+        ],
       },
       cookiesConfig: { cookieBehavior: 'none' },
       queryStringsConfig: { queryStringBehavior: 'none' },
@@ -181,7 +187,11 @@ export function edge(ctx: Context, s: Storage, keys: Signers, origins: Origins):
       webAclId: ctx.p.WebAclArn !== '' ? ctx.p.WebAclArn : undefined,
       aliases: ctx.hasAlias ? [ctx.p.CdnAliasDomain] : undefined,
       viewerCertificate: ctx.hasAlias
-        ? { acmCertificateArn: ctx.p.CdnCertificateArn, sslSupportMethod: 'sni-only', minimumProtocolVersion: 'TLSv1.2_2021' }
+        ? {
+            acmCertificateArn: ctx.p.CdnCertificateArn,
+            sslSupportMethod: 'sni-only',
+            minimumProtocolVersion: 'TLSv1.2_2021',
+          }
         : { cloudFrontDefaultCertificate: true },
       origins: [
         {
@@ -307,10 +317,26 @@ function accessLogs(ctx: Context, distributionArn: string): void {
     deliverySourceName: source.ref,
     deliveryDestinationArn: destination.attrArn,
     recordFields: [
-      'date', 'time', 'x-edge-location', 'x-edge-request-id', 'x-host-header', 'c-ip', 'cs-method',
-      'cs-uri-stem', 'cs-protocol', 'cs-protocol-version', 'sc-status', 'sc-bytes', 'sc-content-type',
-      'time-taken', 'time-to-first-byte', 'x-edge-result-type', 'x-edge-response-result-type',
-      'x-edge-detailed-result-type', 'cs(User-Agent)', 'ssl-protocol',
+      'date',
+      'time',
+      'x-edge-location',
+      'x-edge-request-id',
+      'x-host-header',
+      'c-ip',
+      'cs-method',
+      'cs-uri-stem',
+      'cs-protocol',
+      'cs-protocol-version',
+      'sc-status',
+      'sc-bytes',
+      'sc-content-type',
+      'time-taken',
+      'time-to-first-byte',
+      'x-edge-result-type',
+      'x-edge-response-result-type',
+      'x-edge-detailed-result-type',
+      'cs(User-Agent)',
+      'ssl-protocol',
     ],
   });
   const inUsEast1 = new CfnCondition(scope, 'InUsEast1', { expression: Fn.conditionEquals(Aws.REGION, 'us-east-1') });

@@ -1,17 +1,17 @@
 import { Aws, CfnOutput, Stack, Token } from 'aws-cdk-lib';
-import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as s3 from 'aws-cdk-lib/aws-s3';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import * as sns from 'aws-cdk-lib/aws-sns';
+import type * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { Context, functionRef, REPOSITORY_MANIFEST } from './common';
 import { edge, signers } from './edge';
 import { HttpApi, issuer } from './issuer';
 import { jobs } from './jobs';
 import { operations } from './operations';
-import { checked, HlsGateConfigError, Parameters } from './parameters';
-import { HlsGateProps, toParameters } from './props';
+import { checked, HlsGateConfigError, type Parameters } from './parameters';
+import { type HlsGateProps, toParameters } from './props';
 import { allowDistribution, rewriter } from './rewriter';
 import { storage } from './storage';
 import { uploads } from './uploads';
@@ -85,14 +85,22 @@ export class HlsGate extends Construct {
     };
     const api = `https://${http.domain}`;
     out('CdnDomain', 'The domain viewers play from', cdn.cdnDomain);
-    out('DistributionDomain', "CloudFront's own domain (point CdnAliasDomain's CNAME here)", cdn.distribution.attrDomainName);
+    out(
+      'DistributionDomain',
+      "CloudFront's own domain (point CdnAliasDomain's CNAME here)",
+      cdn.distribution.attrDomainName,
+    );
     out(
       'PlaybackUrl',
       "GET PlaybackUrl/VIDEO_ID with the viewer's bearer token, through the distribution (same origin as the media; host-only cookies)",
       `https://${cdn.cdnDomain}/playback/`,
     );
     out('IssuerUrl', "The issuer's own API URL, for API clients (GET IssuerUrl/VIDEO_ID)", `${api}/playback/`);
-    out('UploadApiUrl', "The upload API's base URL (POST UploadApiUrl/uploads, GET UploadApiUrl/videos/ID/status)", api);
+    out(
+      'UploadApiUrl',
+      "The upload API's base URL (POST UploadApiUrl/uploads, GET UploadApiUrl/videos/ID/status)",
+      api,
+    );
     out('AlarmsTopicArn', 'Where the alarms go (subscribe more endpoints here)', ops.alarmsTopic.ref);
     out(
       'DashboardUrl',
@@ -104,9 +112,17 @@ export class HlsGate extends Construct {
     out('NoticesTopicArn', 'Job notices (complete, error, progress)', job.noticesTopic.ref);
     out('SigningKeysSecretArn', 'Put the private keys here (docs/deploy.md)', s.signingKeysSecret.ref);
     out('OriginSecretArn', 'Rotate, then redeploy so CloudFront sends the new value', s.originSecret.ref);
-    out('GrantsTableName', 'The grants table (hlsgate grant --table …; your platform writes purchases here)', s.grantsTableName);
+    out(
+      'GrantsTableName',
+      'The grants table (hlsgate grant --table …; your platform writes purchases here)',
+      s.grantsTableName,
+    );
     out('SessionsTableName', 'The sessions table (hlsgate sessions list|end --table …)', s.sessionsTable?.ref);
-    out('EntitlementSecretArn', "The key your webhook checks each request's X-Hlsgate-Signature with", s.entitlementSecret?.ref);
+    out(
+      'EntitlementSecretArn',
+      "The key your webhook checks each request's X-Hlsgate-Signature with",
+      s.entitlementSecret?.ref,
+    );
     out('KeyPairId1', 'CloudFront id of the key in slot 1 (the "id" in the signing-keys secret)', keys.publicKey1?.ref);
     out('KeyPairId2', 'CloudFront id of the key in slot 2', keys.publicKey2?.ref);
     out('FailedEventsQueueUrl', 'Events that could not be handled after retries', job.failedEvents.ref);

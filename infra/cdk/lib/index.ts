@@ -1,4 +1,12 @@
-export { HlsGate } from './hlsgate';
 export { PREFIXES } from './common';
-export { HlsGateProps, PARAMETER_PROPS, fromParameters, toParameters } from './props';
-export { PARAMETERS, ParameterName, Parameters, HlsGateConfigError, checked, failedRules, patternViolations } from './parameters';
+export { HlsGate } from './hlsgate';
+export {
+  checked,
+  failedRules,
+  HlsGateConfigError,
+  PARAMETERS,
+  ParameterName,
+  Parameters,
+  patternViolations,
+} from './parameters';
+export { fromParameters, HlsGateProps, PARAMETER_PROPS, toParameters } from './props';

@@ -3,7 +3,7 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import {
   allow,
-  Context,
+  type Context,
   functionRef,
   getSecret,
   lambdaRole,
@@ -14,7 +14,7 @@ import {
   rustFunction,
 } from './common';
 import { skip } from './reasons';
-import { mediaObjects, Storage } from './storage';
+import { mediaObjects, type Storage } from './storage';
 
 /**
  * The issuer's HTTP API, of plain resources: the distribution needs the
@@ -94,67 +94,86 @@ export function issuer(ctx: Context, s: Storage, http: HttpApi, cdnDomain: strin
     getSecret('OriginSecret', s.originSecret),
     getSecret('LogPseudonymKey', s.logHashSecret),
     ...(ctx.usesGrantsTable
-      ? [allow('ReadGrants', ['dynamodb:GetItem', 'dynamodb:Query'], s.grantsTable
-        ? s.grantsTable.attrArn
-        : `arn:${Aws.PARTITION}:dynamodb:${Aws.REGION}:${Aws.ACCOUNT_ID}:table/${p.GrantsTableName}`)]
+      ? [
+          allow(
+            'ReadGrants',
+            ['dynamodb:GetItem', 'dynamodb:Query'],
+            s.grantsTable
+              ? s.grantsTable.attrArn
+              : `arn:${Aws.PARTITION}:dynamodb:${Aws.REGION}:${Aws.ACCOUNT_ID}:table/${p.GrantsTableName}`,
+          ),
+        ]
       : []),
     ...(s.sessionsTable
-      ? [allow('Sessions', ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query'],
-        s.sessionsTable.attrArn)]
+      ? [
+          allow(
+            'Sessions',
+            ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:Query'],
+            s.sessionsTable.attrArn,
+          ),
+        ]
       : []),
     ...(s.entitlementSecret ? [getSecret('WebhookKey', s.entitlementSecret)] : []),
   ]);
-  const fn = rustFunction(ctx, 'IssuerFunction', 'signed-url-issuer', role, logs, {
-    description: 'Checks entitlement, hands out one folder signature per video',
-    reservedConcurrentExecutions: ctx.cap(p.IssuerReservedConcurrency),
-    environment: {
-      MEDIA_BUCKET: s.mediaBucket.ref,
-      CDN_DOMAIN: cdnDomain,
-      SIGNING_KEYS_SECRET_ARN: s.signingKeysSecret.ref,
-      ORIGIN_SECRET_ARN: s.originSecret.ref,
-      ORIGIN_HEADER,
-      METRICS_NAMESPACE: ctx.namespace,
-      KEY_PREFIX: PREFIXES.videos,
-      ENTITLEMENT_CLAIM: p.EntitlementClaim,
-      ENTITLEMENT_VALUES: p.EntitlementValues,
-      ENTITLEMENT_VIDEOS_CLAIM: p.EntitlementVideosClaim,
-      ENTITLEMENT_VIDEOS_WILDCARDS: p.EntitlementVideosWildcards,
-      ENTITLEMENT_ANY_VIEWER: p.EntitlementAnyViewer,
-      ENTITLEMENT: p.Entitlement,
-      GRANTS_TABLE: s.grantsTableName,
-      ENTITLEMENT_URL: ctx.usesWebhook ? p.EntitlementUrl : undefined,
-      ENTITLEMENT_SECRET_ARN: s.entitlementSecret?.ref,
-      ENTITLEMENT_CLAIMS: ctx.usesWebhook ? p.EntitlementClaims : undefined,
-      ENTITLEMENT_CACHE_SECONDS: p.EntitlementCacheSeconds,
-      BIND_VIEWER_IP: p.BindViewerIp,
-      COOKIE_DOMAIN: ctx.hasCookieDomain ? p.CookieDomain : undefined,
-      HOST_ONLY_COOKIES: p.HostOnlyCookies,
-      CORS_ALLOWED_ORIGINS: p.PlayerOrigins,
-      LOG_HASH_KEY_SECRET_ARN: s.logHashSecret.ref,
-      SIGNATURE_SECONDS: p.SignatureSeconds,
-      SESSION_GRACE_SECONDS: p.SessionGraceSeconds !== '' ? p.SessionGraceSeconds : undefined,
-      SESSIONS_TABLE: s.sessionsTable?.ref,
-      MAX_STREAMS: p.MaxStreams,
-      STREAM_LIMIT: ctx.limitsStreams ? p.StreamLimit : undefined,
-    },
-  }, [
-    noDlqWhenSync('API Gateway'),
+  const fn = rustFunction(
+    ctx,
+    'IssuerFunction',
+    'signed-url-issuer',
+    role,
+    logs,
     {
-      checkov: 'CKV_AWS_117',
-      reason:
-        "Reaches only S3, Secrets Manager, DynamoDB and (with Entitlement=webhook) the team's public HTTPS endpoint; nothing private, so no VPC (a VPC would add NAT or endpoint costs and cold-start time).",
+      description: 'Checks entitlement, hands out one folder signature per video',
+      reservedConcurrentExecutions: ctx.cap(p.IssuerReservedConcurrency),
+      environment: {
+        MEDIA_BUCKET: s.mediaBucket.ref,
+        CDN_DOMAIN: cdnDomain,
+        SIGNING_KEYS_SECRET_ARN: s.signingKeysSecret.ref,
+        ORIGIN_SECRET_ARN: s.originSecret.ref,
+        ORIGIN_HEADER,
+        METRICS_NAMESPACE: ctx.namespace,
+        KEY_PREFIX: PREFIXES.videos,
+        ENTITLEMENT_CLAIM: p.EntitlementClaim,
+        ENTITLEMENT_VALUES: p.EntitlementValues,
+        ENTITLEMENT_VIDEOS_CLAIM: p.EntitlementVideosClaim,
+        ENTITLEMENT_VIDEOS_WILDCARDS: p.EntitlementVideosWildcards,
+        ENTITLEMENT_ANY_VIEWER: p.EntitlementAnyViewer,
+        ENTITLEMENT: p.Entitlement,
+        GRANTS_TABLE: s.grantsTableName,
+        ENTITLEMENT_URL: ctx.usesWebhook ? p.EntitlementUrl : undefined,
+        ENTITLEMENT_SECRET_ARN: s.entitlementSecret?.ref,
+        ENTITLEMENT_CLAIMS: ctx.usesWebhook ? p.EntitlementClaims : undefined,
+        ENTITLEMENT_CACHE_SECONDS: p.EntitlementCacheSeconds,
+        BIND_VIEWER_IP: p.BindViewerIp,
+        COOKIE_DOMAIN: ctx.hasCookieDomain ? p.CookieDomain : undefined,
+        HOST_ONLY_COOKIES: p.HostOnlyCookies,
+        CORS_ALLOWED_ORIGINS: p.PlayerOrigins,
+        LOG_HASH_KEY_SECRET_ARN: s.logHashSecret.ref,
+        SIGNATURE_SECONDS: p.SignatureSeconds,
+        SESSION_GRACE_SECONDS: p.SessionGraceSeconds !== '' ? p.SessionGraceSeconds : undefined,
+        SESSIONS_TABLE: s.sessionsTable?.ref,
+        MAX_STREAMS: p.MaxStreams,
+        STREAM_LIMIT: ctx.limitsStreams ? p.StreamLimit : undefined,
+      },
     },
-    {
-      checkov: 'CKV_AWS_115',
-      reason:
-        'Reserved concurrency is the IssuerReservedConcurrency parameter; off by default because a reservation fails on accounts under the new-account quota.',
-    },
-    {
-      checkov: 'CKV_AWS_173',
-      reason:
-        'No secret in the environment (secrets are ARNs, read at cold start; PUBLIC_KEYS are public); Lambda encrypts it at rest with its own key.',
-    },
-  ]);
+    [
+      noDlqWhenSync('API Gateway'),
+      {
+        checkov: 'CKV_AWS_117',
+        reason:
+          "Reaches only S3, Secrets Manager, DynamoDB and (with Entitlement=webhook) the team's public HTTPS endpoint; nothing private, so no VPC (a VPC would add NAT or endpoint costs and cold-start time).",
+      },
+      {
+        checkov: 'CKV_AWS_115',
+        reason:
+          'Reserved concurrency is the IssuerReservedConcurrency parameter; off by default because a reservation fails on accounts under the new-account quota.',
+      },
+      {
+        checkov: 'CKV_AWS_173',
+        reason:
+          'No secret in the environment (secrets are ARNs, read at cold start; PUBLIC_KEYS are public); Lambda encrypts it at rest with its own key.',
+      },
+    ],
+  );
 
   const integration = http.integration('IssuerIntegration', fn);
   const route = http.route('IssuerRoute', PLAYBACK_ROUTE, integration);
@@ -175,7 +194,7 @@ export function issuer(ctx: Context, s: Storage, http: HttpApi, cdnDomain: strin
     checkov: 'CKV_AWS_309',
     nag: ['AwsSolutions-APIG4'],
     reason:
-      'navigator.sendBeacon cannot send an Authorization header; the body\'s end token (an HMAC over the subject, video and session) authorises ending that one session and nothing else.',
+      "navigator.sendBeacon cannot send an Authorization header; the body's end token (an HMAC over the subject, video and session) authorises ending that one session and nothing else.",
   });
   const accessLogs = logGroup(ctx, 'IssuerApiAccessLogs');
   const burst = Number(p.IssuerBurstLimit);

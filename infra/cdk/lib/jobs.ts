@@ -4,9 +4,19 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { acknowledgePrefixGrants, allow, Context, functionRef, lambdaRole, logGroup, policy, PREFIXES, rustFunction } from './common';
+import {
+  acknowledgePrefixGrants,
+  allow,
+  type Context,
+  functionRef,
+  lambdaRole,
+  logGroup,
+  PREFIXES,
+  policy,
+  rustFunction,
+} from './common';
 import { skip } from './reasons';
-import { mediaObjects, Storage, uploadObjects } from './storage';
+import { mediaObjects, type Storage, uploadObjects } from './storage';
 
 export interface Jobs {
   readonly fn: lambda.Function;
@@ -59,7 +69,10 @@ export function jobs(ctx: Context, s: Storage): Jobs {
       reason:
         'Encrypted with SQS-managed keys (SqsManagedSseEnabled); a KMS key would need a key policy for both EventBridge and Lambda to write.',
     },
-    { nag: ['AwsSolutions-SQS3'], reason: 'This queue is the dead-letter queue of the rules and of the jobs function.' },
+    {
+      nag: ['AwsSolutions-SQS3'],
+      reason: 'This queue is the dead-letter queue of the rules and of the jobs function.',
+    },
     {
       nag: ['AwsSolutions-SQS4'],
       reason: 'Only EventBridge (by policy) and the jobs role write; no client reads it over plain HTTP.',
@@ -79,7 +92,9 @@ export function jobs(ctx: Context, s: Storage): Jobs {
       StringLike: { 's3:prefix': `${PREFIXES.input}*` },
     }),
     // Each video's key, made once before its first job.
-    ...(ctx.encrypts ? [allow('VideoKeys', ['s3:GetObject', 's3:PutObject'], mediaObjects(s, `${PREFIXES.keys}*`))] : []),
+    ...(ctx.encrypts
+      ? [allow('VideoKeys', ['s3:GetObject', 's3:PutObject'], mediaObjects(s, `${PREFIXES.keys}*`))]
+      : []),
     allow('CreateJobs', 'mediaconvert:CreateJob', [arn('queues/Default'), arn('jobs/*')]),
     allow('PassTheMediaConvertRole', 'iam:PassRole', mediaConvertRole.attrArn, {
       StringEquals: { 'iam:PassedToService': 'mediaconvert.amazonaws.com' },
@@ -99,58 +114,69 @@ export function jobs(ctx: Context, s: Storage): Jobs {
     {
       checkov: 'CKV_AWS_355',
       nag: ['AwsSolutions-IAM5[Resource::*]'],
-      reason: 'mediaconvert:Probe has no resource type; "*" is the only resource IAM matches it with, and the action is read-only.',
+      reason:
+        'mediaconvert:Probe has no resource type; "*" is the only resource IAM matches it with, and the action is read-only.',
     },
     {
       checkov: 'CKV_AWS_290',
-      reason: 'mediaconvert:Probe is read-only (it analyses a file the role may already read) and has no resource type to constrain.',
+      reason:
+        'mediaconvert:Probe is read-only (it analyses a file the role may already read) and has no resource type to constrain.',
     },
   );
-  const fn = rustFunction(ctx, 'JobsFunction', 'mediaconvert-jobs', role, logs, {
-    description: 'Upload -> one MediaConvert HLS job; job end -> playback.json and a notice',
-    timeout: Duration.seconds(60),
-    reservedConcurrentExecutions: ctx.cap(p.JobsReservedConcurrency),
-    // EventBridge invokes asynchronously: a failed invocation is retried by
-    // Lambda, then kept in the same queue as undeliverable events.
-    deadLetterQueue: sqs.Queue.fromQueueArn(scope, 'FailedEventsArn', failedEvents.attrArn),
-    retryAttempts: 2,
-    maxEventAge: Duration.seconds(21600),
-    environment: {
-      STACK_NAME: ctx.stackName,
-      INPUT_BUCKET: s.uploadBucket.ref,
-      INPUT_PREFIX: PREFIXES.input,
-      MAX_UPLOAD_BYTES: p.MaxUploadBytes,
-      MEDIA_BUCKET: s.mediaBucket.ref,
-      KEY_PREFIX: PREFIXES.videos,
-      KEYS_PREFIX: PREFIXES.keys,
-      JOB_CLAIM_PREFIX: PREFIXES.jobs,
-      STATUS_PREFIX: PREFIXES.status,
-      MEDIACONVERT_ROLE_ARN: mediaConvertRole.attrArn,
-      NOTIFY_TOPIC_ARN: noticesTopic.ref,
-      NOTIFY_PROGRESS: p.NotifyProgress,
-      ENCODING: p.Encoding,
-      ENCRYPTION: p.Encryption,
-      TRICK_PLAY: p.TrickPlay,
-      POSTER_SECONDS: p.PosterSeconds,
-      AUDIO_TRACKS_MAX: p.AudioTracksMax,
-      CAPTIONS: p.Captions,
-      METRICS_NAMESPACE: ctx.namespace,
-    },
-  }, [
+  const fn = rustFunction(
+    ctx,
+    'JobsFunction',
+    'mediaconvert-jobs',
+    role,
+    logs,
     {
-      checkov: 'CKV_AWS_117',
-      reason: 'Reaches only S3, MediaConvert and SNS over their public endpoints; nothing private, so no VPC.',
+      description: 'Upload -> one MediaConvert HLS job; job end -> playback.json and a notice',
+      timeout: Duration.seconds(60),
+      reservedConcurrentExecutions: ctx.cap(p.JobsReservedConcurrency),
+      // EventBridge invokes asynchronously: a failed invocation is retried by
+      // Lambda, then kept in the same queue as undeliverable events.
+      deadLetterQueue: sqs.Queue.fromQueueArn(scope, 'FailedEventsArn', failedEvents.attrArn),
+      retryAttempts: 2,
+      maxEventAge: Duration.seconds(21600),
+      environment: {
+        STACK_NAME: ctx.stackName,
+        INPUT_BUCKET: s.uploadBucket.ref,
+        INPUT_PREFIX: PREFIXES.input,
+        MAX_UPLOAD_BYTES: p.MaxUploadBytes,
+        MEDIA_BUCKET: s.mediaBucket.ref,
+        KEY_PREFIX: PREFIXES.videos,
+        KEYS_PREFIX: PREFIXES.keys,
+        JOB_CLAIM_PREFIX: PREFIXES.jobs,
+        STATUS_PREFIX: PREFIXES.status,
+        MEDIACONVERT_ROLE_ARN: mediaConvertRole.attrArn,
+        NOTIFY_TOPIC_ARN: noticesTopic.ref,
+        NOTIFY_PROGRESS: p.NotifyProgress,
+        ENCODING: p.Encoding,
+        ENCRYPTION: p.Encryption,
+        TRICK_PLAY: p.TrickPlay,
+        POSTER_SECONDS: p.PosterSeconds,
+        AUDIO_TRACKS_MAX: p.AudioTracksMax,
+        CAPTIONS: p.Captions,
+        METRICS_NAMESPACE: ctx.namespace,
+      },
     },
-    {
-      checkov: 'CKV_AWS_115',
-      reason:
-        'Reserved concurrency is the JobsReservedConcurrency parameter; off by default because a reservation fails on accounts under the new-account quota.',
-    },
-    {
-      checkov: 'CKV_AWS_173',
-      reason: 'No secret in the environment (ARNs, bucket names, the ladder); Lambda encrypts it at rest with its own key.',
-    },
-  ]);
+    [
+      {
+        checkov: 'CKV_AWS_117',
+        reason: 'Reaches only S3, MediaConvert and SNS over their public endpoints; nothing private, so no VPC.',
+      },
+      {
+        checkov: 'CKV_AWS_115',
+        reason:
+          'Reserved concurrency is the JobsReservedConcurrency parameter; off by default because a reservation fails on accounts under the new-account quota.',
+      },
+      {
+        checkov: 'CKV_AWS_173',
+        reason:
+          'No secret in the environment (ARNs, bucket names, the ladder); Lambda encrypts it at rest with its own key.',
+      },
+    ],
+  );
 
   const target = {
     id: 'mediaconvert-jobs',
@@ -192,7 +218,10 @@ export function jobs(ctx: Context, s: Storage): Jobs {
       Condition: { ArnEquals: { 'aws:SourceArn': [uploaded.attrArn, jobState.attrArn] } },
     }),
   });
-  for (const [id, rule] of [['UploadedRuleInvoke', uploaded], ['JobStateRuleInvoke', jobState]] as const) {
+  for (const [id, rule] of [
+    ['UploadedRuleInvoke', uploaded],
+    ['JobStateRuleInvoke', jobState],
+  ] as const) {
     new lambda.CfnPermission(scope, id, {
       functionName: functionRef(fn),
       action: 'lambda:InvokeFunction',

@@ -1,8 +1,8 @@
 import { Fn } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { Construct } from 'constructs';
-import { Context } from './common';
+import type { Construct } from 'constructs';
+import type { Context } from './common';
 import { skip } from './reasons';
 
 export interface Operations {
@@ -30,7 +30,11 @@ export function operations(ctx: Context, functions: FunctionNames, failedEventsN
     },
   );
   if (ctx.p.AlarmEmail !== '') {
-    new sns.CfnSubscription(ctx.scope, 'AlarmsEmail', { topicArn: alarmsTopic.ref, protocol: 'email', endpoint: ctx.p.AlarmEmail });
+    new sns.CfnSubscription(ctx.scope, 'AlarmsEmail', {
+      topicArn: alarmsTopic.ref,
+      protocol: 'email',
+      endpoint: ctx.p.AlarmEmail,
+    });
   }
   const names = { stackName: ctx.stackName, namespace: ctx.namespace, functions, failedEventsName };
   alarms(ctx.scope, { ...names, topic: alarmsTopic.ref });
@@ -108,30 +112,49 @@ function alarms(scope: Construct, a: AlarmProps): void {
       alarmActions: [a.topic],
       okActions: ok ? [a.topic] : undefined,
     });
-  for (const [key, short] of [['rewriter', 'Rewriter'], ['issuer', 'Issuer'], ['jobs', 'Jobs']] as const) {
+  for (const [key, short] of [
+    ['rewriter', 'Rewriter'],
+    ['issuer', 'Issuer'],
+    ['jobs', 'Jobs'],
+  ] as const) {
     for (const metricName of ['Errors', 'Throttles']) {
       const fn = a.functions[key];
-      single(`${short}${metricName}Alarm`, `${key}-${metricName.toLowerCase()}`, Fn.sub(`\${Fn} reported ${metricName} ${RUNBOOK}.`, { Fn: fn }), {
-        namespace: 'AWS/Lambda',
-        metricName,
-        dimensions: [{ name: 'FunctionName', value: fn }],
-        statistic: 'Sum',
-      });
+      single(
+        `${short}${metricName}Alarm`,
+        `${key}-${metricName.toLowerCase()}`,
+        Fn.sub(`\${Fn} reported ${metricName} ${RUNBOOK}.`, { Fn: fn }),
+        {
+          namespace: 'AWS/Lambda',
+          metricName,
+          dimensions: [{ name: 'FunctionName', value: fn }],
+          statistic: 'Sum',
+        },
+      );
     }
   }
-  single('FailedEventsAlarm', 'failed-events',
-    `Events that could not be handled after retries are waiting in the failed-events queue ${RUNBOOK}.`, {
+  single(
+    'FailedEventsAlarm',
+    'failed-events',
+    `Events that could not be handled after retries are waiting in the failed-events queue ${RUNBOOK}.`,
+    {
       namespace: 'AWS/SQS',
       metricName: 'ApproximateNumberOfMessagesVisible',
       dimensions: [{ name: 'QueueName', value: a.failedEventsName }],
       statistic: 'Maximum',
-    });
-  single('JobFailuresAlarm', 'job-failures', `A MediaConvert job ended in ERROR ${RUNBOOK}.`, {
-    namespace: a.namespace,
-    metricName: 'JobsFailed',
-    dimensions: [{ name: 'Function', value: 'mediaconvert-jobs' }],
-    statistic: 'Sum',
-  }, false);
+    },
+  );
+  single(
+    'JobFailuresAlarm',
+    'job-failures',
+    `A MediaConvert job ended in ERROR ${RUNBOOK}.`,
+    {
+      namespace: a.namespace,
+      metricName: 'JobsFailed',
+      dimensions: [{ name: 'Function', value: 'mediaconvert-jobs' }],
+      statistic: 'Sum',
+    },
+    false,
+  );
 
   new cloudwatch.CfnAlarm(scope, 'OriginSecretMismatchAlarm', {
     alarmName: `${a.stackName}-origin-secret-mismatches`,
@@ -169,8 +192,10 @@ function dashboard(scope: Construct, d: DashboardProps): cloudwatch.CfnDashboard
     y: Math.floor(i / 2) * 6,
     width: 12,
     height: 6,
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Fn::Sub string for CloudFormation, as in the template's dashboard
     properties: { title, region: '${AWS::Region}', stat, period: 300, view: 'timeSeries', metrics },
   });
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Fn::Sub string for CloudFormation, as in the template's dashboard
   const ns = 'hlsgate/${AWS::StackName}';
   const search = (dims: string, metric: string, id: string) => [
     { expression: `SEARCH('{${ns},${dims}} MetricName="${metric}"', 'Sum', 300)`, label: id, id },
@@ -203,9 +228,13 @@ function dashboard(scope: Construct, d: DashboardProps): cloudwatch.CfnDashboard
       ]),
       widget(7, 'Lambda errors and throttles', [...lambdas('Errors'), ...lambdas('Throttles')]),
       widget(8, 'Lambda duration p99 (ms)', lambdas('Duration'), 'p99'),
-      widget(9, 'Failed events waiting', [
-        ['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', '${FailedEventsName}'],
-      ], 'Maximum'),
+      widget(
+        9,
+        'Failed events waiting',
+        // biome-ignore lint/suspicious/noTemplateCurlyInString: a Fn::Sub string for CloudFormation, as in the template's dashboard
+        [['AWS/SQS', 'ApproximateNumberOfMessagesVisible', 'QueueName', '${FailedEventsName}']],
+        'Maximum',
+      ),
     ],
   };
   return new cloudwatch.CfnDashboard(scope, 'Dashboard', {

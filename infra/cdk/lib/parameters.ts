@@ -21,7 +21,9 @@ export interface ParameterSpec {
 
 const BOOL = ['false', 'true'] as const;
 const PEM = '^$|^-----BEGIN PUBLIC KEY-----[A-Za-z0-9+/=\\s]+-----END PUBLIC KEY-----\\s*$';
-const RETENTION = [1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653];
+const RETENTION = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+];
 
 /** Every parameter of infra/template.yaml, by its name there. */
 export const PARAMETERS = {
@@ -150,23 +152,39 @@ export function failedRules(p: Parameters): string[] {
   const check = (ok: boolean, why: string) => {
     if (!ok) failed.push(why);
   };
-  check(!(empty('SigningPublicKey1') && empty('SigningPublicKey2')),
-    'Give at least one public key (SigningPublicKey1 or SigningPublicKey2).');
-  check(!empty('EntitlementClaim') || !empty('EntitlementVideosClaim') || p.EntitlementAnyViewer === 'true'
-    || p.Entitlement !== 'claims',
-  'Say who may watch: EntitlementClaim + EntitlementValues, EntitlementVideosClaim, EntitlementAnyViewer=true, or Entitlement=dynamodb|webhook.');
-  check(empty('EntitlementClaim') === empty('EntitlementValues'),
-    'EntitlementClaim and EntitlementValues go together.');
-  check(p.EntitlementVideosWildcards === 'false' || !empty('EntitlementVideosClaim') || p.Entitlement === 'dynamodb',
-    'EntitlementVideosWildcards needs EntitlementVideosClaim or Entitlement=dynamodb.');
-  check(p.EntitlementAnyViewer === 'false' || p.Entitlement === 'claims',
-    'EntitlementAnyViewer=true would never ask the table or the webhook.');
+  check(
+    !(empty('SigningPublicKey1') && empty('SigningPublicKey2')),
+    'Give at least one public key (SigningPublicKey1 or SigningPublicKey2).',
+  );
+  check(
+    !empty('EntitlementClaim') ||
+      !empty('EntitlementVideosClaim') ||
+      p.EntitlementAnyViewer === 'true' ||
+      p.Entitlement !== 'claims',
+    'Say who may watch: EntitlementClaim + EntitlementValues, EntitlementVideosClaim, EntitlementAnyViewer=true, or Entitlement=dynamodb|webhook.',
+  );
+  check(
+    empty('EntitlementClaim') === empty('EntitlementValues'),
+    'EntitlementClaim and EntitlementValues go together.',
+  );
+  check(
+    p.EntitlementVideosWildcards === 'false' || !empty('EntitlementVideosClaim') || p.Entitlement === 'dynamodb',
+    'EntitlementVideosWildcards needs EntitlementVideosClaim or Entitlement=dynamodb.',
+  );
+  check(
+    p.EntitlementAnyViewer === 'false' || p.Entitlement === 'claims',
+    'EntitlementAnyViewer=true would never ask the table or the webhook.',
+  );
   check(empty('GrantsTableName') || p.Entitlement === 'dynamodb', 'GrantsTableName is for Entitlement=dynamodb.');
-  check(empty('EntitlementUrl') === (p.Entitlement !== 'webhook'),
-    'Entitlement=webhook needs EntitlementUrl, and EntitlementUrl needs Entitlement=webhook.');
+  check(
+    empty('EntitlementUrl') === (p.Entitlement !== 'webhook'),
+    'Entitlement=webhook needs EntitlementUrl, and EntitlementUrl needs Entitlement=webhook.',
+  );
   check(empty('EntitlementClaims') || p.Entitlement === 'webhook', 'EntitlementClaims is for Entitlement=webhook.');
-  check(p.MaxStreams === '0' || p.Sessions === 'table',
-    'MaxStreams needs Sessions=table (stateless sessions cannot be counted).');
+  check(
+    p.MaxStreams === '0' || p.Sessions === 'table',
+    'MaxStreams needs Sessions=table (stateless sessions cannot be counted).',
+  );
   check(p.StreamLimit === 'refuse' || p.MaxStreams !== '0', 'StreamLimit=evict-oldest needs MaxStreams.');
   check(empty('CdnAliasDomain') === empty('CdnCertificateArn'), 'CdnAliasDomain and CdnCertificateArn go together.');
   check(empty('CookieDomain') || p.HostOnlyCookies === 'false', 'Choose CookieDomain or HostOnlyCookies, not both.');

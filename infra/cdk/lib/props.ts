@@ -1,4 +1,4 @@
-import { ParameterName } from './parameters';
+import type { ParameterName } from './parameters';
 
 /**
  * What a team decides about its hlsgate, one prop per parameter of

@@ -1,4 +1,4 @@
-import { CfnResource, Validations } from 'aws-cdk-lib';
+import { type CfnResource, Validations } from 'aws-cdk-lib';
 
 /**
  * Why a scanner check does not apply, in the SAM template's words: checkov

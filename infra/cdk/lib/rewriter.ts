@@ -4,7 +4,7 @@ import * as cloudfront from 'aws-cdk-lib/aws-cloudfront';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import {
   allow,
-  Context,
+  type Context,
   functionRef,
   getSecret,
   lambdaRole,
@@ -15,9 +15,9 @@ import {
   PUBLIC_ORIGIN_HEADER,
   rustFunction,
 } from './common';
-import { customOrigin, Signers } from './edge';
+import { customOrigin, type Signers } from './edge';
 import { skip } from './reasons';
-import { mediaObjects, Storage } from './storage';
+import { mediaObjects, type Storage } from './storage';
 
 export interface Rewriter {
   readonly fn: lambda.Function;
@@ -42,42 +42,52 @@ export function rewriter(ctx: Context, s: Storage, keys: Signers): Rewriter {
   const publicKeys = [
     keys.publicKey1 && entry(keys.publicKey1, ctx.p.SigningPublicKey1),
     keys.publicKey2 && entry(keys.publicKey2, ctx.p.SigningPublicKey2),
-  ].filter(Boolean).join(',');
-  const fn = rustFunction(ctx, 'RewriterFunction', 'manifest-rewriter', role, logs, {
-    functionName: `${ctx.stackName}-manifest-rewriter`,
-    description: 'Serves every playlist from S3 with every URI signed',
-    memorySize: 1024,
-    reservedConcurrentExecutions: ctx.cap(ctx.p.RewriterReservedConcurrency),
-    environment: {
-      MEDIA_BUCKET: s.mediaBucket.ref,
-      PUBLIC_ORIGIN_HEADER,
-      ORIGIN_SECRET_ARN: s.originSecret.ref,
-      ORIGIN_HEADER,
-      METRICS_NAMESPACE: ctx.namespace,
-      PUBLIC_KEYS: `{${publicKeys}}`,
-      KEY_PREFIX: PREFIXES.videos,
-      KEYS_PREFIX: PREFIXES.keys,
-      AUTH_MODE: ctx.hasCookies ? 'cookies' : 'url',
-      CORS_ALLOWED_ORIGINS: ctx.p.PlayerOrigins,
-    },
-  }, [
-    noDlqWhenSync('CloudFront through a Function URL or API Gateway'),
+  ]
+    .filter(Boolean)
+    .join(',');
+  const fn = rustFunction(
+    ctx,
+    'RewriterFunction',
+    'manifest-rewriter',
+    role,
+    logs,
     {
-      checkov: 'CKV_AWS_117',
-      reason:
-        'Reaches only S3 and Secrets Manager over their public endpoints; nothing private, so no VPC (a VPC would add NAT or endpoint costs and cold-start time).',
+      functionName: `${ctx.stackName}-manifest-rewriter`,
+      description: 'Serves every playlist from S3 with every URI signed',
+      memorySize: 1024,
+      reservedConcurrentExecutions: ctx.cap(ctx.p.RewriterReservedConcurrency),
+      environment: {
+        MEDIA_BUCKET: s.mediaBucket.ref,
+        PUBLIC_ORIGIN_HEADER,
+        ORIGIN_SECRET_ARN: s.originSecret.ref,
+        ORIGIN_HEADER,
+        METRICS_NAMESPACE: ctx.namespace,
+        PUBLIC_KEYS: `{${publicKeys}}`,
+        KEY_PREFIX: PREFIXES.videos,
+        KEYS_PREFIX: PREFIXES.keys,
+        AUTH_MODE: ctx.hasCookies ? 'cookies' : 'url',
+        CORS_ALLOWED_ORIGINS: ctx.p.PlayerOrigins,
+      },
     },
-    {
-      checkov: 'CKV_AWS_115',
-      reason:
-        'Reserved concurrency is the RewriterReservedConcurrency parameter; off by default because a reservation fails on accounts under the new-account quota.',
-    },
-    {
-      checkov: 'CKV_AWS_173',
-      reason:
-        'No secret in the environment (secrets are ARNs, PUBLIC_KEYS are public); Lambda encrypts it at rest with its own key.',
-    },
-  ]);
+    [
+      noDlqWhenSync('CloudFront through a Function URL or API Gateway'),
+      {
+        checkov: 'CKV_AWS_117',
+        reason:
+          'Reaches only S3 and Secrets Manager over their public endpoints; nothing private, so no VPC (a VPC would add NAT or endpoint costs and cold-start time).',
+      },
+      {
+        checkov: 'CKV_AWS_115',
+        reason:
+          'Reserved concurrency is the RewriterReservedConcurrency parameter; off by default because a reservation fails on accounts under the new-account quota.',
+      },
+      {
+        checkov: 'CKV_AWS_173',
+        reason:
+          'No secret in the environment (secrets are ARNs, PUBLIC_KEYS are public); Lambda encrypts it at rest with its own key.',
+      },
+    ],
+  );
   return ctx.behindUrl ? behindUrl(ctx, s, fn) : behindApi(ctx, s, fn);
 }
 

@@ -2,7 +2,7 @@ import { CfnDeletionPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { blockPublic, Context, denyInsecure, policy, PREFIXES, sse } from './common';
+import { blockPublic, type Context, denyInsecure, PREFIXES, policy, sse } from './common';
 import { REASONS, skip } from './reasons';
 
 /** The buckets, the secrets and (with Entitlement=dynamodb and no table
@@ -103,12 +103,17 @@ export function storage(ctx: Context): Storage {
         ? { secretString: value }
         : { generateSecretString: { passwordLength: 48, excludePunctuation: true } }),
     });
-    skip(s, { checkov: 'CKV_AWS_149', reason: REASONS.secretKey }, {
-      nag: ['AwsSolutions-SMG4'],
-      reason: value !== undefined
-        ? 'Private keys are put by the team and rotated by key slot (docs/deploy.md); Secrets Manager cannot make a CloudFront key pair.'
-        : 'Rotated by putting a new value and redeploying (docs/deploy.md); a rotation Lambda could not tell CloudFront the new value.',
-    });
+    skip(
+      s,
+      { checkov: 'CKV_AWS_149', reason: REASONS.secretKey },
+      {
+        nag: ['AwsSolutions-SMG4'],
+        reason:
+          value !== undefined
+            ? 'Private keys are put by the team and rotated by key slot (docs/deploy.md); Secrets Manager cannot make a CloudFront key pair.'
+            : 'Rotated by putting a new value and redeploying (docs/deploy.md); a rotation Lambda could not tell CloudFront the new value.',
+      },
+    );
     return s;
   };
   const signingKeysSecret = secret(
@@ -123,9 +128,9 @@ export function storage(ctx: Context): Storage {
   const logHashSecret = secret('LogHashSecret', "Key of the viewer pseudonyms in the issuer's logs.");
   const entitlementSecret = ctx.usesWebhook
     ? secret(
-      'EntitlementSecret',
-      "Key of the HMAC-SHA256 signature on the issuer's entitlement webhook requests (docs/entitlement.md).",
-    )
+        'EntitlementSecret',
+        "Key of the HMAC-SHA256 signature on the issuer's entitlement webhook requests (docs/entitlement.md).",
+      )
     : undefined;
 
   // ------------------------------------------------------------ grants
@@ -172,15 +177,20 @@ export function storage(ctx: Context): Storage {
       sseSpecification: { sseEnabled: true },
       timeToLiveSpecification: { attributeName: 'expires_at', enabled: true },
     });
-    skip(sessionsTable, {
-      checkov: 'CKV_AWS_119',
-      reason:
-        "Encrypted at rest with the AWS managed key for DynamoDB (SSESpecification); a customer key adds cost and a key policy without changing who may read it (only the issuer's role may read or write it).",
-    }, {
-      checkov: 'CKV_AWS_28',
-      nag: ['AwsSolutions-DDB3'],
-      reason: 'Sessions live minutes and the next start makes a new one; a restored backup could only bring back ended or lapsed sessions.',
-    });
+    skip(
+      sessionsTable,
+      {
+        checkov: 'CKV_AWS_119',
+        reason:
+          "Encrypted at rest with the AWS managed key for DynamoDB (SSESpecification); a customer key adds cost and a key policy without changing who may read it (only the issuer's role may read or write it).",
+      },
+      {
+        checkov: 'CKV_AWS_28',
+        nag: ['AwsSolutions-DDB3'],
+        reason:
+          'Sessions live minutes and the next start makes a new one; a restored backup could only bring back ended or lapsed sessions.',
+      },
+    );
   }
   const grantsTableName = ctx.usesGrantsTable ? (grantsTable ? grantsTable.ref : ctx.p.GrantsTableName) : undefined;
   return {

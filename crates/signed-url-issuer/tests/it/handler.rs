@@ -122,6 +122,10 @@ async fn viewers_without_the_group_are_403() {
             let r = call(&app, &Call::new(shape).claim("cognito:groups", groups)).await;
             assert_eq!(r.status(), 403, "{shape:?} {groups:?}");
             assert_eq!(json_body(&r)["error"], "not_entitled");
+            // The viewer's own standing, for the player to put in words;
+            // the sentence stays in the logs.
+            assert_eq!(json_body(&r)["reason"], "claim_missing", "{groups:?}");
+            assert!(json_body(&r).get("message").is_none());
         }
         let r = call(
             &app,

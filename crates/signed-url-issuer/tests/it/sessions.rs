@@ -392,6 +392,7 @@ async fn revoking_the_grant_ends_the_session_at_its_next_renewal() {
     let r = call(&app, &Call::renew(Shape::Http, id)).await;
     assert_eq!(r.status(), 403);
     assert_eq!(json_body(&r)["error"], "not_entitled");
+    assert_eq!(json_body(&r)["reason"], "no_grant");
     // Ended, not merely refused: its slot and its listing are gone.
     let r = call(&app, &Call::list(Shape::Http)).await;
     assert_eq!(json_body(&r)["sessions"], serde_json::json!([]));
