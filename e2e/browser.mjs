@@ -42,3 +42,57 @@ export async function withPage(out, body, extraArgs = []) {
   }
   console.log(JSON.stringify(out));
 }
+
+// What a session's player must survive, on `page` already playing: four
+// `lifetime`s of playing (seeking back to the start at each end, so a short
+// buffer keeps fetching), a pause of two lifetimes, a seek back, three more
+// seconds. Returns the seconds played.
+export async function playThroughLifetimes(page, lifetime) {
+  await page.evaluate(() => {
+    const v = document.querySelector('video');
+    window.played = 0;
+    let last = v.currentTime;
+    const back = () => {
+      v.currentTime = 0.2;
+      v.play().catch(() => {});
+    };
+    v.addEventListener('timeupdate', () => {
+      const d = v.currentTime - last;
+      if (d > 0 && d < 1) window.played += d;
+      last = v.currentTime;
+      if (v.duration && v.currentTime > v.duration - 1.2) back();
+    });
+    v.addEventListener('ended', back);
+  });
+  await page.waitForFunction((t) => window.played >= t, 4 * lifetime, {
+    timeout: 10 * lifetime * 1000 + timeout,
+    polling: 250,
+  });
+  await page.evaluate(() => document.querySelector('video').pause());
+  await page.waitForTimeout(2 * lifetime * 1000);
+  await page.evaluate(() => {
+    const v = document.querySelector('video');
+    v.currentTime = Math.max(0, v.currentTime - 4);
+    window.resumedAt = window.played;
+    v.play().catch(() => {});
+  });
+  await page.waitForFunction(() => window.played >= window.resumedAt + 3, undefined, { timeout, polling: 250 });
+  return page.evaluate(() => window.played);
+}
+
+// Records on `run` the requests for video files `page` makes (`requests`)
+// and those refused (`refused`, with the dev edge's reason), until the
+// function it returns is called.
+export function watchVideoRequests(page, run) {
+  run.requests = 0;
+  run.refused = [];
+  const seen = (r) => {
+    const u = new URL(r.url());
+    if (!u.pathname.startsWith('/videos/')) return;
+    run.requests += 1;
+    if (run.started) run.last_request_after = (Date.now() - run.started) / 1000;
+    if (r.status() >= 400) run.refused.push(`${r.status()} ${u.pathname} ${r.headers()['x-hlsgate-dev-reason'] || ''}`);
+  };
+  page.on('response', seen);
+  return () => page.off('response', seen);
+}

@@ -22,7 +22,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { modules, timeout, withPage } from './browser.mjs';
+import { modules, playThroughLifetimes, timeout, watchVideoRequests, withPage } from './browser.mjs';
 
 const args = process.argv.slice(2);
 const [origin, token] = args;
@@ -108,58 +108,17 @@ const playing = (page) =>
 
 // Four lifetimes, a pause of two, a seek back; the 403s on the way.
 async function playThrough(page, player, mode) {
-  const run = { player, mode, refused: [], requests: 0, errors: [] };
+  const run = { player, mode, errors: [] };
   out.runs.push(run);
+  const unwatch = watchVideoRequests(page, run);
   page.on('console', (m) => m.type() === 'error' && run.errors.push(m.text()));
   page.on('pageerror', (e) => run.errors.push(String(e.message)));
-  page.on('response', (r) => {
-    const u = new URL(r.url());
-    if (!u.pathname.startsWith('/videos/')) return;
-    run.requests += 1;
-    if (r.status() >= 400) run.refused.push(`${r.status()} ${u.pathname}`);
-  });
   await route(page);
   await page.goto(`${origin}/e2e/page.html?player=${player}&mode=${mode}`);
-  await playing(page).catch(async (e) => {
-    run.state = await page.evaluate(() => {
-      const v = document.querySelector('video');
-      return { t: v.currentTime, readyState: v.readyState, paused: v.paused, error: v.error?.message, log: window.log };
-    });
-    throw e;
-  });
-  await page.evaluate(() => {
-    const v = document.querySelector('video');
-    window.played = 0;
-    let last = v.currentTime;
-    const back = () => {
-      v.currentTime = 0.2;
-      v.play().catch(() => {});
-    };
-    v.addEventListener('timeupdate', () => {
-      const d = v.currentTime - last;
-      if (d > 0 && d < 1) window.played += d;
-      last = v.currentTime;
-      if (v.duration && v.currentTime > v.duration - 1.2) back();
-    });
-    v.addEventListener('ended', back);
-  });
-  await page.waitForFunction((t) => window.played >= t, 4 * lifetime, {
-    timeout: 10 * lifetime * 1000 + timeout,
-    polling: 250,
-  });
-  await page.evaluate(() => document.querySelector('video').pause());
-  await page.waitForTimeout(2 * lifetime * 1000);
-  await page.evaluate(() => {
-    const v = document.querySelector('video');
-    v.currentTime = Math.max(0, v.currentTime - 4);
-    window.resumedAt = window.played;
-    v.play().catch(() => {});
-  });
-  await page.waitForFunction(() => window.played >= window.resumedAt + 3, undefined, { timeout, polling: 250 });
-  Object.assign(
-    run,
-    await page.evaluate(() => ({ played: window.played, events: window.log.events.map((e) => e[0]) })),
-  );
+  await playing(page);
+  run.played = await playThroughLifetimes(page, lifetime);
+  run.events = await page.evaluate(() => window.log.events.map((e) => e[0]));
+  unwatch();
   return run;
 }
 

@@ -22,7 +22,7 @@
 // Each stop records how long it took and what the page said.
 // Environment: see browser.mjs.
 import { execFileSync } from 'node:child_process';
-import { timeout, withPage } from './browser.mjs';
+import { playThroughLifetimes, timeout, watchVideoRequests, withPage } from './browser.mjs';
 
 const args = process.argv.slice(2);
 const [origin, token] = args;
@@ -58,50 +58,15 @@ const stopped = async (page) => {
 
 // Plays `mode` on `page`: four lifetimes, a pause of two, a seek back.
 async function playThrough(page, mode) {
-  const run = { mode, requests: 0, refused: [], last_request_after: 0 };
-  const seen = (r) => {
-    const u = new URL(r.url());
-    if (!u.pathname.startsWith('/videos/')) return;
-    run.requests += 1;
-    if (run.started) run.last_request_after = (Date.now() - run.started) / 1000;
-    if (r.status() >= 400) run.refused.push(`${r.status()} ${u.pathname} ${r.headers()['x-hlsgate-dev-reason'] || ''}`);
-  };
-  page.on('response', seen);
+  const run = { mode, last_request_after: 0 };
+  const unwatch = watchVideoRequests(page, run);
   run.started = Date.now();
   await page.goto(page_url(mode));
   await playing(page);
   const first = await page.evaluate(() => ({ url: window.hlsgate.issued.manifest_url, at: Date.now() }));
-  await page.evaluate(() => {
-    // The page keeps a short buffer (?buffer=2) and no back buffer:
-    // segments are fetched as they play, and again after every seek.
-    const v = document.getElementById('video');
-    window.played = 0;
-    let last = v.currentTime;
-    const back = () => {
-      v.currentTime = 0.2;
-      v.play().catch(() => {});
-    };
-    v.addEventListener('timeupdate', () => {
-      const d = v.currentTime - last;
-      if (d > 0 && d < 1) window.played += d;
-      last = v.currentTime;
-      if (v.duration && v.currentTime > v.duration - 1.2) back();
-    });
-    v.addEventListener('ended', back);
-  });
-  await page.waitForFunction((t) => window.played >= t, 4 * lifetime, {
-    timeout: 8 * lifetime * 1000 + timeout,
-    polling: 250,
-  });
-  await page.evaluate(() => document.getElementById('video').pause());
-  await page.waitForTimeout(2 * lifetime * 1000);
-  await page.evaluate(() => {
-    const v = document.getElementById('video');
-    v.currentTime = Math.max(0, v.currentTime - 4);
-    window.resumedAt = window.played;
-    v.play().catch(() => {});
-  });
-  await page.waitForFunction(() => window.played >= window.resumedAt + 3, undefined, { timeout, polling: 250 });
+  // The page keeps a short buffer (?buffer=2) and no back buffer: segments
+  // are fetched as they play, and again after every seek.
+  await playThroughLifetimes(page, lifetime);
   Object.assign(
     run,
     await page.evaluate(() => ({
@@ -116,7 +81,7 @@ async function playThrough(page, mode) {
     const r = await fetch(first.url);
     run.copied = { status: r.status, after_seconds: (Date.now() - first.at) / 1000 };
   }
-  page.off('response', seen);
+  unwatch();
   delete run.started;
   return run;
 }

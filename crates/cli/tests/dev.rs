@@ -113,6 +113,16 @@ impl Dev {
         }
     }
 
+    /// The DynamoDB endpoint of the sessions table, from the banner.
+    fn sessions_endpoint(&self) -> String {
+        let out = self.stdout_when(|o| o.contains("  sessions "));
+        out.lines()
+            .find(|l| l.trim_start().starts_with("sessions "))
+            .and_then(|l| l.split_whitespace().nth(3))
+            .unwrap_or_else(|| panic!("no sessions line:\n{out}"))
+            .to_string()
+    }
+
     fn logs(&self) -> String {
         format!(
             "--- stdout\n{}\n--- stderr\n{}",
@@ -1398,13 +1408,7 @@ fn chromium_renews_short_signatures_and_stops_when_the_session_ends() {
     else {
         return;
     };
-    let out = dev.stdout_when(|o| o.contains("  sessions "));
-    let endpoint = out
-        .lines()
-        .find(|l| l.trim_start().starts_with("sessions "))
-        .and_then(|l| l.split_whitespace().nth(3))
-        .unwrap_or_else(|| panic!("no sessions line:\n{out}"))
-        .to_string();
+    let endpoint = dev.sessions_endpoint();
     // A second stack, one stream and evict-oldest: a newer start ends the
     // playing page at its next renewal.
     let evicting = Dev::start_with(
@@ -1537,13 +1541,7 @@ fn chromium_plays_through_renewals_with_shaka_and_videojs() {
         &[],
         &["--signature-seconds", "10", "--max-streams", "1"],
     );
-    let out = dev.stdout_when(|o| o.contains("  sessions "));
-    let endpoint = out
-        .lines()
-        .find(|l| l.trim_start().starts_with("sessions "))
-        .and_then(|l| l.split_whitespace().nth(3))
-        .unwrap_or_else(|| panic!("no sessions line:\n{out}"))
-        .to_string();
+    let endpoint = dev.sessions_endpoint();
     let package = repo().join("clients/web");
     let r = browser.run(
         "players.mjs",
