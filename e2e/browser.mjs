@@ -4,6 +4,7 @@
 // HLSGATE_E2E_MODULES is the folder whose node_modules hold playwright-core
 // (`make e2e-tools` fills $HLSGATE_TOOLS/e2e); CHROMIUM overrides
 // /usr/bin/chromium; HLSGATE_E2E_TIMEOUT_MS (default 60000) bounds each wait.
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 
@@ -95,4 +96,20 @@ export function watchVideoRequests(page, run) {
   };
   page.on('response', seen);
   return () => page.off('response', seen);
+}
+
+// The arguments of the session scripts: ORIGIN TOKEN, then flags; `opt`
+// reads a flag's value; `cli(...)` runs `--hlsgate` on the viewer's table
+// (`--endpoint`, `--subject`) and returns what it printed.
+export function sessionArgs(args) {
+  const [origin, token] = args;
+  const opt = (name) => {
+    const i = args.indexOf(name);
+    return i < 0 ? undefined : args[i + 1];
+  };
+  const cli = (...a) =>
+    execFileSync(opt('--hlsgate'), [...a, '--endpoint', opt('--endpoint'), '--subject', opt('--subject')], {
+      encoding: 'utf8',
+    });
+  return { origin, token, opt, lifetime: Number(opt('--lifetime') || '10'), cli };
 }

@@ -19,23 +19,12 @@
 // 5. on ORIGIN2 a second page shows the too_many_streams explanation.
 // The pages are served by routing (same origin as the stack); the players
 // from $HLSGATE_E2E_MODULES, the package from --package (clients/web).
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { modules, playThroughLifetimes, timeout, watchVideoRequests, withPage } from './browser.mjs';
+import { modules, playThroughLifetimes, sessionArgs, timeout, watchVideoRequests, withPage } from './browser.mjs';
 
-const args = process.argv.slice(2);
-const [origin, token] = args;
-const opt = (name) => {
-  const i = args.indexOf(name);
-  return i < 0 ? undefined : args[i + 1];
-};
-const lifetime = Number(opt('--lifetime') || '10');
+const { origin, token, opt, lifetime, cli } = sessionArgs(process.argv.slice(2));
 const pkg = opt('--package');
-const cli = (...a) =>
-  execFileSync(opt('--hlsgate'), [...a, '--endpoint', opt('--endpoint'), '--subject', opt('--subject')], {
-    encoding: 'utf8',
-  });
 
 const VENDOR = {
   'shaka.js': path.join(modules, 'node_modules/shaka-player/dist/shaka-player.compiled.js'),

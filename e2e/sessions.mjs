@@ -21,20 +21,9 @@
 //    plays, another start takes its slot, and the page stops.
 // Each stop records how long it took and what the page said.
 // Environment: see browser.mjs.
-import { execFileSync } from 'node:child_process';
-import { playThroughLifetimes, timeout, watchVideoRequests, withPage } from './browser.mjs';
+import { playThroughLifetimes, sessionArgs, timeout, watchVideoRequests, withPage } from './browser.mjs';
 
-const args = process.argv.slice(2);
-const [origin, token] = args;
-const opt = (name) => {
-  const i = args.indexOf(name);
-  return i < 0 ? undefined : args[i + 1];
-};
-const lifetime = Number(opt('--lifetime') || '10');
-const cli = (...a) =>
-  execFileSync(opt('--hlsgate'), [...a, '--endpoint', opt('--endpoint'), '--subject', opt('--subject')], {
-    encoding: 'utf8',
-  });
+const { origin, token, opt, lifetime, cli } = sessionArgs(process.argv.slice(2));
 const auth = { Authorization: `Bearer ${token}` };
 // A new query each time: a load, never a same-document hash change.
 let loads = 0;

@@ -76,15 +76,11 @@ pub(crate) fn block_on<T>(
         .block_on(f)
 }
 
+/// The table commands' calls: ten seconds each, retries included.
+pub(crate) const TABLE_TIMEOUT: Duration = Duration::from_secs(10);
+
 async fn open(args: &TableArgs) -> GrantsTable {
-    let timeout = Duration::from_secs(10);
-    let client = match &args.endpoint {
-        Some(endpoint) => dynamo::local_client(endpoint, timeout),
-        None => {
-            let sdk = hlsgate_aws::sdk::load(hlsgate_aws::sdk::Timeouts::DEFAULT).await;
-            dynamo::client(&sdk, timeout)
-        }
-    };
+    let client = dynamo::client_for(args.endpoint.as_deref(), TABLE_TIMEOUT).await;
     GrantsTable::new(client, args.table.clone())
 }
 

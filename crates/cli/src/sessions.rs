@@ -5,13 +5,12 @@
 //! at its next renewal, within one signature lifetime.
 
 use std::process::ExitCode;
-use std::time::Duration;
 
 use hlsgate_signed_url_issuer::dynamo;
 use hlsgate_signed_url_issuer::sessions::table::SessionsTable;
 use hlsgate_signed_url_issuer::sessions::{EndReason, SessionId};
 
-use crate::grants::{block_on, rfc3339};
+use crate::grants::{TABLE_TIMEOUT, block_on, rfc3339};
 use crate::{CliError, Outcome, timearg};
 
 #[derive(Debug, clap::Args)]
@@ -56,18 +55,11 @@ struct TableArgs {
 }
 
 async fn open(args: &TableArgs) -> SessionsTable {
-    let timeout = Duration::from_secs(10);
-    let client = match &args.endpoint {
-        Some(endpoint) => dynamo::local_client(endpoint, timeout),
-        None => {
-            let sdk = hlsgate_aws::sdk::load(hlsgate_aws::sdk::Timeouts::DEFAULT).await;
-            dynamo::client(&sdk, timeout)
-        }
-    };
+    let client = dynamo::client_for(args.endpoint.as_deref(), TABLE_TIMEOUT).await;
     SessionsTable::new(client, args.table.clone())
 }
 
-fn failed(e: hlsgate_signed_url_issuer::sessions::StoreError) -> CliError {
+fn failed(e: hlsgate_signed_url_issuer::sessions::table::SessionsError) -> CliError {
     CliError::Environment(e.to_string())
 }
 

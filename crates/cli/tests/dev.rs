@@ -1408,7 +1408,6 @@ fn chromium_renews_short_signatures_and_stops_when_the_session_ends() {
     else {
         return;
     };
-    let endpoint = dev.sessions_endpoint();
     // A second stack, one stream and evict-oldest: a newer start ends the
     // playing page at its next renewal.
     let evicting = Dev::start_with(
@@ -1423,23 +1422,13 @@ fn chromium_renews_short_signatures_and_stops_when_the_session_ends() {
             "evict-oldest",
         ],
     );
-    let r = browser.run(
+    let r = browser.run_sessions(
         "sessions.mjs",
+        &dev,
+        "10",
         &[
-            &dev.origin,
-            TOKEN,
-            "--lifetime",
-            "10",
-            "--hlsgate",
-            env!("CARGO_BIN_EXE_hlsgate"),
-            "--sessions-table",
-            "hlsgate-dev-sessions",
             "--grants-table",
             "hlsgate-dev-grants",
-            "--endpoint",
-            &endpoint,
-            "--subject",
-            "dev-viewer",
             "--evict-origin",
             &evicting.origin,
         ],
@@ -1541,23 +1530,12 @@ fn chromium_plays_through_renewals_with_shaka_and_videojs() {
         &[],
         &["--signature-seconds", "10", "--max-streams", "1"],
     );
-    let endpoint = dev.sessions_endpoint();
     let package = repo().join("clients/web");
-    let r = browser.run(
+    let r = browser.run_sessions(
         "players.mjs",
+        &dev,
+        "10",
         &[
-            &dev.origin,
-            TOKEN,
-            "--lifetime",
-            "10",
-            "--hlsgate",
-            env!("CARGO_BIN_EXE_hlsgate"),
-            "--sessions-table",
-            "hlsgate-dev-sessions",
-            "--endpoint",
-            &endpoint,
-            "--subject",
-            "dev-viewer",
             "--limit-origin",
             &limited.origin,
             "--package",
@@ -1673,6 +1651,29 @@ impl Browser {
         let mut args = vec![page.as_str(), "--min-time", &min_time];
         args.extend_from_slice(flags);
         self.run("play.mjs", &args)
+    }
+
+    /// A session script (`e2e/sessions.mjs`, `e2e/players.mjs`) on `dev`:
+    /// its origin and token, signatures of `lifetime` seconds, this
+    /// `hlsgate` and the dev viewer's sessions table, then `more`.
+    fn run_sessions(&self, script: &str, dev: &Dev, lifetime: &str, more: &[&str]) -> Value {
+        let endpoint = dev.sessions_endpoint();
+        let mut args = vec![
+            dev.origin.as_str(),
+            TOKEN,
+            "--lifetime",
+            lifetime,
+            "--hlsgate",
+            env!("CARGO_BIN_EXE_hlsgate"),
+            "--sessions-table",
+            "hlsgate-dev-sessions",
+            "--endpoint",
+            &endpoint,
+            "--subject",
+            "dev-viewer",
+        ];
+        args.extend_from_slice(more);
+        self.run(script, &args)
     }
 
     /// `node e2e/SCRIPT ARGS…`, one browser at a time; its last line of JSON.

@@ -4,7 +4,12 @@
 
 use std::time::Duration;
 
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::SdkError;
+use aws_sdk_dynamodb::operation::get_item::GetItemError;
+use aws_sdk_dynamodb::types::AttributeValue;
 use hlsgate_aws::error::{CallError, CallFailure};
 use hlsgate_aws::sdk::Timeouts;
 
@@ -46,6 +51,16 @@ pub fn local_client(endpoint: &str, timeout: Duration) -> Client {
     Client::from_conf(conf)
 }
 
+/// A client of the server at `endpoint` when one is given (a local one),
+/// else of AWS with the SDK's usual credentials and region: `hlsgate grant`
+/// and `hlsgate sessions` (`--endpoint`).
+pub async fn client_for(endpoint: Option<&str>, timeout: Duration) -> Client {
+    match endpoint {
+        Some(endpoint) => local_client(endpoint, timeout),
+        None => client(&hlsgate_aws::sdk::load(Timeouts::DEFAULT).await, timeout),
+    }
+}
+
 /// What a failed call to a table means for the caller: each store names
 /// these in its own codes (`grants_throttled`, `sessions_table_missing`, …).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,6 +95,33 @@ impl Failure {
 /// Creates an on-demand table keyed by the string attributes `hash` and
 /// `range`, and waits until it is active: for local servers (the grants
 /// and the sessions tables).
+/// The start-up check of table `name`: one `GetItem` of `key`, an item no
+/// one writes. Fails, with `unavailable`'s error, only when the table is
+/// missing or unreadable for good ([`Failure::is_permanent`]); busy now is
+/// logged and no reason not to start.
+pub async fn probe<E: std::fmt::Display>(
+    client: &Client,
+    name: &str,
+    key: HashMap<String, AttributeValue>,
+    unavailable: impl FnOnce(&SdkError<GetItemError>) -> E,
+) -> Result<(), E> {
+    let Err(e) = client
+        .get_item()
+        .table_name(name)
+        .set_key(Some(key))
+        .send()
+        .await
+    else {
+        return Ok(());
+    };
+    let err = unavailable(&e);
+    if Failure::of(&CallError::from_sdk(&e)).is_permanent() {
+        return Err(err);
+    }
+    tracing::warn!(table = name, error = %err, "the table did not answer the start-up probe");
+    Ok(())
+}
+
 pub async fn create_table(
     client: &Client,
     name: &str,

@@ -26,7 +26,7 @@ fn internal(e: &dyn std::fmt::Display) -> Refusal {
 }
 
 /// A session store failure: 503, retry.
-pub(crate) fn sessions_unavailable(e: &crate::sessions::StoreError) -> Refusal {
+pub(crate) fn sessions_unavailable(e: &crate::sessions::table::SessionsError) -> Refusal {
     Refusal::new(
         StatusCode::SERVICE_UNAVAILABLE,
         "sessions_unavailable",
@@ -53,15 +53,7 @@ pub(crate) fn lapse_refusal(lapse: Lapse) -> Refusal {
     };
     Refusal::new(StatusCode::FORBIDDEN, code, message)
         .public()
-        .detail(lapse_detail(lapse))
-}
-
-fn lapse_detail(lapse: Lapse) -> &'static str {
-    match lapse {
-        Lapse::Ended => "session_ended",
-        Lapse::Replaced => "session_replaced",
-        Lapse::Expired => "session_expired",
-    }
+        .detail(lapse.into())
 }
 
 fn nonce() -> Result<[u8; NONCE_BYTES], Refusal> {
@@ -208,7 +200,7 @@ pub(crate) async fn playback<S: ObjectSource, K: KeySource, E: Entitlement>(
                     sid
                 }
                 Err(lapse) => {
-                    out.session_event = Some(SessionEvent::Refused(lapse_detail(lapse)));
+                    out.session_event = Some(SessionEvent::Refused(lapse.into()));
                     return Err(lapse_refusal(lapse));
                 }
             }

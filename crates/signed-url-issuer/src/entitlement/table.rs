@@ -149,27 +149,17 @@ impl GrantsTable {
     /// Fails only when the table is missing (or unreadable for good): for
     /// a clear error at start-up. One `GetItem` of a key no grant has.
     pub async fn probe(&self) -> Result<(), EntitlementError> {
-        let r = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .key(attr::SUBJECT, AttributeValue::S("#hlsgate-probe".into()))
-            .key(attr::VIDEO, AttributeValue::S("#probe".into()))
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let err = self.unavailable("GetItem", &e);
-                match Failure::of(&CallError::from_sdk(&e)).is_permanent() {
-                    true => Err(err),
-                    false => {
-                        tracing::warn!(error = %err, "the grants table did not answer the start-up probe");
-                        Ok(())
-                    }
-                }
-            }
-        }
+        let key = HashMap::from([
+            (
+                attr::SUBJECT.into(),
+                AttributeValue::S("#hlsgate-probe".into()),
+            ),
+            (attr::VIDEO.into(), AttributeValue::S("#probe".into())),
+        ]);
+        crate::dynamo::probe(&self.client, &self.name, key, |e| {
+            self.unavailable("GetItem", e)
+        })
+        .await
     }
 
     /// Writes (or replaces) a grant.

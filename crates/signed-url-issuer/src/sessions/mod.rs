@@ -169,9 +169,10 @@ pub struct SessionInfo {
     pub renewed: u64,
 }
 
-/// Why a session may not renew.
+/// Why a session may not renew; as a string, the refusal's detail (the
+/// `refused` line, the `SessionsRefused` metric's `Reason`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
-#[strum(serialize_all = "snake_case")]
+#[strum(serialize_all = "snake_case", prefix = "session_")]
 pub enum Lapse {
     /// Ended: by the viewer, an operator, a revoked grant.
     Ended,
@@ -182,7 +183,7 @@ pub enum Lapse {
 }
 
 /// How a session ended (`end_reason`, the `SessionsEnded` metric).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::EnumString)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
 #[strum(serialize_all = "snake_case")]
 pub enum EndReason {
     /// `DELETE` with the viewer's token.
@@ -228,9 +229,6 @@ pub struct Sessions {
     table: Option<SessionsTable>,
 }
 
-/// A session store failure: a 503 the player may retry.
-pub type StoreError = SessionsError;
-
 impl Sessions {
     /// Sessions keyed by `secret` (the pseudonym key): stateless until a
     /// table is given ([`Sessions::with_table`]).
@@ -252,10 +250,6 @@ impl Sessions {
     pub fn with_table(mut self, table: SessionsTable) -> Sessions {
         self.table = Some(table);
         self
-    }
-
-    pub fn table(&self) -> Option<&SessionsTable> {
-        self.table.as_ref()
     }
 
     /// `table` or `stateless`, for logs and metrics.
@@ -284,7 +278,7 @@ impl Sessions {
         key: &MacKey,
         new: &NewSession<'_>,
         nonce: [u8; NONCE_BYTES],
-    ) -> Result<Admission, StoreError> {
+    ) -> Result<Admission, SessionsError> {
         match &self.table {
             None => Ok(Admission::Admitted {
                 id: SessionId::stateless(key, new.subject, new.video, new.now, nonce),
@@ -313,7 +307,7 @@ impl Sessions {
         id: &SessionId,
         now: u64,
         signature_expires: u64,
-    ) -> Result<Result<(), Lapse>, StoreError> {
+    ) -> Result<Result<(), Lapse>, SessionsError> {
         match &self.table {
             None => Ok(if id.is_stateless_for(key, subject, video) {
                 Ok(())
@@ -335,7 +329,7 @@ impl Sessions {
         id: &SessionId,
         reason: EndReason,
         now: u64,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<bool, SessionsError> {
         match &self.table {
             None => Ok(false),
             Some(t) => t.end(subject, id, reason, now).await,
@@ -343,7 +337,7 @@ impl Sessions {
     }
 
     /// The viewer's active sessions (none when stateless).
-    pub async fn list(&self, subject: &str, now: u64) -> Result<Vec<SessionInfo>, StoreError> {
+    pub async fn list(&self, subject: &str, now: u64) -> Result<Vec<SessionInfo>, SessionsError> {
         match &self.table {
             None => Ok(Vec::new()),
             Some(t) => t.list(subject, now).await,
@@ -421,6 +415,19 @@ mod tests {
         ])
         .unwrap();
         assert_eq!(c.limit, StreamLimit::EvictOldest);
+    }
+
+    #[test]
+    fn a_lapse_is_named_as_the_refusal_details_and_metrics_name_it() {
+        let names: Vec<&str> = [Lapse::Ended, Lapse::Replaced, Lapse::Expired]
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        assert_eq!(
+            names,
+            ["session_ended", "session_replaced", "session_expired"]
+        );
+        assert_eq!(<&str>::from(EndReason::Revoked), "revoked");
     }
 
     #[test]

@@ -440,26 +440,11 @@ impl SessionsTable {
     /// Fails only when the table is missing or unreadable: for a clear
     /// error at start-up. One `GetItem` of a key no session has.
     pub async fn probe(&self) -> Result<(), SessionsError> {
-        let r = self
-            .client
-            .get_item()
-            .table_name(&self.name)
-            .set_key(Some(Self::key("#hlsgate-probe", "#probe".into())))
-            .send()
-            .await;
-        match r {
-            Ok(_) => Ok(()),
-            Err(e) => {
-                let err = self.unavailable("GetItem", &e);
-                match Failure::of(&CallError::from_sdk(&e)).is_permanent() {
-                    true => Err(err),
-                    false => {
-                        tracing::warn!(error = %err, "the sessions table did not answer the start-up probe");
-                        Ok(())
-                    }
-                }
-            }
-        }
+        let key = Self::key("#hlsgate-probe", "#probe".into());
+        crate::dynamo::probe(&self.client, &self.name, key, |e| {
+            self.unavailable("GetItem", e)
+        })
+        .await
     }
 
     /// Creates the table as the template does and waits until it is
