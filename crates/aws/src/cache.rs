@@ -70,7 +70,8 @@ impl CacheLimits {
 #[derive(Debug)]
 struct Entry {
     body: Bytes,
-    etag: String,
+    /// `None`: the object was not there ([`CachedObjects::get_or_absent`]).
+    etag: Option<String>,
     checked: Instant,
 }
 
@@ -126,13 +127,54 @@ impl<S: ObjectSource> CachedObjects<S> {
         max_bytes: u64,
         now: Instant,
     ) -> Result<(Bytes, CacheStatus), SourceError> {
+        match self.read(key, max_bytes, now, false).await? {
+            (Some(body), status) => Ok((body, status)),
+            (None, _) => Err(SourceError::NotFound),
+        }
+    }
+
+    /// Reads `key` like [`get`](Self::get), but an object that is not there
+    /// is `None`, and its absence is cached for the TTL too: for objects
+    /// most keys never have (a video's playback rules), whose absence would
+    /// otherwise cost a store request every time.
+    pub async fn get_or_absent(
+        &self,
+        key: &str,
+        max_bytes: u64,
+    ) -> Result<(Option<Bytes>, CacheStatus), SourceError> {
+        self.get_or_absent_at(key, max_bytes, Instant::now()).await
+    }
+
+    /// [`get_or_absent`](Self::get_or_absent) at a given instant.
+    pub async fn get_or_absent_at(
+        &self,
+        key: &str,
+        max_bytes: u64,
+        now: Instant,
+    ) -> Result<(Option<Bytes>, CacheStatus), SourceError> {
+        self.read(key, max_bytes, now, true).await
+    }
+
+    async fn read(
+        &self,
+        key: &str,
+        max_bytes: u64,
+        now: Instant,
+        keep_absence: bool,
+    ) -> Result<(Option<Bytes>, CacheStatus), SourceError> {
         let cached = {
             let mut st = self.lock();
             st.entries
                 .get(key)
+                .filter(|e| keep_absence || e.etag.is_some())
                 .map(|e| (e.body.clone(), e.etag.clone(), e.checked))
         };
         let etag = match cached {
+            Some((_, None, checked))
+                if now.saturating_duration_since(checked) < self.limits.ttl =>
+            {
+                return Ok((None, CacheStatus::Hit));
+            }
             Some((body, _, checked))
                 if now.saturating_duration_since(checked) < self.limits.ttl =>
             {
@@ -142,15 +184,15 @@ impl<S: ObjectSource> CachedObjects<S> {
                         limit: max_bytes,
                     });
                 }
-                return Ok((body, CacheStatus::Hit));
+                return Ok((Some(body), CacheStatus::Hit));
             }
-            Some((_, etag, _)) => Some(etag),
+            Some((_, etag, _)) => etag,
             None => None,
         };
         let mut fetched = self.source.get(key, max_bytes, etag.as_deref()).await;
         if etag.is_some() && fetched == Ok(Fetched::NotModified) {
             if let Some(body) = self.touch(key, now) {
-                return Ok((body, CacheStatus::Revalidated));
+                return Ok((Some(body), CacheStatus::Revalidated));
             }
             // Evicted while we asked: read it whole.
             fetched = self.source.get(key, max_bytes, None).await;
@@ -161,21 +203,27 @@ impl<S: ObjectSource> CachedObjects<S> {
                 Self::forget(&mut st, key);
                 let keep = self.limits.enabled() && o.body.len() <= self.limits.max_bytes / 4;
                 if let Some(etag) = o.etag.filter(|_| keep) {
-                    self.insert(&mut st, key, o.body.clone(), etag, now);
+                    self.insert(&mut st, key, o.body.clone(), Some(etag), now);
                 }
-                Ok((o.body, CacheStatus::Miss))
+                Ok((Some(o.body), CacheStatus::Miss))
             }
             // We sent no entity tag; a 304 here is the store's bug.
             Ok(Fetched::NotModified) => Err(SourceError::Unavailable {
                 detail: "unexpected 304 to an unconditional read".into(),
                 request_id: None,
             }),
-            Err(e) => {
-                if e == SourceError::NotFound {
-                    Self::forget(&mut st, key);
+            Err(SourceError::NotFound) => {
+                Self::forget(&mut st, key);
+                if keep_absence && self.limits.enabled() {
+                    self.insert(&mut st, key, Bytes::new(), None, now);
                 }
-                Err(e)
+                if keep_absence {
+                    Ok((None, CacheStatus::Miss))
+                } else {
+                    Err(SourceError::NotFound)
+                }
             }
+            Err(e) => Err(e),
         }
     }
 
@@ -187,7 +235,7 @@ impl<S: ObjectSource> CachedObjects<S> {
         Some(e.body.clone())
     }
 
-    fn insert(&self, st: &mut State, key: &str, body: Bytes, etag: String, now: Instant) {
+    fn insert(&self, st: &mut State, key: &str, body: Bytes, etag: Option<String>, now: Instant) {
         st.bytes += body.len();
         let entry = Entry {
             body,
@@ -398,6 +446,46 @@ mod tests {
         c.source().remove("a.m3u8");
         assert_eq!(get(t0 + 5 * TTL).await, Err(SourceError::NotFound));
         assert_eq!(c.cached_bytes(), 0, "a deleted object leaves the cache");
+    }
+
+    #[tokio::test]
+    async fn an_absence_is_kept_for_the_ttl_where_asked() {
+        let c = cache(1 << 20);
+        let t0 = Instant::now();
+        let absent = |t| c.get_or_absent_at("rules/a.json", 100, t);
+        assert_eq!(absent(t0).await.unwrap(), (None, CacheStatus::Miss));
+        assert_eq!(
+            absent(t0 + TTL / 2).await.unwrap(),
+            (None, CacheStatus::Hit)
+        );
+        assert_eq!(
+            c.source().reads(),
+            1,
+            "a fresh absence does not ask the store"
+        );
+        // A plain read never takes an absence from the cache.
+        assert_eq!(
+            c.get_at("rules/a.json", 100, t0).await,
+            Err(SourceError::NotFound)
+        );
+        assert_eq!(c.source().reads(), 2);
+        assert_eq!(absent(t0).await.unwrap(), (None, CacheStatus::Miss));
+        c.source().put("rules/a.json", "{}");
+        assert_eq!(
+            absent(t0 + TTL / 2).await.unwrap(),
+            (None, CacheStatus::Hit)
+        );
+        assert_eq!(
+            absent(t0 + TTL).await.unwrap(),
+            (Some(Bytes::from("{}")), CacheStatus::Miss),
+            "a new object is seen once the absence is stale"
+        );
+        c.source().remove("rules/a.json");
+        assert_eq!(
+            absent(t0 + 3 * TTL).await.unwrap(),
+            (None, CacheStatus::Miss)
+        );
+        assert_eq!(c.cached_bytes(), 0);
     }
 
     #[tokio::test]

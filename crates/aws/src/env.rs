@@ -287,6 +287,18 @@ impl Env {
         )
     }
 
+    /// `RULES_PREFIX` (`rules/`): each video's playback rules, in the media
+    /// bucket outside `key_prefix`; the back office writes there and the
+    /// issuer reads there.
+    pub fn rules_prefix(&mut self, key_prefix: &str) -> String {
+        self.private_prefix(
+            "RULES_PREFIX",
+            DEFAULT_RULES_PREFIX,
+            key_prefix,
+            "viewers must never be able to read a video's rules",
+        )
+    }
+
     /// `INPUT_PREFIX` (`uploads/`): where uploads are taken from, in the
     /// upload bucket.
     pub fn input_prefix(&mut self) -> String {
@@ -429,6 +441,9 @@ pub const DEFAULT_KEYS_PREFIX: &str = "keys/";
 
 /// `STATUS_PREFIX` when unset.
 pub const DEFAULT_STATUS_PREFIX: &str = "status/";
+
+/// `RULES_PREFIX` when unset.
+pub const DEFAULT_RULES_PREFIX: &str = "rules/";
 
 /// `INPUT_PREFIX` when unset.
 pub const DEFAULT_INPUT_PREFIX: &str = "uploads/";

@@ -84,6 +84,9 @@ pub trait ObjectSink: Send + Sync {
         body: Bytes,
         content_type: &str,
     ) -> impl Future<Output = Result<bool, SourceError>> + Send;
+
+    /// Deletes `key`; deleting nothing is not an error (as in S3).
+    fn delete(&self, key: &str) -> impl Future<Output = Result<(), SourceError>> + Send;
 }
 
 /// Objects in one S3 bucket.
@@ -227,6 +230,20 @@ impl ObjectSink for S3Objects {
             Err(SdkError::ServiceError(se)) if matches!(se.raw().status().as_u16(), 409 | 412) => {
                 Ok(false)
             }
+            Err(e) => Err(CallError::from_sdk(&e).into()),
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), SourceError> {
+        match self
+            .client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
             Err(e) => Err(CallError::from_sdk(&e).into()),
         }
     }
@@ -400,5 +417,10 @@ impl ObjectSink for MemoryObjects {
             return Ok(false);
         }
         self.write(key, body, content_type).await.map(|()| true)
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), SourceError> {
+        self.remove(key);
+        Ok(())
     }
 }

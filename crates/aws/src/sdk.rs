@@ -122,6 +122,19 @@ pub fn s3_client(sdk: &SdkConfig, path_style: bool) -> aws_sdk_s3::Client {
     aws_sdk_s3::Client::from_conf(conf)
 }
 
+/// An S3 client on the SDK's usual chain (credentials, region, and
+/// `AWS_ENDPOINT_URL_S3`), at `endpoint` when given: an S3-compatible
+/// server, path-style. For the command line.
+pub async fn s3_client_at(endpoint: Option<&str>, timeouts: Timeouts) -> aws_sdk_s3::Client {
+    let sdk = load(timeouts).await;
+    let mut conf = aws_sdk_s3::config::Builder::from(&sdk);
+    if let Some(e) = endpoint {
+        // Local S3 servers serve no bucket subdomains.
+        conf = conf.endpoint_url(e).force_path_style(true);
+    }
+    aws_sdk_s3::Client::from_conf(conf.build())
+}
+
 /// The region clients of a local S3 server use (any would do; it is signed).
 pub const LOCAL_REGION: &str = "us-east-1";
 

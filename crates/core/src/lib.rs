@@ -6,6 +6,7 @@
 
 pub mod hls;
 pub mod mac;
+pub mod rules;
 pub mod session;
 pub mod signing;
 pub mod status;
