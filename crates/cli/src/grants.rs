@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use hlsgate_signed_url_issuer::dynamo;
-use hlsgate_signed_url_issuer::entitlement::grants::{Grant, Target, Window};
+use hlsgate_signed_url_issuer::entitlement::grants::{Grant, Target, Window, read_terms};
 use hlsgate_signed_url_issuer::entitlement::table::GrantsTable;
 
 use crate::{CliError, Outcome, timearg};
@@ -42,6 +42,14 @@ pub struct GrantArgs {
     /// When the grant starts (same forms); without it, now.
     #[arg(long)]
     from: Option<String>,
+    /// The countries the grant holds in (a regional plan): ISO 3166-1
+    /// alpha-2 codes, comma-separated (DE,AT).
+    #[arg(long, value_delimiter = ',')]
+    countries: Option<Vec<String>>,
+    /// The plan's screens: streams at once, over the issuer's MAX_STREAMS
+    /// (0: no limit).
+    #[arg(long)]
+    max_streams: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -119,6 +127,11 @@ pub fn grant(args: GrantArgs) -> Outcome {
             return Err(CliError::usage("--from must be before --until"));
         }
     }
+    let codes = args
+        .countries
+        .as_ref()
+        .map(|c| c.iter().map(String::as_str));
+    let terms = read_terms(codes, args.max_streams.as_deref()).map_err(CliError::usage)?;
     let g = Grant {
         subject: args.table.subject.clone(),
         target,
@@ -126,6 +139,7 @@ pub fn grant(args: GrantArgs) -> Outcome {
             not_before,
             expires_at,
         },
+        terms,
     };
     block_on(async {
         let t = open(&args.table).await;
@@ -194,14 +208,23 @@ pub fn list(args: ListArgs) -> Outcome {
                     "video": g.target.to_string(),
                     "not_before": g.window.not_before,
                     "expires_at": g.window.expires_at,
+                    "countries": g.terms.countries.as_ref().map(|c| c.codes().iter().map(|c| c.as_str()).collect::<Vec<_>>()),
+                    "max_streams": g.terms.max_streams,
                     "state": state,
                 })
             );
         } else {
             let end = g.window.expires_at.map_or_else(|| "-".to_string(), rfc3339);
             let start = g.window.not_before.map_or_else(|| "-".to_string(), rfc3339);
+            let mut terms = String::new();
+            if let Some(c) = &g.terms.countries {
+                terms.push_str(&format!(" countries {c}"));
+            }
+            if let Some(n) = g.terms.max_streams {
+                terms.push_str(&format!(" streams {n}"));
+            }
             println!(
-                "{:<40} {:<8} from {start:<21} until {end}",
+                "{:<40} {:<8} from {start:<21} until {end}{terms}",
                 g.target.to_string(),
                 state
             );

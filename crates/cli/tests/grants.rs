@@ -74,7 +74,10 @@ fn support_staff_grant_list_and_revoke_by_hand() {
         let id = VideoId::parse(video).unwrap();
         rt.block_on(t.check("alice", &id, wildcards, now)).unwrap()
     };
-    let Decision::Allowed { until: Some(end) } = check("intro", false) else {
+    let Decision::Allowed {
+        until: Some(end), ..
+    } = check("intro", false)
+    else {
         panic!("{:?}", check("intro", false))
     };
     let in_48h = now + 48 * 3600;
@@ -154,9 +157,10 @@ fn support_staff_list_and_end_a_viewers_sessions() {
             device: Some(device),
             now: now + i as u64,
             signature_expires: now + 300,
+            max_streams: 3,
         };
         let admitted = rt
-            .block_on(t.admit(&new, [i as u8; 16], 3, StreamLimit::Refuse, now + 900))
+            .block_on(t.admit(&new, [i as u8; 16], StreamLimit::Refuse, now + 900))
             .unwrap();
         let Admission::Admitted { id, .. } = admitted else {
             panic!("{admitted:?}")

@@ -15,7 +15,7 @@ use hlsgate_signed_url_issuer::dynamo;
 use hlsgate_signed_url_issuer::entitlement::grants::{Grant, Target, Window};
 use hlsgate_signed_url_issuer::entitlement::table::GrantsTable;
 use hlsgate_signed_url_issuer::entitlement::webhook::Webhook;
-use hlsgate_signed_url_issuer::entitlement::{EntitlementConfig, Entitlements, Store};
+use hlsgate_signed_url_issuer::entitlement::{EntitlementConfig, Entitlements, Store, Terms};
 use hlsgate_signed_url_issuer::sessions::table::SessionsTable;
 
 use crate::DEV_SUBJECT;
@@ -63,6 +63,7 @@ impl DevGrants {
                     not_before: None,
                     expires_at: Some(now + DEV_GRANT_SECONDS),
                 },
+                terms: Terms::NONE,
             })
             .await
             .map_err(|e| DevError::env(format!("granting {video} in {DEV_GRANTS_TABLE}: {e}")))

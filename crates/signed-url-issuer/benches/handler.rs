@@ -10,6 +10,11 @@
 //! `issuer-sessions` starts and renews a session, stateless and with the
 //! sessions table on dynalite.
 //!
+//! `issuer-rules` is an ECDSA URL-mode start through the distribution (the
+//! origin secret, the viewer's country): a video without playback rules
+//! (their absence cached), and one with a country, a site and a window
+//! rule (cached), for what a cached rules lookup adds.
+//!
 //! `cargo bench -p hlsgate-signed-url-issuer --bench handler`
 
 #![allow(clippy::unwrap_used)] // benches fail loudly by design
@@ -81,6 +86,7 @@ fn bench_grants(c: &mut Criterion) {
             not_before: None,
             expires_at: Some(NOW + 3600),
         },
+        terms: hlsgate_signed_url_issuer::entitlement::Terms::NONE,
     }))
     .unwrap();
     let mut group = c.benchmark_group("issuer-grants");
@@ -184,5 +190,53 @@ fn bench_sessions(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench, bench_grants, bench_sessions);
+fn bench_rules(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let secret = "bench-origin-secret";
+    let keys = keys_json(ECDSA_KEY_ID);
+    let rules = serde_json::json!({
+        "countries": {"allow": ["DE", "AT", "CH"]},
+        "origins": ["https://player.example.com"],
+        "available_from": NOW - 3600,
+        "available_until": NOW + 86_400,
+    })
+    .to_string();
+    let mut group = c.benchmark_group("issuer-rules");
+    for (name, with_rules) in [("none", false), ("cached", true)] {
+        let objects = store();
+        if with_rules {
+            objects.put("rules/demo.json", rules.clone());
+        }
+        let extra = [
+            ("SIGNING_KEYS", keys.as_str()),
+            ("CACHE_TTL_SECONDS", "3600"),
+            ("ORIGIN_SECRET", secret),
+        ];
+        let mut app = app_with(&extra, objects).with_origin(hlsgate_aws::secret::Secret::Literal(
+            hlsgate_aws::secret::StaticKeys(secrecy::SecretString::from(secret)),
+        ));
+        app.frame.metrics = hlsgate_aws::metrics::Metrics::discard("hlsgate", "signed-url-issuer");
+        let event = Call::new(Shape::Http)
+            .header("X-Origin-Verify", secret)
+            .header("CloudFront-Viewer-Country", "DE")
+            .event()
+            .to_string();
+        let first = rt.block_on(handle(
+            &app,
+            lambda_http::request::from_str(&event).unwrap(),
+        ));
+        assert_eq!(first.status(), 200, "{:?}", first.body());
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let req = lambda_http::request::from_str(black_box(&event)).unwrap();
+                black_box(rt.block_on(handle(&app, req)))
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench, bench_grants, bench_sessions, bench_rules);
 criterion_main!(benches);

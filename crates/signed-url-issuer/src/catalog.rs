@@ -8,6 +8,7 @@
 
 use hlsgate_aws::cache::{CacheStatus, CachedObjects};
 use hlsgate_aws::{ObjectSource, SourceError};
+use hlsgate_core::rules::{MAX_RULES_BYTES, VideoRules, rules_key};
 use hlsgate_core::tracks::Tracks;
 use hlsgate_core::video::{DEFAULT_MASTER_NAME, Playback, PlaybackError, SIDECAR_NAME, VideoId};
 
@@ -38,20 +39,43 @@ pub enum CatalogError {
     Store(#[from] SourceError),
     #[error("{0}")]
     BadSidecar(#[from] PlaybackError),
+    /// The rules object is not rules: playback is refused until it is
+    /// fixed (a typo must not open a video to everyone).
+    #[error("the video's playback rules cannot be read: {0}")]
+    BadRules(String),
 }
 
-/// Looks videos up in the media bucket.
+/// Looks videos, and their playback rules, up in the media bucket.
 #[derive(Debug)]
 pub struct Catalog<S> {
     objects: CachedObjects<S>,
     key_prefix: String,
+    rules_prefix: String,
 }
 
 impl<S: ObjectSource> Catalog<S> {
-    pub fn new(objects: CachedObjects<S>, key_prefix: impl Into<String>) -> Self {
+    pub fn new(
+        objects: CachedObjects<S>,
+        key_prefix: impl Into<String>,
+        rules_prefix: impl Into<String>,
+    ) -> Self {
         Catalog {
             objects,
             key_prefix: key_prefix.into(),
+            rules_prefix: rules_prefix.into(),
+        }
+    }
+
+    /// The video's playback rules (`RULES_PREFIX/ID.json`); `None` when it
+    /// has none. Both are cached for `CACHE_TTL_SECONDS`: most videos have
+    /// none, and that must not cost a store request per playback.
+    pub async fn rules(&self, id: &VideoId) -> Result<Option<VideoRules>, CatalogError> {
+        let key = rules_key(&self.rules_prefix, id);
+        match self.objects.get_or_absent(&key, MAX_RULES_BYTES).await? {
+            (None, _) => Ok(None),
+            (Some(json), _) => VideoRules::from_json(&json)
+                .map(Some)
+                .map_err(CatalogError::BadRules),
         }
     }
 

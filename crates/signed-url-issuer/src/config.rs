@@ -10,6 +10,7 @@ use hlsgate_aws::origin::OriginConfig;
 use hlsgate_aws::sdk::AwsSettings;
 use hlsgate_aws::secret::{SecretLocation, SecretVars};
 use hlsgate_aws::viewer::PseudonymKey;
+use hlsgate_core::rules::UnknownCountry;
 use hlsgate_core::signing::{Delivery, HashAlgorithm, ParamSuffix, SameSite};
 
 use crate::entitlement::EntitlementConfig;
@@ -117,7 +118,14 @@ pub struct Config {
     pub log_hash: PseudonymKey,
     /// `CORS_ALLOWED_ORIGINS`: comma-separated origins, or `*` (URL mode only).
     pub cors_origins: Vec<String>,
-    /// `CACHE_TTL_SECONDS` (default 10): how long a `playback.json` is reused.
+    /// `RULES_PREFIX` (`rules/`): each video's playback rules
+    /// (`docs/playback-rules.md`), outside `KEY_PREFIX`.
+    pub rules_prefix: String,
+    /// `UNKNOWN_COUNTRY` (`refuse`): what a viewer whose country is not
+    /// known gets where a country rule exists.
+    pub unknown_country: UnknownCountry,
+    /// `CACHE_TTL_SECONDS` (default 10): how long a `playback.json` (and a
+    /// video's rules, or their absence) is reused.
     pub cache: CacheLimits,
     /// The origin secret (`ORIGIN_SECRET_ARN`, `ORIGIN_HEADER`), when the
     /// issuer is also served through the distribution: a request carrying
@@ -211,6 +219,8 @@ impl Config {
                  credentials for any origin; list the player's origins",
             );
         }
+        let rules_prefix = env.rules_prefix(&key_prefix);
+        let unknown_country = env.choice("UNKNOWN_COUNTRY", UnknownCountry::Refuse);
         let cache = CacheLimits {
             ttl: Duration::from_secs(env.int_in("CACHE_TTL_SECONDS", 10, 0, 3600)),
             ..CacheLimits::DEFAULT
@@ -234,6 +244,8 @@ impl Config {
             subject_claim,
             log_hash,
             cors_origins,
+            rules_prefix,
+            unknown_country,
             cache,
             origin,
             metrics,

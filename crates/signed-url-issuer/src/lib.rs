@@ -12,10 +12,13 @@
 //! 2. the principal from the authorizer's context (401 without one);
 //! 3. the video id and `?mode=` (400);
 //! 4. entitlement (403; 503 when the store cannot answer), with the end
-//!    of the viewer's grant, which caps the signature's expiry;
+//!    of the viewer's grant, which caps the signature's expiry, and its
+//!    terms; then the playback rules ([`rules`]): the grant's countries, the
+//!    video's window, countries and sites (403, each with its own code);
 //! 5. the catalog: `playback.json`, else the master (404 when not ready);
 //! 6. the signing keys (503 when none could ever be read);
-//! 7. the signature: a URL, or cookies.
+//! 7. the session and its stream limit (the grant's, else `MAX_STREAMS`);
+//! 8. the signature: a URL, or cookies.
 //!
 //! `main.rs` only wires clients; everything here is tested directly.
 
@@ -26,6 +29,7 @@ pub mod entitlement;
 pub mod keys;
 mod playback;
 mod routes;
+pub mod rules;
 pub mod sessions;
 /// Who is asking (shared with the upload API).
 pub use hlsgate_aws::viewer;
@@ -85,6 +89,7 @@ impl<S: ObjectSource, K: KeySource, E: Entitlement> App<S, K, E> {
             catalog: Catalog::new(
                 CachedObjects::new(objects, config.cache),
                 config.key_prefix.clone(),
+                config.rules_prefix.clone(),
             ),
             keys: KeyRing::new(keys, config.hash, config.keys_refresh),
             entitlement,
@@ -150,6 +155,10 @@ pub(crate) struct Outcome {
     ended: Option<EndReason>,
     /// The pseudonym of the session a start evicted.
     evicted: Option<String>,
+    /// The viewer's country, when the distribution said.
+    country: Option<hlsgate_core::rules::Country>,
+    /// The video has playback rules.
+    rules: bool,
 }
 
 hlsgate_aws::impl_outcome!(
@@ -196,6 +205,8 @@ hlsgate_aws::impl_outcome!(
     session = o.session.as_deref(),
     session_ended = o.ended.map(<&str>::from),
     evicted = o.evicted.as_deref(),
+    country = o.country.as_ref().map(hlsgate_core::rules::Country::as_str),
+    rules = o.rules,
 );
 
 /// Handles one request. Never panics on input; every answer carries
@@ -328,6 +339,9 @@ pub(crate) fn catalog_refusal(e: CatalogError) -> Refusal {
         CatalogError::Store(e) => Refusal::storage(&e),
         CatalogError::BadSidecar(_) => {
             Refusal::new(StatusCode::BAD_GATEWAY, "bad_sidecar", e.to_string())
+        }
+        CatalogError::BadRules(_) => {
+            Refusal::new(StatusCode::BAD_GATEWAY, "bad_rules", e.to_string())
         }
     }
 }

@@ -11,8 +11,9 @@ use hlsgate_core::video::VideoId;
 use http::{HeaderValue, StatusCode, header};
 use lambda_http::{Body, Request, RequestExt, Response};
 
-use crate::entitlement::{self, Decision, Entitlement};
+use crate::entitlement::{self, Decision, Entitlement, Terms};
 use crate::keys::KeySource;
+use crate::rules::Whence;
 use crate::sessions::{Admission, EndReason, Lapse, Lifetime, NewSession, SessionId, device_label};
 use crate::viewer::Viewer;
 use crate::{App, Outcome, SessionEvent, bind_address, catalog_refusal, requested_mode, rfc3339};
@@ -72,28 +73,30 @@ fn not_entitled(sentence: impl Into<String>, detail: &'static str) -> Refusal {
         .with_field("reason", detail.into())
 }
 
-/// Entitlement for `viewer` and `id` at `now`: the end of their grant, or
-/// the refusal.
+/// Entitlement for `viewer` and `id` at `now`: the end of their grant and
+/// its terms, or the refusal.
 async fn entitled<E: Entitlement>(
     entitlement: &E,
     viewer: &Viewer,
     id: &VideoId,
     now: u64,
-) -> Result<Option<u64>, Refusal> {
+) -> Result<(Option<u64>, Terms), Refusal> {
     match entitlement.check(viewer, id, now).await {
         // Whatever decided it (a custom `Entitlement` too), an end no
         // answer can carry is the grant's fault, never a 5xx.
-        Ok(Decision::Allowed { until: Some(end) }) if end > entitlement::grants::LAST_EPOCH => {
-            Err(not_entitled(
-                format!("the grant's end {end} is past year 9999"),
-                entitlement::grants::GRANT_MALFORMED,
-            ))
-        }
-        Ok(Decision::Allowed { until: Some(end) }) if end <= now => Err(not_entitled(
+        Ok(Decision::Allowed {
+            until: Some(end), ..
+        }) if end > entitlement::grants::LAST_EPOCH => Err(not_entitled(
+            format!("the grant's end {end} is past year 9999"),
+            entitlement::grants::GRANT_MALFORMED,
+        )),
+        Ok(Decision::Allowed {
+            until: Some(end), ..
+        }) if end <= now => Err(not_entitled(
             format!("the grant ended at {end} (now {now})"),
             entitlement::grants::GRANT_EXPIRED,
         )),
-        Ok(Decision::Allowed { until }) => Ok(until),
+        Ok(Decision::Allowed { until, terms }) => Ok((until, terms)),
         Ok(Decision::Denied(d)) => Err(not_entitled(d.reason, d.detail)),
         Err(e) => Err(Refusal::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -102,6 +105,30 @@ async fn entitled<E: Entitlement>(
         )
         .detail(e.detail)),
     }
+}
+
+/// A refusal before the session step: on a renewal, a 403 ends the session
+/// (`why`), so the player stops and may say why; anything else (a 503) lets
+/// it try again.
+async fn stop_renewal<S: ObjectSource, K: KeySource, E: Entitlement>(
+    app: &App<S, K, E>,
+    viewer: &Viewer,
+    renewing: Option<&SessionId>,
+    refusal: Refusal,
+    why: EndReason,
+    now: u64,
+    out: &mut Outcome,
+) -> Refusal {
+    let (Some(sid), StatusCode::FORBIDDEN) = (renewing, refusal.status) else {
+        return refusal;
+    };
+    out.session_event = Some(SessionEvent::Refused(refusal.code));
+    match app.sessions.end(&viewer.subject, sid, why, now).await {
+        Ok(true) => out.ended = Some(why),
+        Ok(false) => {}
+        Err(e) => tracing::warn!(error = %e, "could not record a refused renewal's session end"),
+    }
+    refusal
 }
 
 /// Steps 3 to 8 of a playback (the crate's docs): `renewing` names the
@@ -127,29 +154,60 @@ pub(crate) async fn playback<S: ObjectSource, K: KeySource, E: Entitlement>(
         ));
     };
 
-    // 4. May they, and until when? A renewal asks again: a revoked grant
-    // ends the session here.
+    // 4. May they (the claims, then the grant), and until when? Then the
+    // grant's countries and the video's rules. A renewal asks all of it
+    // again: a revoked grant, a closed window or another country ends the
+    // session here.
     let now = (app.clock)();
-    let grant_until = match entitled(&app.entitlement, viewer, id, now).await {
-        Ok(until) => until,
+    let (grant_until, terms) = match entitled(&app.entitlement, viewer, id, now).await {
+        Ok(allowed) => allowed,
         Err(refusal) => {
-            let (Some(sid), StatusCode::FORBIDDEN) = (&renewing, refusal.status) else {
-                return Err(refusal);
+            let refusal = match (&renewing, refusal.status) {
+                (Some(_), StatusCode::FORBIDDEN) => {
+                    refusal.with_message("this account may no longer watch this video")
+                }
+                _ => refusal,
             };
-            out.session_event = Some(SessionEvent::Refused("not_entitled"));
-            match sessions
-                .end(&viewer.subject, sid, EndReason::Revoked, now)
-                .await
-            {
-                Ok(true) => out.ended = Some(EndReason::Revoked),
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "could not record a revoked session's end"),
-            }
-            // The player stops here: it may say why.
-            return Err(refusal.with_message("this account may no longer watch this video"));
+            return Err(stop_renewal(
+                app,
+                viewer,
+                renewing.as_ref(),
+                refusal,
+                EndReason::Revoked,
+                now,
+                out,
+            )
+            .await);
         }
     };
     out.grant_until = grant_until;
+    let whence = Whence::of(req, via);
+    out.country = whence.country;
+    let window_until = match crate::rules::check(
+        &app.catalog,
+        cfg.unknown_country,
+        &whence,
+        &terms,
+        id,
+        now,
+        out,
+    )
+    .await
+    {
+        Ok(until) => until,
+        Err(refusal) => {
+            return Err(stop_renewal(
+                app,
+                viewer,
+                renewing.as_ref(),
+                refusal,
+                EndReason::Restricted,
+                now,
+                out,
+            )
+            .await);
+        }
+    };
 
     // 5. Is it ready, and how long does it play?
     let ready = app
@@ -179,11 +237,11 @@ pub(crate) async fn playback<S: ObjectSource, K: KeySource, E: Entitlement>(
     out.key_id = Some(signer.key_pair_id().to_string());
 
     // 7. The session: admitted, or still holding. A signature never
-    // outlives the viewer's grant.
+    // outlives the viewer's grant, nor the video's window.
     let life = Lifetime::new(
         now,
         sessions.config.signature.seconds(ready.duration_seconds),
-        grant_until,
+        [grant_until, window_until].into_iter().flatten().min(),
     );
     out.ttl = Some(life.expires.saturating_sub(now));
     out.expires = Some(life.expires);
@@ -208,12 +266,22 @@ pub(crate) async fn playback<S: ObjectSource, K: KeySource, E: Entitlement>(
         None => {
             let params = req.query_string_parameters_ref();
             let device = device_label(params.and_then(|p| p.first("device")));
+            // The grant's plan, else `MAX_STREAMS`.
+            let max_streams = terms.max_streams.unwrap_or(sessions.config.max_streams);
+            if max_streams > 0 && !sessions.counts_streams() {
+                return Err(Refusal::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "config",
+                    "a grant sets max_streams, but sessions are stateless (no SESSIONS_TABLE) and cannot be counted",
+                ));
+            }
             let new = NewSession {
                 subject: &viewer.subject,
                 video: id.as_str(),
                 device: device.as_deref(),
                 now,
                 signature_expires: life.expires,
+                max_streams,
             };
             match sessions
                 .start(key, &new, nonce()?)
@@ -231,7 +299,7 @@ pub(crate) async fn playback<S: ObjectSource, K: KeySource, E: Entitlement>(
                 }
                 Admission::Full(held) => {
                     out.session_event = Some(SessionEvent::Refused("too_many_streams"));
-                    let n = sessions.config.max_streams;
+                    let n = max_streams;
                     return Err(Refusal::new(
                         StatusCode::CONFLICT,
                         "too_many_streams",

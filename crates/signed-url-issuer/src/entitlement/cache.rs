@@ -89,7 +89,7 @@ impl DecisionCache {
     /// Keeps `decision`, made at `now`.
     pub fn put(&self, subject: &str, video: &VideoId, decision: &Decision, now: u64) {
         let stale_at = match decision {
-            Decision::Allowed { until } => {
+            Decision::Allowed { until, .. } => {
                 let kept = now.saturating_add(self.ttls.allow);
                 until.map_or(kept, |u| kept.min(u))
             }
@@ -136,7 +136,7 @@ mod tests {
         assert_eq!(c.get("u", &id("a"), 104), Some(Decision::ALLOWED));
         assert_eq!(c.get("u", &id("a"), 105), None);
         // A rental ending in 2 s is kept 2 s, not 5.
-        let rental = Decision::Allowed { until: Some(102) };
+        let rental = Decision::allowed_until(Some(102));
         c.put("u", &id("b"), &rental, 100);
         assert_eq!(c.get("u", &id("b"), 101), Some(rental));
         assert_eq!(c.get("u", &id("b"), 102), None);

@@ -10,6 +10,8 @@
 //! | `video`      | S    | sort key: a video id, or `*` + a prefix for a collection (`*course-101-`; `*` alone is everything) |
 //! | `expires_at` | N    | optional: epoch seconds the grant ends (the table's TTL attribute) |
 //! | `not_before` | N    | optional: epoch seconds the grant starts |
+//! | `countries`  | SS or L of S | optional: ISO 3166-1 alpha-2 codes; the grant holds only there (a regional plan) |
+//! | `max_streams`| N    | optional: the plan's screens, over `MAX_STREAMS` (0: no limit) |
 //!
 //! A video id never holds `*`, so the two kinds of sort key cannot meet, and
 //! a viewer's collection grants are one `begins_with(video, "*")` range.
@@ -19,7 +21,10 @@ use std::fmt;
 
 use hlsgate_core::video::VideoId;
 
-use super::Decision;
+use hlsgate_core::rules::{Countries, Country};
+use hlsgate_core::session::MAX_SLOTS;
+
+use super::{Decision, Terms};
 
 /// Attribute names, declared once.
 pub mod attr {
@@ -27,6 +32,8 @@ pub mod attr {
     pub const VIDEO: &str = "video";
     pub const EXPIRES_AT: &str = "expires_at";
     pub const NOT_BEFORE: &str = "not_before";
+    pub const COUNTRIES: &str = "countries";
+    pub const MAX_STREAMS: &str = "max_streams";
 }
 
 /// The denials' codes (the `refused` line's `detail`, the `Refusals`
@@ -173,26 +180,66 @@ pub struct Grant {
     pub subject: String,
     pub target: Target,
     pub window: Window,
+    pub terms: Terms,
+}
+
+/// A grant's terms from what a store holds: country codes (an allow list)
+/// and a stream count of 0 to [`MAX_SLOTS`]. `Err` says what is wrong; such
+/// a grant grants nothing ([`Window::MALFORMED`]).
+pub fn read_terms<'a>(
+    countries: Option<impl IntoIterator<Item = &'a str>>,
+    max_streams: Option<&str>,
+) -> Result<Terms, String> {
+    let countries = match countries {
+        None => None,
+        Some(codes) => {
+            let list = codes
+                .into_iter()
+                .map(str::parse::<Country>)
+                .collect::<Result<Vec<_>, _>>()?;
+            let c = Countries::Allow(list);
+            c.check()?;
+            Some(c)
+        }
+    };
+    let max_streams = match max_streams {
+        None => None,
+        Some(n) => Some(
+            n.parse::<u16>()
+                .ok()
+                .filter(|n| *n <= MAX_SLOTS)
+                .ok_or_else(|| format!("max_streams {n:?} is not 0 to {MAX_SLOTS}"))?,
+        ),
+    };
+    Ok(Terms {
+        countries,
+        max_streams,
+    })
 }
 
 /// The decision from every grant that covers a video, or the problems of
-/// items that could not be read. A valid grant allows, until the latest end
-/// among the valid ones; else a grant that starts later says `grant_not_yet`,
+/// items that could not be read. A valid grant allows: the one that lasts
+/// longest (no end beats any end; the first of equals), with its terms;
+/// else a grant that starts later says `grant_not_yet`,
 /// one that cannot be read `grant_malformed`, an ended one `grant_expired`;
 /// nothing at all is `no_grant`.
-pub fn decide<'a>(windows: impl IntoIterator<Item = &'a Window>, now: u64) -> Decision {
-    let mut best: Option<Option<u64>> = None;
+pub fn decide<'a>(grants: impl IntoIterator<Item = (Window, &'a Terms)>, now: u64) -> Decision {
+    let mut best: Option<(Option<u64>, &Terms)> = None;
     let mut not_yet: Option<u64> = None;
     let mut expired: Option<u64> = None;
     let mut malformed = false;
-    for w in windows {
+    for (w, terms) in grants {
         match w.state(now) {
             State::Valid(end) => {
-                best = Some(match (best, end) {
-                    (Some(None), _) | (_, None) => None,
-                    (Some(Some(a)), Some(b)) => Some(a.max(b)),
-                    (None, Some(b)) => Some(b),
-                });
+                let longer = match (best, end) {
+                    (None, _) => true,
+                    (Some((None, _)), _) => false,
+                    (Some((Some(_), _)), None) => true,
+                    (Some((Some(a), _)), Some(b)) => b > a,
+                };
+                if longer {
+                    best = Some((end, terms));
+                }
             }
             State::NotYet(start) => not_yet = Some(not_yet.map_or(start, |s| s.min(start))),
             State::Expired(end) => expired = Some(expired.map_or(end, |e| e.max(end))),
@@ -200,7 +247,10 @@ pub fn decide<'a>(windows: impl IntoIterator<Item = &'a Window>, now: u64) -> De
         }
     }
     match (best, not_yet, expired) {
-        (Some(until), _, _) => Decision::Allowed { until },
+        (Some((until, terms)), _, _) => Decision::Allowed {
+            until,
+            terms: terms.clone(),
+        },
         (None, None, _) if malformed => Decision::denied(
             GRANT_MALFORMED,
             Cow::Owned(format!(
@@ -247,6 +297,64 @@ mod tests {
         assert!(!Target::parse("intro").unwrap().covers(&id("intro2")));
     }
 
+    /// Windows without terms.
+    fn decide(windows: &[Window], now: u64) -> Decision {
+        super::decide(windows.iter().map(|w| (*w, &Terms::NONE)), now)
+    }
+
+    #[test]
+    fn the_longest_grant_decides_with_its_terms() {
+        let w = |ex: Option<u64>| Window {
+            not_before: None,
+            expires_at: ex,
+        };
+        let t = |n: u16| read_terms(Some(["DE"]), Some(&n.to_string())).unwrap();
+        let (one, two, three) = (t(1), t(2), t(3));
+        let terms = |d: Decision| match d {
+            Decision::Allowed { terms, .. } => terms.max_streams,
+            Decision::Denied(_) => None,
+        };
+        let g = [
+            (w(Some(1500)), &one),
+            (w(None), &two),
+            (w(Some(1800)), &three),
+        ];
+        assert_eq!(terms(super::decide(g, 1000)), Some(2));
+        let g = [
+            (w(Some(1500)), &one),
+            (w(Some(1800)), &three),
+            (w(Some(900)), &two),
+        ];
+        assert_eq!(terms(super::decide(g, 1000)), Some(3));
+        assert_eq!(
+            one.countries,
+            Some(Countries::Allow(vec!["DE".parse().unwrap()]))
+        );
+    }
+
+    #[test]
+    fn terms_are_country_codes_and_a_stream_count() {
+        assert_eq!(read_terms(None::<[&str; 0]>, None), Ok(Terms::NONE));
+        assert_eq!(
+            read_terms(None::<[&str; 0]>, Some("0"))
+                .unwrap()
+                .max_streams,
+            Some(0)
+        );
+        for (countries, streams) in [
+            (Some(vec!["XX"]), None),
+            (Some(vec![]), None),
+            (None, Some("101")),
+            (None, Some("-1")),
+            (None, Some("1.5")),
+        ] {
+            assert!(
+                read_terms(countries.clone(), streams).is_err(),
+                "{countries:?} {streams:?}"
+            );
+        }
+    }
+
     #[test]
     fn the_best_valid_grant_wins_and_refusals_say_why() {
         let w = |nb: Option<u64>, ex: Option<u64>| Window {
@@ -256,7 +364,7 @@ mod tests {
         let now = 1000;
         assert_eq!(
             decide(&[w(None, Some(1500)), w(None, Some(1200))], now),
-            Decision::Allowed { until: Some(1500) }
+            Decision::allowed_until(Some(1500))
         );
         assert_eq!(
             decide(&[w(None, Some(1500)), w(None, None)], now),
@@ -265,7 +373,7 @@ mod tests {
         // The window is [not_before, expires_at).
         assert_eq!(
             decide(&[w(Some(1000), Some(1001))], now),
-            Decision::Allowed { until: Some(1001) }
+            Decision::allowed_until(Some(1001))
         );
         let detail = |d: Decision| match d {
             Decision::Denied(d) => d.detail,
@@ -289,9 +397,7 @@ mod tests {
         );
         assert_eq!(
             decide(&[Window::MALFORMED, w(None, Some(LAST_EPOCH))], now),
-            Decision::Allowed {
-                until: Some(LAST_EPOCH)
-            }
+            Decision::allowed_until(Some(LAST_EPOCH))
         );
     }
 

@@ -50,6 +50,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use hlsgate_aws::env::Env;
+use hlsgate_core::rules::Countries;
 use hlsgate_core::video::VideoId;
 
 pub use self::cache::{CacheTtls, DecisionCache};
@@ -62,8 +63,9 @@ use crate::viewer::Viewer;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
     /// Allowed; `until` (epoch seconds) ends the grant: the signature's
-    /// expiry is the earlier of the TTL rule's and this.
-    Allowed { until: Option<u64> },
+    /// expiry is the earlier of the TTL rule's and this. `terms` are the
+    /// grant's own rules (`docs/playback-rules.md`).
+    Allowed { until: Option<u64>, terms: Terms },
     /// Refused; the reason is logged, never shown.
     Denied(Denial),
 }
@@ -77,9 +79,38 @@ pub struct Denial {
     pub reason: Cow<'static, str>,
 }
 
+/// What a grant says beyond its window: the countries it holds in (a
+/// regional plan) and how many screens may play at once (a plan's streams,
+/// over `MAX_STREAMS`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Terms {
+    /// An allow list: the grant holds only there.
+    pub countries: Option<Countries>,
+    /// `0` is no limit.
+    pub max_streams: Option<u16>,
+}
+
+impl Terms {
+    pub const NONE: Terms = Terms {
+        countries: None,
+        max_streams: None,
+    };
+}
+
 impl Decision {
     /// Allowed, with no end but the TTL rule's.
-    pub const ALLOWED: Decision = Decision::Allowed { until: None };
+    pub const ALLOWED: Decision = Decision::Allowed {
+        until: None,
+        terms: Terms::NONE,
+    };
+
+    /// Allowed until `until`, with no terms.
+    pub fn allowed_until(until: Option<u64>) -> Decision {
+        Decision::Allowed {
+            until,
+            terms: Terms::NONE,
+        }
+    }
 
     pub fn denied(detail: &'static str, reason: impl Into<Cow<'static, str>>) -> Decision {
         Decision::Denied(Denial {

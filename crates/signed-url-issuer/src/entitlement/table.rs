@@ -19,7 +19,7 @@ use hlsgate_aws::error::CallError;
 use hlsgate_core::video::VideoId;
 
 use super::grants::{self, COLLECTION_MARK, Grant, Target, Window, attr};
-use super::{Decision, EntitlementError};
+use super::{Decision, EntitlementError, Terms};
 use crate::dynamo::Failure;
 
 /// The table is not there (`ResourceNotFoundException`).
@@ -99,14 +99,18 @@ impl GrantsTable {
             .get_item()
             .table_name(&self.name)
             .set_key(Some(Self::key(subject, &Target::Video(video.clone()))))
-            .projection_expression("#nb, #ex")
+            .projection_expression("#nb, #ex, #c, #m")
             .expression_attribute_names("#nb", attr::NOT_BEFORE)
             .expression_attribute_names("#ex", attr::EXPIRES_AT)
+            .expression_attribute_names("#c", attr::COUNTRIES)
+            .expression_attribute_names("#m", attr::MAX_STREAMS)
             .send()
             .await
             .map_err(|e| self.unavailable("GetItem", &e))?;
-        let mut windows: Vec<Window> = exact.item().map(read_window).into_iter().collect();
-        let decided = grants::decide(&windows, now);
+        let mut held: Vec<(Window, Terms)> = exact.item().map(read_grant).into_iter().collect();
+        let decide =
+            |held: &[(Window, Terms)]| grants::decide(held.iter().map(|(w, t)| (*w, t)), now);
+        let decided = decide(&held);
         if matches!(decided, Decision::Allowed { .. }) || !collections {
             return Ok(decided);
         }
@@ -134,10 +138,10 @@ impl GrantsTable {
                 continue;
             };
             if target.covers(video) {
-                windows.push(read_window(item));
+                held.push(read_grant(item));
             }
         }
-        Ok(grants::decide(&windows, now))
+        Ok(decide(&held))
     }
 
     /// Creates the table as the template does (on demand; the key of
@@ -170,6 +174,13 @@ impl GrantsTable {
         }
         if let Some(ex) = grant.window.expires_at {
             item.insert(attr::EXPIRES_AT.into(), AttributeValue::N(ex.to_string()));
+        }
+        if let Some(c) = &grant.terms.countries {
+            let codes = c.codes().iter().map(|c| c.as_str().to_string()).collect();
+            item.insert(attr::COUNTRIES.into(), AttributeValue::Ss(codes));
+        }
+        if let Some(n) = grant.terms.max_streams {
+            item.insert(attr::MAX_STREAMS.into(), AttributeValue::N(n.to_string()));
         }
         self.client
             .put_item()
@@ -213,10 +224,12 @@ impl GrantsTable {
                 .map_err(|e| CallError::from_sdk(&e))?;
             for item in page.items() {
                 if let Some(target) = read_target(item) {
+                    let (window, terms) = read_grant(item);
                     out.push(Grant {
                         subject: subject.to_string(),
                         target,
-                        window: read_window(item),
+                        window,
+                        terms,
                     });
                 }
             }
@@ -239,9 +252,45 @@ fn read_target(item: &Item) -> Option<Target> {
     }
 }
 
+/// The item's window and terms; [`Window::MALFORMED`] (with a warning)
+/// when its terms cannot be read: such a grant grants nothing, and the
+/// refusal says `grant_malformed`.
+fn read_grant(item: &Item) -> (Window, Terms) {
+    let countries = match item.get(attr::COUNTRIES) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::Ss(codes)) => Ok(Some(codes.iter().map(String::as_str).collect())),
+        Some(AttributeValue::L(list)) => list
+            .iter()
+            .map(|v| v.as_s().map(String::as_str))
+            .collect::<Result<Vec<&str>, _>>()
+            .map(Some)
+            .map_err(|_| ()),
+        Some(_) => Err(()),
+    };
+    let max_streams = match item.get(attr::MAX_STREAMS) {
+        None | Some(AttributeValue::Null(_)) => Ok(None),
+        Some(AttributeValue::N(n)) => Ok(Some(n.as_str())),
+        Some(_) => Err(()),
+    };
+    let terms = match (countries, max_streams) {
+        (Ok(c), Ok(m)) => grants::read_terms(c, m),
+        _ => Err(format!(
+            "{} must be a list of strings and {} a number",
+            attr::COUNTRIES,
+            attr::MAX_STREAMS
+        )),
+    };
+    match terms {
+        Ok(terms) => (read_window(item), terms),
+        Err(e) => {
+            tracing::warn!(error = %e, "a grant's terms cannot be read; it grants nothing");
+            (Window::MALFORMED, Terms::NONE)
+        }
+    }
+}
+
 /// The item's window; [`Window::MALFORMED`] (with a warning) when an end
-/// is not whole epoch seconds up to year 9999: such a grant grants nothing,
-/// and the refusal says `grant_malformed`.
+/// is not whole epoch seconds up to year 9999.
 fn read_window(item: &Item) -> Window {
     let epoch = |name: &str| -> Result<Option<u64>, ()> {
         match item.get(name) {

@@ -9,7 +9,8 @@
 //!   the hex HMAC-SHA256, keyed by the secret's text, of
 //!   `TIMESTAMP "." BODY` ([`signature`]).
 //!
-//! The answer must be 200 with `{"allow": bool, "expires_at"?: epoch}` in at
+//! The answer must be 200 with `{"allow": bool, "expires_at"?: epoch,
+//! "countries"?: [code], "max_streams"?: n}` (the grant's terms) in at
 //! most [`MAX_ANSWER_BYTES`], within `ENTITLEMENT_TIMEOUT_MS`. Anything else
 //! (a redirect, which is never followed, another status, a bad or
 //! oversized body, a time-out) is an [`EntitlementError`]: 503, not 403.
@@ -34,7 +35,7 @@ use serde::Deserialize;
 use url::Url;
 
 use super::grants::{self, Window};
-use super::{Decision, EntitlementError};
+use super::{Decision, EntitlementError, Terms};
 use crate::viewer::Viewer;
 
 pub const TIMESTAMP_HEADER: &str = "x-hlsgate-timestamp";
@@ -131,6 +132,12 @@ struct Answer {
     /// 9999 (`1e30`, milliseconds by mistake) is a malformed grant, a 403.
     #[serde(default)]
     expires_at: Option<serde_json::Number>,
+    /// The grant's terms (`docs/playback-rules.md`): where it holds…
+    #[serde(default)]
+    countries: Option<Vec<String>>,
+    /// …and on how many screens.
+    #[serde(default)]
+    max_streams: Option<serde_json::Number>,
 }
 
 type HttpsClient = Client<hyper_rustls::HttpsConnector<HttpConnector>, Full<Bytes>>;
@@ -254,7 +261,7 @@ impl Webhook {
             serde_json::from_slice::<Answer>(&bytes).map_err(|e| {
                 EntitlementError::new(
                     "webhook_answer",
-                    format!("{url}: expected {{\"allow\": bool, \"expires_at\"?: epoch}}: {e}"),
+                    format!("{url}: expected {{\"allow\": bool, \"expires_at\"?: epoch, \"countries\"?: [code], \"max_streams\"?: n}}: {e}"),
                 )
             })
         };
@@ -276,7 +283,18 @@ impl Webhook {
                     })
                 }
             };
-            grants::decide(&[window], now)
+            let streams = answer.max_streams.map(|n| n.to_string());
+            let codes = answer
+                .countries
+                .as_ref()
+                .map(|c| c.iter().map(String::as_str));
+            match grants::read_terms(codes, streams.as_deref()) {
+                Ok(terms) => grants::decide([(window, &terms)], now),
+                Err(e) => {
+                    tracing::warn!(error = %e, "the webhook's terms cannot be read; it grants nothing");
+                    grants::decide([(Window::MALFORMED, &Terms::NONE)], now)
+                }
+            }
         } else {
             Decision::denied("webhook_denied", "the entitlement webhook said no")
         })

@@ -194,6 +194,9 @@ pub enum EndReason {
     Operator,
     /// Renewal found the viewer no longer entitled.
     Revoked,
+    /// Renewal found the playback rules no longer allow it (the window
+    /// closed, another country, another site).
+    Restricted,
     /// A newer session took its slot.
     Evicted,
 }
@@ -219,6 +222,9 @@ pub struct NewSession<'a> {
     pub now: u64,
     /// When its first signature expires.
     pub signature_expires: u64,
+    /// Streams the viewer may hold at once (the grant's, else
+    /// `MAX_STREAMS`; 0 is no limit). Counted only with a table.
+    pub max_streams: u16,
 }
 
 /// Where sessions live, and the key of their ids and end tokens.
@@ -261,6 +267,11 @@ impl Sessions {
         }
     }
 
+    /// Whether streams can be counted (a table records sessions).
+    pub fn counts_streams(&self) -> bool {
+        self.table.is_some()
+    }
+
     /// The MAC key; `None` only when the app was built without the
     /// pseudonym key, which config refuses.
     pub fn key(&self) -> Option<&MacKey> {
@@ -288,7 +299,6 @@ impl Sessions {
                 t.admit(
                     new,
                     nonce,
-                    self.config.max_streams,
                     self.config.limit,
                     self.lapses_at(new.signature_expires),
                 )

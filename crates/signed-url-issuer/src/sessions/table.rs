@@ -202,16 +202,16 @@ impl SessionsTable {
         }
     }
 
-    /// Admits `new`: the first free slot of `max` (or its own item when
-    /// `max` is 0); when none is free, refuses or replaces the oldest.
+    /// Admits `new`: the first free slot of its `max_streams` (or its own
+    /// item when that is 0); when none is free, refuses or replaces the oldest.
     pub async fn admit(
         &self,
         new: &NewSession<'_>,
         nonce: [u8; NONCE_BYTES],
-        max: u16,
         limit: StreamLimit,
         lapses_at: u64,
     ) -> Result<Admission, SessionsError> {
+        let max = new.max_streams;
         if max == 0 {
             let id = SessionId::tracked(nonce, None);
             // 128 random bits never meet, and the condition says so.
@@ -245,7 +245,7 @@ impl SessionsTable {
             held.sort_by_key(|(_, i)| (i.started, i.renewed));
             let Some((slot, oldest)) = held.first() else {
                 // Every slot came free since: take one as any start would.
-                return Box::pin(self.admit(new, nonce, max, StreamLimit::Refuse, lapses_at)).await;
+                return Box::pin(self.admit(new, nonce, StreamLimit::Refuse, lapses_at)).await;
             };
             let id = SessionId::tracked(nonce, Some(*slot));
             let mut item = Self::item(new, &id, lapses_at);

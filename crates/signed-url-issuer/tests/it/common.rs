@@ -147,6 +147,8 @@ pub struct Call {
     /// Claims replacing or adding to the fixture's; `None` removes one.
     pub claims: Vec<(String, Option<String>)>,
     pub headers: Vec<(String, String)>,
+    /// Headers of the fixture's taken out.
+    pub removed: Vec<String>,
     pub source_ip: Option<String>,
     /// `/sessions`, `/sessions/ID` or `/sessions/ID/end` after the video.
     pub tail: String,
@@ -164,6 +166,7 @@ impl Call {
             query: Vec::new(),
             claims: Vec::new(),
             headers: Vec::new(),
+            removed: Vec::new(),
             source_ip: None,
             tail: String::new(),
             session: None,
@@ -230,6 +233,12 @@ impl Call {
         self
     }
 
+    /// Without the fixture's header `name`.
+    pub fn without(mut self, name: &str) -> Call {
+        self.removed.push(name.into());
+        self
+    }
+
     pub fn with_source_ip(mut self, ip: &str) -> Call {
         self.source_ip = Some(ip.into());
         self
@@ -258,6 +267,9 @@ impl Call {
         }
         if !raw_query.is_empty() {
             r = r.query(&raw_query.join("&"));
+        }
+        for k in &self.removed {
+            r = r.without(k);
         }
         for (k, v) in &self.headers {
             r = r.header(k, v);

@@ -13,7 +13,7 @@ use hlsgate_core::video::VideoId;
 use hlsgate_signed_url_issuer::dynamo;
 use hlsgate_signed_url_issuer::entitlement::grants::{Grant, Target, Window};
 use hlsgate_signed_url_issuer::entitlement::table::GrantsTable;
-use hlsgate_signed_url_issuer::entitlement::{Decision, Entitlements, Store};
+use hlsgate_signed_url_issuer::entitlement::{Decision, Entitlements, Store, Terms};
 
 use crate::common::*;
 
@@ -42,6 +42,7 @@ fn grant(subject: &str, target: &str, not_before: Option<u64>, expires_at: Optio
             not_before,
             expires_at,
         },
+        terms: Terms::NONE,
     }
 }
 
@@ -49,8 +50,10 @@ fn grant(subject: &str, target: &str, not_before: Option<u64>, expires_at: Optio
 fn outcome(d: Decision) -> String {
     match d {
         Decision::Denied(d) => d.detail.to_string(),
-        Decision::Allowed { until: None } => "allowed".into(),
-        Decision::Allowed { until: Some(t) } => format!("until NOW{:+}", t as i64 - NOW as i64),
+        Decision::Allowed { until: None, .. } => "allowed".into(),
+        Decision::Allowed { until: Some(t), .. } => {
+            format!("until NOW{:+}", t as i64 - NOW as i64)
+        }
     }
 }
 
@@ -154,9 +157,7 @@ async fn an_item_written_by_hand_with_a_bad_end_grants_nothing() {
     );
     assert_eq!(
         t.check("alice", &id("whole"), false, NOW).await.unwrap(),
-        Decision::Allowed {
-            until: Some(NOW + 5)
-        }
+        Decision::allowed_until(Some(NOW + 5))
     );
 }
 
@@ -390,9 +391,7 @@ impl hlsgate_signed_url_issuer::entitlement::Entitlement for FarFuture {
         _: &VideoId,
         _: u64,
     ) -> Result<Decision, hlsgate_signed_url_issuer::entitlement::EntitlementError> {
-        Ok(Decision::Allowed {
-            until: Some(u64::MAX),
-        })
+        Ok(Decision::allowed_until(Some(u64::MAX)))
     }
 }
 

@@ -192,9 +192,7 @@ struct Rental(u64);
 
 impl Entitlement for Rental {
     async fn check(&self, _: &Viewer, _: &VideoId, _: u64) -> Result<Decision, EntitlementError> {
-        Ok(Decision::Allowed {
-            until: Some(self.0),
-        })
+        Ok(Decision::allowed_until(Some(self.0)))
     }
 }
 
@@ -482,7 +480,7 @@ async fn the_active_key_and_hash_decide_the_signature() {
     assert_eq!(v.hash_algorithm, HashAlgorithm::Sha1);
 }
 
-const ORIGIN_SECRET: &str = "test-only-origin-secret";
+pub(crate) const ORIGIN_SECRET: &str = "test-only-origin-secret";
 
 /// The issuer served by the distribution's `/playback/*` behaviour (origin
 /// secret, host-only cookies, IP binding) and by its own URL.
@@ -498,7 +496,7 @@ fn cdn_app(extra: &[(&str, &str)]) -> TestApp {
     ))
 }
 
-fn through_cdn(shape: Shape) -> Call {
+pub(crate) fn through_cdn(shape: Shape) -> Call {
     // CloudFront's address is the connection's; the viewer's is in the header.
     Call::new(shape)
         .with_source_ip("130.176.0.1")

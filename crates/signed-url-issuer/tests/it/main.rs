@@ -12,5 +12,6 @@ mod handler;
 mod keys;
 mod logs;
 mod payloads;
+mod rules;
 mod sessions;
 mod webhook;

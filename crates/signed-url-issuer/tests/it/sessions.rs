@@ -27,7 +27,7 @@ async fn start<E: Entitlement>(
     call(app, &Call::new(Shape::Http)).await
 }
 
-fn session_of(r: &Response<Body>) -> Value {
+pub(crate) fn session_of(r: &Response<Body>) -> Value {
     assert_eq!(r.status(), 200, "{:?}", r.body());
     json_body(r)["session"].clone()
 }
@@ -151,9 +151,9 @@ async fn the_end_token_stands_in_for_the_bearer_token_for_its_session_only() {
 
 // ---------------------------------------------------------------- table
 
-const SUBJECT_ENV: &[(&str, &str)] = &[("ENTITLEMENT_ANY_VIEWER", "true")];
+pub(crate) const SUBJECT_ENV: &[(&str, &str)] = &[("ENTITLEMENT_ANY_VIEWER", "true")];
 
-async fn sessions_table(db: &LocalDynamo, name: &str) -> SessionsTable {
+pub(crate) async fn sessions_table(db: &LocalDynamo, name: &str) -> SessionsTable {
     let t = SessionsTable::new(
         dynamo::local_client(&db.endpoint(), Duration::from_secs(5)),
         name,
@@ -163,8 +163,18 @@ async fn sessions_table(db: &LocalDynamo, name: &str) -> SessionsTable {
 }
 
 /// An app on the real clock with a sessions table and `extra` settings.
-fn table_app<E: Entitlement>(
+pub(crate) fn table_app<E: Entitlement>(
     extra: &[(&str, &str)],
+    table: SessionsTable,
+    entitlement: E,
+) -> App<hlsgate_aws::MemoryObjects, StaticKeys, E> {
+    table_app_with(extra, store(), table, entitlement)
+}
+
+/// [`table_app`] over `objects`.
+pub(crate) fn table_app_with<E: Entitlement>(
+    extra: &[(&str, &str)],
+    objects: hlsgate_aws::MemoryObjects,
     table: SessionsTable,
     entitlement: E,
 ) -> App<hlsgate_aws::MemoryObjects, StaticKeys, E> {
@@ -176,7 +186,7 @@ fn table_app<E: Entitlement>(
     pairs.extend_from_slice(extra);
     App::new(
         config(&pairs),
-        store(),
+        objects,
         StaticKeys(SecretString::from(keys_json(KEY_ID))),
         entitlement,
         system_clock(),
@@ -184,7 +194,7 @@ fn table_app<E: Entitlement>(
     .with_sessions_table(table)
 }
 
-fn any_viewer() -> ClaimsEntitlement {
+pub(crate) fn any_viewer() -> ClaimsEntitlement {
     config(SUBJECT_ENV).entitlement.claims.unwrap()
 }
 
@@ -365,6 +375,7 @@ async fn revoking_the_grant_ends_the_session_at_its_next_renewal() {
                 not_before: None,
                 expires_at: None,
             },
+            terms: hlsgate_signed_url_issuer::entitlement::Terms::NONE,
         })
         .await
         .unwrap();

@@ -164,9 +164,7 @@ async fn allow_deny_and_a_rental_end() {
         ))
         .await
         .unwrap(),
-        Decision::Allowed {
-            until: Some(NOW + 60)
-        }
+        Decision::allowed_until(Some(NOW + 60))
     );
     assert_eq!(
         detail(ask(ok(json!({"allow": true, "expires_at": NOW}))).await),
@@ -190,6 +188,49 @@ async fn allow_deny_and_a_rental_end() {
             "{end}"
         );
     }
+}
+
+#[tokio::test]
+async fn an_answer_may_carry_the_grants_countries_and_screens() {
+    let ok = |body: Value| Reply::Json(200, body.to_string());
+    let d = ask(ok(
+        json!({"allow": true, "countries": ["DE", "at"], "max_streams": 2}),
+    ))
+    .await
+    .unwrap();
+    let Decision::Allowed { until: None, terms } = d else {
+        panic!("{d:?}")
+    };
+    assert_eq!(terms.max_streams, Some(2));
+    let codes: Vec<&str> = terms
+        .countries
+        .as_ref()
+        .unwrap()
+        .codes()
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    assert_eq!(codes, ["DE", "AT"]);
+    // Terms that cannot be read grant nothing: a typo must not drop a
+    // regional plan's limit.
+    for bad in [
+        json!({"allow": true, "countries": ["Germany"]}),
+        json!({"allow": true, "countries": []}),
+        json!({"allow": true, "max_streams": 101}),
+        json!({"allow": true, "max_streams": -1}),
+        json!({"allow": true, "max_streams": 1.5}),
+    ] {
+        assert_eq!(
+            detail(ask(ok(bad.clone())).await),
+            "grant_malformed",
+            "{bad}"
+        );
+    }
+    // A wrongly typed member is not an answer at all.
+    assert_eq!(
+        detail(ask(ok(json!({"allow": true, "countries": "DE"}))).await),
+        "webhook_answer"
+    );
 }
 
 #[tokio::test]
