@@ -10,6 +10,8 @@ mod grants;
 mod keygen;
 mod rewrite;
 #[cfg(feature = "dev")]
+mod rules;
+#[cfg(feature = "dev")]
 mod sessions;
 mod sign;
 mod timearg;
@@ -55,6 +57,9 @@ enum Command {
     /// List or end a viewer's playback sessions in the sessions table.
     #[cfg(feature = "dev")]
     Sessions(sessions::Args),
+    /// Show, set or clear a video's playback rules (countries, sites, window).
+    #[cfg(feature = "dev")]
+    Rules(rules::Args),
 }
 
 pub use error::{CliError, Outcome};
@@ -77,6 +82,8 @@ fn main() -> ExitCode {
         Command::Grants(args) => grants::list(args),
         #[cfg(feature = "dev")]
         Command::Sessions(args) => sessions::run(args),
+        #[cfg(feature = "dev")]
+        Command::Rules(args) => rules::run(args),
     };
     match result {
         Ok(code) => code,
