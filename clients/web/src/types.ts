@@ -42,6 +42,13 @@ export interface RefusalBody {
   readonly reason?: string;
   readonly sessions?: readonly OtherSession[];
   readonly max_streams?: number;
+  /** With a playback rule's refusal: which rule (`video.countries`, `grant.countries`, `video.origins`, `video.window`). */
+  readonly rule?: string;
+  /** With `country_not_allowed`: the viewer's country as the CDN saw it (`null`: unknown). */
+  readonly country?: string | null;
+  /** With `not_yet_available` / `no_longer_available`: the window's edge (RFC 3339). */
+  readonly available_from?: string;
+  readonly available_until?: string;
   readonly request_id?: string;
 }
 

@@ -232,4 +232,22 @@ test('explain turns each code into words and an action', () => {
   assert.equal(e(503, { error: 'entitlement_unavailable' }).action, 'retry');
   assert.equal(e(0, {}).action, 'retry');
   assert.equal(e(418, {}).action, 'none');
+  // The playback rules' refusals.
+  assert.equal(
+    e(403, { error: 'country_not_allowed', rule: 'video.countries', country: 'FR' }).message,
+    'This video is not available in your country (FR).',
+  );
+  assert.equal(
+    e(403, { error: 'country_not_allowed', country: null }).message,
+    'This video is not available in your country.',
+  );
+  assert.equal(e(403, { error: 'origin_not_allowed' }).message, 'This video cannot be played on this site.');
+  assert.equal(
+    e(403, { error: 'not_yet_available', available_from: '2026-12-24T00:00:00Z' }).message,
+    'This video is not available yet (from 2026-12-24T00:00:00Z).',
+  );
+  assert.equal(e(403, { error: 'no_longer_available' }).message, 'This video is no longer available.');
+  for (const error of ['country_not_allowed', 'origin_not_allowed', 'not_yet_available', 'no_longer_available']) {
+    assert.equal(e(403, { error }).action, 'none', error);
+  }
 });

@@ -68,6 +68,19 @@ pub struct Args {
     /// session at its next renewal.
     #[arg(long, value_parser = crate::choice::<StreamLimit>(), default_value = "refuse")]
     stream_limit: StreamLimit,
+    /// The country the edge says the viewer is in (CloudFront-Viewer-Country,
+    /// for the playback rules): an ISO 3166-1 alpha-2 code, or ZZ, CloudFront's
+    /// unknown.
+    #[arg(long, default_value = "ZZ", value_parser = viewer_country)]
+    viewer_country: String,
+}
+
+fn viewer_country(s: &str) -> Result<String, String> {
+    if s.eq_ignore_ascii_case(hlsgate_core::rules::UNKNOWN_COUNTRY_CODE) {
+        return Ok(hlsgate_core::rules::UNKNOWN_COUNTRY_CODE.to_string());
+    }
+    s.parse::<hlsgate_core::rules::Country>()
+        .map(|c| c.to_string())
 }
 
 /// The dev stack's entitlement from the flags; flags for another backend
@@ -128,6 +141,7 @@ pub fn run(args: Args) -> Outcome {
         signature_seconds: args.signature_seconds,
         max_streams: args.max_streams,
         stream_limit: args.stream_limit,
+        viewer_country: args.viewer_country,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -19,6 +19,9 @@ use serde_json::Value;
 
 const TOKEN: &str = "e2e-dev-token-0123456789";
 
+#[path = "dev/rules.rs"]
+mod rules;
+
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }

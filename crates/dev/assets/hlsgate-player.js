@@ -27,6 +27,20 @@ function explain(error) {
         sessions: s
       };
     }
+    case "country_not_allowed":
+      return {
+        message: `This video is not available in your country${b.country ? ` (${b.country})` : ""}.`,
+        action: "none"
+      };
+    case "origin_not_allowed":
+      return { message: "This video cannot be played on this site.", action: "none" };
+    case "not_yet_available":
+      return {
+        message: `This video is not available yet${b.available_from ? ` (from ${b.available_from})` : ""}.`,
+        action: "none"
+      };
+    case "no_longer_available":
+      return { message: "This video is no longer available.", action: "none" };
     case "session_ended":
       return { message: b.message ?? "This playback was ended from another screen.", action: "restart" };
     case "session_expired":

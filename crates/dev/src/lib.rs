@@ -104,6 +104,9 @@ pub struct Options {
     /// `MAX_STREAMS` (0: no limit) and `STREAM_LIMIT`.
     pub max_streams: u16,
     pub stream_limit: StreamLimit,
+    /// What the edge says in `CloudFront-Viewer-Country` to the issuer:
+    /// an ISO 3166-1 alpha-2 code, or `ZZ` (unknown).
+    pub viewer_country: String,
 }
 
 impl Options {
@@ -133,6 +136,8 @@ pub struct Stack {
     pub sessions: Option<grants::DevSessions>,
     pub(crate) hlsjs: Option<Bytes>,
     pub(crate) sequencer: AtomicU64,
+    /// [`Options::viewer_country`].
+    pub(crate) viewer_country: String,
 }
 
 impl std::fmt::Debug for Stack {
@@ -190,8 +195,13 @@ pub async fn run(opts: Options) -> Result<(), DevError> {
             "\n  sessions   stateless   (signatures of {seconds} s, renewed by the page; --max-streams N records them)"
         ),
     };
+    let rules_line = format!(
+        "\n  rules      the edge says the viewer is in {}   (--viewer-country XX; with {}'s variables: hlsgate rules set ID --countries DE --origins {o} …)",
+        stack.viewer_country,
+        stack.data.lambda_env().display()
+    );
     println!(
-        "\n  player     {o}/#token={token}   ({player_line})\n  dev token  {token}   (Authorization: Bearer …; --dev-token to fix it)\n  issuer     GET {o}/playback/{{videoId}}[?mode=url|cookies]   (default {mode}; through the edge, as /playback/* on the distribution)\n  edge       {o}/videos/…   (CloudFront: key group {kid}; signed URLs or cookies)\n  rewriter   {o}/_origin/rewriter/videos/…   (API Gateway: needs the origin secret)\n  S3         {s3}   (path-style; buckets {UPLOAD_BUCKET}, {MEDIA_BUCKET})\n  uploads    drop a file on the page (the upload API at {o}/_origin/issuer/uploads), or PUT {o}/upload/NAME from scripts   ({tools_line})\n  data       {data}   (dev keys, origin secret, buckets; never commit it)\n  lambdas    cargo lambda watch reads {env}{grants_line}{sessions_line}\n",
+        "\n  player     {o}/#token={token}   ({player_line})\n  dev token  {token}   (Authorization: Bearer …; --dev-token to fix it)\n  issuer     GET {o}/playback/{{videoId}}[?mode=url|cookies]   (default {mode}; through the edge, as /playback/* on the distribution)\n  edge       {o}/videos/…   (CloudFront: key group {kid}; signed URLs or cookies)\n  rewriter   {o}/_origin/rewriter/videos/…   (API Gateway: needs the origin secret)\n  S3         {s3}   (path-style; buckets {UPLOAD_BUCKET}, {MEDIA_BUCKET})\n  uploads    drop a file on the page (the upload API at {o}/_origin/issuer/uploads), or PUT {o}/upload/NAME from scripts   ({tools_line})\n  data       {data}   (dev keys, origin secret, buckets; never commit it)\n  lambdas    cargo lambda watch reads {env}{grants_line}{sessions_line}{rules_line}\n",
         token = stack.token,
         mode = stack.mode,
         kid = stack.secrets.key_pair_id,

@@ -203,8 +203,13 @@ impl Stack {
         };
         let mut headers = lambda::header_pairs(req.headers());
         if path == Path::Edge {
-            // CloudFront's values replace any the viewer sent.
-            let added = self.cloudfront_headers(peer);
+            // CloudFront's values replace any the viewer sent; the
+            // `/playback/*` origin request policy adds the viewer's country.
+            let mut added = self.cloudfront_headers(peer).to_vec();
+            added.push((
+                hlsgate_signed_url_issuer::rules::VIEWER_COUNTRY_HEADER.to_string(),
+                self.viewer_country.clone(),
+            ));
             headers.retain(|(k, _)| !added.iter().any(|(a, _)| a.eq_ignore_ascii_case(k)));
             headers.extend(added);
         }

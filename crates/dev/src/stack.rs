@@ -212,6 +212,7 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
         sessions,
         hlsjs,
         sequencer: AtomicU64::new(0),
+        viewer_country: opts.viewer_country.clone(),
     };
     Ok((stack, listener))
 }
