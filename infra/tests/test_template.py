@@ -499,6 +499,52 @@ class Encryption(unittest.TestCase):
         self.assertTrue(keys["Resource"].endswith("/" + rewriter["KEYS_PREFIX"] + "*"), keys)
 
 
+class PlaybackRules(unittest.TestCase):
+    """docs/playback-rules.md: the issuer reads each video's rules outside
+    what the media origin serves, and is told the viewer's country and page;
+    a whole catalogue's territory is CloudFront's own geo restriction."""
+
+    def test_the_issuer_reads_rules_it_cannot_write_and_the_edge_never_serves(self):
+        for name, params in SCENARIOS.items():
+            with self.subTest(name):
+                stack = Stack(TEMPLATE, params)
+                env = stack.properties("IssuerFunction")["Environment"]["Variables"]
+                prefix = env["RULES_PREFIX"]
+                self.assertFalse(prefix.startswith(env["KEY_PREFIX"]))
+                self.assertEqual(env["UNKNOWN_COUNTRY"], params.get("UnknownCountry", "refuse"))
+                (policy,) = stack.properties("IssuerRole")["Policies"]
+                (read,) = [st for st in policy["PolicyDocument"]["Statement"] if st.get("Sid") == "ReadRules"]
+                self.assertEqual(read["Action"], "s3:GetObject")
+                self.assertEqual(read["Resource"], stack.eval({"Fn::Sub": "${MediaBucket.Arn}/" + prefix + "*"}))
+                # No role writes them (the back office's own credentials do),
+                # and no bucket policy lets the distribution read them.
+                for role, r in TEMPLATE["Resources"].items():
+                    if r["Type"] != "AWS::IAM::Role" or not stack.resource_exists(role):
+                        continue
+                    for pol in stack.properties(role).get("Policies", []):
+                        for st in pol["PolicyDocument"]["Statement"]:
+                            actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+                            if "/" + prefix in json.dumps(st.get("Resource")):
+                                self.assertEqual(actions, ["s3:GetObject"], (role, st))
+                for st in stack.properties("MediaBucketPolicy")["PolicyDocument"]["Statement"]:
+                    self.assertNotIn("/" + prefix, json.dumps(st["Resource"]))
+                forwarded = stack.properties("IssuerOriginRequestPolicy")["OriginRequestPolicyConfig"]["HeadersConfig"]["Headers"]
+                for h in ("CloudFront-Viewer-Country", "Origin", "Referer"):
+                    self.assertIn(h, forwarded)
+
+    def test_a_catalogue_territory_is_cloudfronts_geo_restriction(self):
+        expected = {
+            "one ECDSA key, claim entitlement": None,
+            "an existing grants table, no claim rule, one territory": ("whitelist", ["DE", "AT", "CH"]),
+            "a webhook with two claims": ("blacklist", ["KP", "IR"]),
+        }
+        for name, want in expected.items():
+            with self.subTest(name):
+                dist = Stack(TEMPLATE, SCENARIOS[name]).properties("Distribution")["DistributionConfig"]
+                geo = dist.get("Restrictions", {}).get("GeoRestriction")
+                self.assertEqual(None if geo is None else (geo["RestrictionType"], geo["Locations"]), want)
+
+
 class Grants(unittest.TestCase):
     """The issuer's store: the table it is told to read is the one its role
     may read, with two actions; the webhook's key is the one it may fetch."""
@@ -508,7 +554,7 @@ class Grants(unittest.TestCase):
         return policy["PolicyDocument"]["Statement"]
 
     def test_the_table_in_the_environment_is_the_one_the_role_reads(self):
-        for name in ("a grants table the stack creates, with collections", "an existing grants table, no claim rule"):
+        for name in ("a grants table the stack creates, with collections", "an existing grants table, no claim rule, one territory"):
             with self.subTest(name):
                 stack = Stack(TEMPLATE, SCENARIOS[name])
                 env = stack.properties("IssuerFunction")["Environment"]["Variables"]
@@ -519,7 +565,7 @@ class Grants(unittest.TestCase):
                 self.assertEqual(stack.condition("CreatesGrantsTable"), "GrantsTableName" not in SCENARIOS[name])
                 for var in ("ENTITLEMENT_URL", "ENTITLEMENT_SECRET_ARN", "ENTITLEMENT_CLAIMS"):
                     self.assertNotIn(var, env)
-        existing = Stack(TEMPLATE, SCENARIOS["an existing grants table, no claim rule"])
+        existing = Stack(TEMPLATE, SCENARIOS["an existing grants table, no claim rule, one territory"])
         self.assertEqual(existing.properties("IssuerFunction")["Environment"]["Variables"]["GRANTS_TABLE"], "shop-grants")
 
     def test_the_created_table_has_the_key_the_code_reads(self):

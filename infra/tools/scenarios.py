@@ -68,8 +68,11 @@ SCENARIOS = {
         MaxStreams="2",
         SignatureSeconds="120",
     ),
-    "an existing grants table, no claim rule": dict(
+    "an existing grants table, no claim rule, one territory": dict(
         BASE,
+        GeoRestriction="allow",
+        GeoRestrictionCountries="DE,AT,CH",
+        UnknownCountry="allow",
         EntitlementClaim="",
         EntitlementValues="",
         Entitlement="dynamodb",
@@ -81,6 +84,8 @@ SCENARIOS = {
     ),
     "a webhook with two claims": dict(
         BASE,
+        GeoRestriction="deny",
+        GeoRestrictionCountries="KP,IR",
         Entitlement="webhook",
         EntitlementUrl="https://shop.example.com/hlsgate/entitled",
         EntitlementClaims="cognito:groups,email",
@@ -112,6 +117,8 @@ REFUSED = [
     ),
     (dict(BASE, Sessions="stateless", MaxStreams="2"), "MaxStreams needs Sessions=table"),
     (dict(BASE, StreamLimit="evict-oldest"), "needs MaxStreams"),
+    (dict(BASE, GeoRestriction="allow"), "needs GeoRestrictionCountries"),
+    (dict(BASE, GeoRestrictionCountries="DE"), "needs GeoRestrictionCountries"),
     (dict(BASE, CdnAliasDomain="cdn.example.com"), "CdnAliasDomain and CdnCertificateArn"),
     (dict(BASE, HostOnlyCookies="true", CookieDomain="example.com"), "not both"),
     (dict(BASE, CookieDomain="example.com", PlayerOrigins="https://p.example.com"), "need CdnAliasDomain"),
@@ -136,4 +143,6 @@ REFUSED_BY_PATTERN = [
     (dict(BASE, UploadOrigins="*"), "UploadOrigins"),
     (dict(BASE, UploadOrigins="https://studio.example.com,*"), "UploadOrigins"),
     (dict(BASE, SessionGraceSeconds="soon"), "SessionGraceSeconds"),
+    (dict(BASE, GeoRestriction="deny", GeoRestrictionCountries="de"), "GeoRestrictionCountries"),
+    (dict(BASE, GeoRestriction="deny", GeoRestrictionCountries="DE,"), "GeoRestrictionCountries"),
 ]

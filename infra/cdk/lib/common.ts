@@ -17,6 +17,7 @@ export const PREFIXES = {
   keys: 'keys/',
   jobs: 'jobs/',
   status: 'status/',
+  rules: 'rules/',
 } as const;
 
 /** The header CloudFront sends the origin secret in. */

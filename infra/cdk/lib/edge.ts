@@ -140,12 +140,16 @@ export function edge(ctx: Context, s: Storage, keys: Signers, origins: Origins):
   const issuerRequests = new cloudfront.CfnOriginRequestPolicy(scope, 'IssuerOriginRequestPolicy', {
     originRequestPolicyConfig: {
       name: name('playback'),
-      comment: 'hlsgate issuer - the viewer address and the CORS origin',
+      comment: 'hlsgate issuer - the viewer address and country, the CORS origin and the page',
       headersConfig: {
         headerBehavior: 'whitelist',
+        // The viewer's country and page, for the playback rules; the issuer
+        // trusts the country only with the origin secret beside it.
         headers: [
           'CloudFront-Viewer-Address',
+          'CloudFront-Viewer-Country',
           'Origin',
+          'Referer',
           'Access-Control-Request-Method',
           'Access-Control-Request-Headers',
         ],
@@ -184,6 +188,16 @@ export function edge(ctx: Context, s: Storage, keys: Signers, origins: Origins):
       // A policy bound to an address holds an IPv4 range only.
       ipv6Enabled: ctx.p.BindViewerIp !== 'true',
       priceClass: ctx.p.PriceClass,
+      // A whole catalogue's territory, at the edge; per-video countries are the issuer's.
+      restrictions:
+        ctx.p.GeoRestriction !== 'none'
+          ? {
+              geoRestriction: {
+                restrictionType: ctx.p.GeoRestriction === 'allow' ? 'whitelist' : 'blacklist',
+                locations: ctx.p.GeoRestrictionCountries.split(','),
+              },
+            }
+          : undefined,
       webAclId: ctx.p.WebAclArn !== '' ? ctx.p.WebAclArn : undefined,
       aliases: ctx.hasAlias ? [ctx.p.CdnAliasDomain] : undefined,
       viewerCertificate: ctx.hasAlias

@@ -90,6 +90,8 @@ export function issuer(ctx: Context, s: Storage, http: HttpApi, cdnDomain: strin
   const logs = logGroup(ctx, 'IssuerLogs');
   const role = lambdaRole(ctx, 'IssuerRole', 'signed-url-issuer', logs, [
     allow('ReadSidecarsAndMasters', 's3:GetObject', mediaObjects(s, `${PREFIXES.videos}*`)),
+    // Each video's playback rules; the back office writes them, the issuer only reads.
+    allow('ReadRules', 's3:GetObject', mediaObjects(s, `${PREFIXES.rules}*`)),
     getSecret('SigningKeys', s.signingKeysSecret),
     getSecret('OriginSecret', s.originSecret),
     getSecret('LogPseudonymKey', s.logHashSecret),
@@ -153,6 +155,8 @@ export function issuer(ctx: Context, s: Storage, http: HttpApi, cdnDomain: strin
         SESSIONS_TABLE: s.sessionsTable?.ref,
         MAX_STREAMS: p.MaxStreams,
         STREAM_LIMIT: ctx.limitsStreams ? p.StreamLimit : undefined,
+        RULES_PREFIX: PREFIXES.rules,
+        UNKNOWN_COUNTRY: p.UnknownCountry,
       },
     },
     [

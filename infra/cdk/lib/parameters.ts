@@ -46,6 +46,9 @@ export const PARAMETERS = {
   Sessions: { default: 'table', values: ['table', 'stateless'] },
   MaxStreams: { default: '0', min: 0, max: 100 },
   StreamLimit: { default: 'refuse', values: ['refuse', 'evict-oldest'] },
+  UnknownCountry: { default: 'refuse', values: ['refuse', 'allow'] },
+  GeoRestriction: { default: 'none', values: ['none', 'allow', 'deny'] },
+  GeoRestrictionCountries: { default: '', pattern: '^$|^[A-Z]{2}(,[A-Z]{2}){0,249}$' },
   PlayerOrigins: { default: '*', pattern: '^(\\*|https?://[^\\s,]+(,https?://[^\\s,]+)*)$' },
   UploadOrigins: { default: '', pattern: '^(https?://[^\\s,*]+(,https?://[^\\s,*]+)*)?$' },
   UploaderClaim: { default: 'cognito:groups', pattern: '^[A-Za-z0-9_:.-]{1,128}$' },
@@ -152,6 +155,10 @@ export function failedRules(p: Parameters): string[] {
   const check = (ok: boolean, why: string) => {
     if (!ok) failed.push(why);
   };
+  check(
+    (p.GeoRestriction === 'none') === empty('GeoRestrictionCountries'),
+    'GeoRestriction=allow|deny needs GeoRestrictionCountries, and GeoRestrictionCountries needs GeoRestriction=allow|deny.',
+  );
   check(
     !(empty('SigningPublicKey1') && empty('SigningPublicKey2')),
     'Give at least one public key (SigningPublicKey1 or SigningPublicKey2).',

@@ -47,6 +47,12 @@ export interface HlsGateProps {
   readonly maxStreams?: number;
   /** Past maxStreams: refuse the new start, or replace the oldest. @default 'refuse' */
   readonly streamLimit?: 'refuse' | 'evict-oldest';
+  /** What a viewer CloudFront cannot place gets where a country rule exists (docs/playback-rules.md). @default 'refuse' */
+  readonly unknownCountry?: 'refuse' | 'allow';
+  /** A territory for the whole catalogue, enforced by CloudFront: allow only `geoRestrictionCountries`, or deny them. @default 'none' */
+  readonly geoRestriction?: 'none' | 'allow' | 'deny';
+  /** With `geoRestriction`, ISO 3166-1 alpha-2 codes, upper case (['DE', 'AT']). @default none */
+  readonly geoRestrictionCountries?: string[];
   /** Origins of the player pages, or ['*'] for any (not with cookies). @default ['*'] */
   readonly playerOrigins?: string[];
   /** Origins of the pages that upload from the browser; never '*'. @default none (no browser uploads) */
@@ -138,6 +144,9 @@ export const PARAMETER_PROPS: Record<ParameterName, [keyof HlsGateProps, Kind]> 
   Sessions: ['sessions', 'string'],
   MaxStreams: ['maxStreams', 'number'],
   StreamLimit: ['streamLimit', 'string'],
+  UnknownCountry: ['unknownCountry', 'string'],
+  GeoRestriction: ['geoRestriction', 'string'],
+  GeoRestrictionCountries: ['geoRestrictionCountries', 'list'],
   PlayerOrigins: ['playerOrigins', 'list'],
   UploadOrigins: ['uploadOrigins', 'list'],
   UploaderClaim: ['uploaderClaim', 'string'],
