@@ -21,13 +21,36 @@
 
 use std::hint::black_box;
 
-use criterion::{Criterion, criterion_group, criterion_main};
-use hlsgate_signed_url_issuer::handle;
+use criterion::measurement::WallTime;
+use criterion::{BenchmarkGroup, Criterion, criterion_group, criterion_main};
+use hlsgate_signed_url_issuer::{App, handle};
 
 #[allow(dead_code, unused_imports)]
 #[path = "../tests/it/common.rs"]
 mod common;
 use common::*;
+
+/// Benches `event` through `app` as `name`, once its first answer is a 200.
+fn warm<S, K, E>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    rt: &tokio::runtime::Runtime,
+    app: &App<S, K, E>,
+    name: &str,
+    event: &str,
+) where
+    S: hlsgate_aws::ObjectSource,
+    K: hlsgate_signed_url_issuer::keys::KeySource,
+    E: hlsgate_signed_url_issuer::entitlement::Entitlement,
+{
+    let first = rt.block_on(handle(app, lambda_http::request::from_str(event).unwrap()));
+    assert_eq!(first.status(), 200, "{name}: {:?}", first.body());
+    group.bench_function(name, |b| {
+        b.iter(|| {
+            let req = lambda_http::request::from_str(black_box(event)).unwrap();
+            black_box(rt.block_on(handle(app, req)))
+        })
+    });
+}
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -45,17 +68,7 @@ fn bench(c: &mut Criterion) {
         app.frame.metrics = hlsgate_aws::metrics::Metrics::discard("hlsgate", "signed-url-issuer");
         for mode in ["url", "cookies"] {
             let event = Call::new(Shape::Http).mode(mode).event().to_string();
-            let first = rt.block_on(handle(
-                &app,
-                lambda_http::request::from_str(&event).unwrap(),
-            ));
-            assert_eq!(first.status(), 200);
-            group.bench_function(format!("{name}/{mode}"), |b| {
-                b.iter(|| {
-                    let req = lambda_http::request::from_str(black_box(&event)).unwrap();
-                    black_box(rt.block_on(handle(&app, req)))
-                })
-            });
+            warm(&mut group, &rt, &app, &format!("{name}/{mode}"), &event);
         }
     }
     group.finish();
@@ -106,17 +119,7 @@ fn bench_grants(c: &mut Criterion) {
         let mut app = app_parts(&extra, store(), keys, entitlements);
         app.frame.metrics = hlsgate_aws::metrics::Metrics::discard("hlsgate", "signed-url-issuer");
         let event = Call::new(Shape::Http).event().to_string();
-        let first = rt.block_on(handle(
-            &app,
-            lambda_http::request::from_str(&event).unwrap(),
-        ));
-        assert_eq!(first.status(), 200);
-        group.bench_function(format!("ecdsa/url/{name}"), |b| {
-            b.iter(|| {
-                let req = lambda_http::request::from_str(black_box(&event)).unwrap();
-                black_box(rt.block_on(handle(&app, req)))
-            })
-        });
+        warm(&mut group, &rt, &app, &format!("ecdsa/url/{name}"), &event);
     }
     group.finish();
 }
@@ -177,14 +180,7 @@ fn bench_sessions(c: &mut Criterion) {
             .to_string();
         let renew = Call::renew(Shape::Http, &id).event().to_string();
         for (name, event) in [("start", &start), ("renew", &renew)] {
-            let r = rt.block_on(handle(&app, lambda_http::request::from_str(event).unwrap()));
-            assert_eq!(r.status(), 200, "{name}: {:?}", r.body());
-            group.bench_function(format!("{store}/{name}"), |b| {
-                b.iter(|| {
-                    let req = lambda_http::request::from_str(black_box(event)).unwrap();
-                    black_box(rt.block_on(handle(&app, req)))
-                })
-            });
+            warm(&mut group, &rt, &app, &format!("{store}/{name}"), event);
         }
     }
     group.finish();
@@ -223,17 +219,7 @@ fn bench_rules(c: &mut Criterion) {
             .header("CloudFront-Viewer-Country", "DE")
             .event()
             .to_string();
-        let first = rt.block_on(handle(
-            &app,
-            lambda_http::request::from_str(&event).unwrap(),
-        ));
-        assert_eq!(first.status(), 200, "{:?}", first.body());
-        group.bench_function(name, |b| {
-            b.iter(|| {
-                let req = lambda_http::request::from_str(black_box(&event)).unwrap();
-                black_box(rt.block_on(handle(&app, req)))
-            })
-        });
+        warm(&mut group, &rt, &app, name, &event);
     }
     group.finish();
 }

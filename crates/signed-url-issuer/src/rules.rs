@@ -12,7 +12,7 @@
 
 use hlsgate_aws::origin::Via;
 use hlsgate_aws::web::Refusal;
-use hlsgate_core::rules::{Asking, Breach, Country, RequestSite, UnknownCountry};
+use hlsgate_core::rules::{Asking, Breach, Country, UnknownCountry};
 use hlsgate_core::video::VideoId;
 use http::{StatusCode, header};
 use lambda_http::Request;
@@ -37,17 +37,19 @@ pub enum Rule {
     VideoOrigins,
 }
 
-/// Where a request comes from.
+/// Where a request comes from: the viewer's country, and the page's
+/// headers, read as a site only by a video's site rule.
 #[derive(Debug, Clone)]
-pub(crate) struct Whence {
+pub(crate) struct Whence<'a> {
     pub country: Option<Country>,
-    pub site: RequestSite,
+    origin: Option<&'a str>,
+    referer: Option<&'a str>,
 }
 
-impl Whence {
-    pub fn of(req: &Request, via: Via) -> Whence {
+impl<'a> Whence<'a> {
+    pub fn of(req: &'a Request, via: Via) -> Whence<'a> {
         let h = req.headers();
-        let text = |name| h.get(name).and_then(|v| v.to_str().ok());
+        let text = |name: &str| h.get(name).and_then(|v| v.to_str().ok());
         let country = match via {
             Via::Cdn => Country::of_viewer(text(VIEWER_COUNTRY_HEADER)),
             // Anyone may send the header to the API itself.
@@ -55,10 +57,8 @@ impl Whence {
         };
         Whence {
             country,
-            site: RequestSite::of(
-                text(header::ORIGIN.as_str()),
-                text(header::REFERER.as_str()),
-            ),
+            origin: text(header::ORIGIN.as_str()),
+            referer: text(header::REFERER.as_str()),
         }
     }
 }
@@ -104,7 +104,7 @@ pub(crate) fn refusal(breach: Breach, rule: Rule) -> Refusal {
 pub(crate) async fn check<S: hlsgate_aws::ObjectSource>(
     catalog: &crate::catalog::Catalog<S>,
     unknown_country: UnknownCountry,
-    whence: &Whence,
+    whence: &Whence<'_>,
     terms: &Terms,
     id: &VideoId,
     now: u64,
@@ -125,7 +125,8 @@ pub(crate) async fn check<S: hlsgate_aws::ObjectSource>(
     let asking = Asking {
         now,
         country: whence.country,
-        site: &whence.site,
+        origin: whence.origin,
+        referer: whence.referer,
         unknown_country,
     };
     rules.check(&asking).map_err(|breach| {
