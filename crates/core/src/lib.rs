@@ -9,6 +9,7 @@ pub mod mac;
 pub mod rules;
 pub mod session;
 pub mod signing;
+pub mod speke;
 pub mod status;
 pub mod tracks;
 pub mod upload;

@@ -8,3 +8,4 @@ mod failures;
 mod hls;
 mod props;
 mod roundtrip;
+mod speke;

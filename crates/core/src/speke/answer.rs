@@ -1,0 +1,273 @@
+//! Answering a request: its own document, byte for byte, with the key and
+//! the HLS signalling written in. Nothing is re-serialised, so every element
+//! and attribute the encryptor sent (filters, periods, namespaces it
+//! declared) comes back as it was.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::PrefixDeclaration;
+
+use super::request::{attr, element, reader, refuse_unsafe, signalling};
+use super::*;
+use crate::video::KEY_BYTES;
+
+/// What happens to an element's bytes.
+enum Edit {
+    /// Its content becomes this (already escaped) text.
+    Fill(String),
+    /// `ContentKey`: its content becomes the key's `Data`.
+    Key,
+    /// Left out entirely.
+    Drop,
+}
+
+impl Request {
+    /// The answer: the request's document with the content key `key` in its
+    /// `ContentKey` and, in its AES-128 `DRMSystem`, the signalling that
+    /// makes the encryptor write `EXT-X-KEY` (and the master's
+    /// `EXT-X-SESSION-KEY`) with `URI="key_uri"`, `KEYFORMAT="identity"`.
+    ///
+    /// v1: `URIExtXKey`, `speke:KeyFormat` and `speke:KeyFormatVersions`
+    /// are filled (base64, as SPEKE v1 has them; `URIExtXKey` is added when
+    /// the request has none), and what AES-128 has no value for (`PSSH`,
+    /// `ContentProtectionData`, `speke:ProtectionHeader`) is left out.
+    /// v2: `HLSSignalingData` for `media` and `master` (base64 of the whole
+    /// tag), each added when the request has none.
+    pub fn answer(&self, key: &[u8; KEY_BYTES], key_uri: &str) -> Result<String, Refusal> {
+        let doc = self.document.as_str();
+        let b64 = |s: &str| STANDARD.encode(s.as_bytes());
+        let mut r = reader(doc);
+        let mut out = String::with_capacity(doc.len() + 512);
+        let mut copied = 0usize;
+        let mut path: Vec<Option<(&'static str, String)>> = Vec::new();
+        // While inside an edited element: its depth, and whether its end tag
+        // goes too.
+        let mut dropping: Option<(usize, bool)> = None;
+        // The open DRMSystem's signalling seen so far.
+        let mut seen: Vec<&'static str> = Vec::new();
+        let pskc = pskc_prefix(&r);
+        let mut pskc = pskc;
+        loop {
+            let start = position(&r);
+            let (name, event) = {
+                let (ns, event) = r.read_resolved_event().map_err(malformed)?;
+                let name = match &event {
+                    Event::Start(e) | Event::Empty(e) => element(&ns, e),
+                    _ => None,
+                };
+                (name, event)
+            };
+            let end = position(&r);
+            refuse_unsafe(&event)?;
+            let (e, empty) = match &event {
+                Event::Start(e) => (e, false),
+                Event::Empty(e) => (e, true),
+                Event::End(end_tag) => {
+                    let depth = path.len();
+                    if let Some((d, with_end)) = dropping
+                        && d == depth
+                    {
+                        dropping = None;
+                        copied = if with_end { end } else { start };
+                    } else if dropping.is_none() && depth == 3 && is(&path, 2, "DRMSystem") {
+                        // Before </DRMSystem>: what the request did not ask for.
+                        out.push_str(&doc[copied..start]);
+                        let prefix = prefix_of(end_tag.name().as_ref());
+                        out.push_str(&self.missing(&seen, &prefix, key_uri));
+                        copied = start;
+                    }
+                    path.pop();
+                    continue;
+                }
+                Event::Eof => break,
+                _ => continue,
+            };
+            if dropping.is_some() {
+                if !empty {
+                    path.push(name);
+                }
+                continue;
+            }
+            if path.is_empty() {
+                // The root's declarations are in scope now.
+                pskc = pskc.or_else(|| pskc_prefix(&r));
+            }
+            let depth = path.len();
+            let edit = match name.as_ref().map(|(ns, l)| (*ns, l.as_str())) {
+                Some((NS_CPIX, "ContentKey")) if depth == 2 && is(&path, 1, "ContentKeyList") => {
+                    Some(Edit::Key)
+                }
+                Some((NS_CPIX, "DRMSystem")) if depth == 2 => {
+                    seen.clear();
+                    if empty {
+                        // <DRMSystem/>: opened, filled, closed.
+                        out.push_str(&doc[copied..start]);
+                        out.push_str(&open_tag(&doc[start..end]));
+                        let qname = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                        out.push_str(&self.missing(&[], &prefix_of(qname.as_bytes()), key_uri));
+                        out.push_str(&format!("</{qname}>"));
+                        copied = end;
+                    }
+                    None
+                }
+                Some((ns, local)) if depth == 3 && is(&path, 2, "DRMSystem") => {
+                    match signalling(ns, local) {
+                        Some(s) => {
+                            let (edit, what) = self.edit(s, e, key_uri, &b64)?;
+                            seen.push(what);
+                            Some(edit)
+                        }
+                        None => None,
+                    }
+                }
+                _ => None,
+            };
+            if let Some(edit) = edit {
+                out.push_str(&doc[copied..start]);
+                match edit {
+                    Edit::Drop => {
+                        if empty {
+                            copied = end;
+                        } else {
+                            copied = end;
+                            dropping = Some((depth + 1, true));
+                        }
+                    }
+                    Edit::Fill(_) | Edit::Key => {
+                        let content = match edit {
+                            Edit::Fill(text) => text,
+                            _ => key_data(&prefix_of(e.name().as_ref()), pskc.as_deref(), key),
+                        };
+                        out.push_str(&open_tag(&doc[start..end]));
+                        out.push_str(&content);
+                        if empty {
+                            let qname = String::from_utf8_lossy(e.name().as_ref()).into_owned();
+                            out.push_str(&format!("</{qname}>"));
+                            copied = end;
+                        } else {
+                            copied = end;
+                            dropping = Some((depth + 1, false));
+                        }
+                    }
+                }
+            }
+            if !empty {
+                path.push(name);
+            }
+        }
+        out.push_str(&doc[copied..]);
+        Ok(out)
+    }
+
+    /// What a signalling element of the AES-128 system becomes.
+    fn edit(
+        &self,
+        name: &'static str,
+        e: &BytesStart<'_>,
+        key_uri: &str,
+        b64: &dyn Fn(&str) -> String,
+    ) -> Result<(Edit, &'static str), Refusal> {
+        Ok(match name {
+            "URIExtXKey" => (Edit::Fill(b64(key_uri)), name),
+            "KeyFormat" => (Edit::Fill(b64(KEY_FORMAT)), name),
+            "KeyFormatVersions" => (Edit::Fill(b64(KEY_FORMAT_VERSIONS)), name),
+            "HLSSignalingData" => match attr(e, "playlist")?.as_deref() {
+                Some("master") => (Edit::Fill(b64(&master_key_line(key_uri))), "master"),
+                _ => (Edit::Fill(b64(&media_key_line(key_uri))), "media"),
+            },
+            // v2 refused these at parse; v1's encryptor asks for every
+            // element whatever the system, and AES-128 has no value for them.
+            _ => (Edit::Drop, name),
+        })
+    }
+
+    /// The signalling an AES-128 `DRMSystem` must carry and the request did
+    /// not ask for, in the system's own prefix.
+    fn missing(&self, seen: &[&'static str], prefix: &str, key_uri: &str) -> String {
+        let b64 = |s: &str| STANDARD.encode(s.as_bytes());
+        let mut out = String::new();
+        match self.version {
+            Version::V1 => {
+                if !seen.contains(&"URIExtXKey") {
+                    out.push_str(&format!(
+                        "<{prefix}URIExtXKey>{}</{prefix}URIExtXKey>",
+                        b64(key_uri)
+                    ));
+                }
+            }
+            Version::V2 => {
+                // Both playlists, as SPEKE v2 requires.
+                let (media, master) = (seen.contains(&"media"), seen.contains(&"master"));
+                if !media {
+                    out.push_str(&format!(
+                        "<{prefix}HLSSignalingData playlist=\"media\">{}</{prefix}HLSSignalingData>",
+                        b64(&media_key_line(key_uri))
+                    ));
+                }
+                if !master {
+                    out.push_str(&format!(
+                        "<{prefix}HLSSignalingData playlist=\"master\">{}</{prefix}HLSSignalingData>",
+                        b64(&master_key_line(key_uri))
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+fn malformed(e: impl std::fmt::Display) -> Refusal {
+    Refusal::Malformed(e.to_string())
+}
+
+fn position(r: &quick_xml::NsReader<&[u8]>) -> usize {
+    usize::try_from(r.buffer_position()).unwrap_or(usize::MAX)
+}
+
+/// Whether the open element at `depth` is CPIX's `local`.
+fn is(path: &[Option<(&'static str, String)>], depth: usize, local: &str) -> bool {
+    matches!(path.get(depth), Some(Some((NS_CPIX, l))) if l == local)
+}
+
+/// `cpix:` of `cpix:DRMSystem`; empty when unprefixed.
+fn prefix_of(qname: &[u8]) -> String {
+    let qname = String::from_utf8_lossy(qname);
+    match qname.split_once(':') {
+        Some((p, _)) => format!("{p}:"),
+        None => String::new(),
+    }
+}
+
+/// An element's start tag as an opening one: `<a x="1"/>` becomes `<a x="1">`.
+fn open_tag(raw: &str) -> String {
+    match raw.strip_suffix("/>") {
+        Some(head) => format!("{}>", head.trim_end()),
+        None => raw.to_string(),
+    }
+}
+
+/// The prefix the document binds to PSKC, if any.
+fn pskc_prefix(r: &quick_xml::NsReader<&[u8]>) -> Option<String> {
+    r.resolver()
+        .bindings()
+        .filter(|(_, ns)| ns.as_ref() == NS_PSKC.as_bytes())
+        .filter_map(|(p, _)| match p {
+            PrefixDeclaration::Named(p) => Some(String::from_utf8_lossy(p).into_owned()),
+            PrefixDeclaration::Default => None,
+        })
+        .last()
+}
+
+/// `<cpix:Data><pskc:Secret><pskc:PlainValue>…` for `key`.
+fn key_data(cpix: &str, pskc: Option<&str>, key: &[u8; KEY_BYTES]) -> String {
+    let value = STANDARD.encode(key);
+    match pskc {
+        Some(p) => format!(
+            "<{cpix}Data><{p}:Secret><{p}:PlainValue>{value}</{p}:PlainValue></{p}:Secret></{cpix}Data>"
+        ),
+        None => format!(
+            "<{cpix}Data><Secret xmlns=\"{NS_PSKC}\"><PlainValue>{value}</PlainValue></Secret></{cpix}Data>"
+        ),
+    }
+}
