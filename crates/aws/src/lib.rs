@@ -3,6 +3,7 @@
 //! handlers never see the SDK.
 
 pub mod cache;
+pub mod content_key;
 pub mod env;
 pub mod error;
 pub mod local_dynamodb;

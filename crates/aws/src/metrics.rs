@@ -40,6 +40,8 @@ pub mod name {
     pub const BYTES_OUT: &str = "BytesOut";
     /// URIs signed in playlists.
     pub const URIS_SIGNED: &str = "UrisSigned";
+    /// Keys the key provider answered (SPEKE).
+    pub const KEYS_PROVIDED: &str = "KeysProvided";
     /// MediaConvert jobs created.
     pub const JOBS_SUBMITTED: &str = "JobsSubmitted";
     /// Jobs that ended `COMPLETE` (a `playback.json` written).

@@ -50,9 +50,12 @@ pub struct Config {
     /// Each video's processing status (`STATUS_PREFIX`, `status/`), in the
     /// media bucket outside `KEY_PREFIX`; the upload API reads it.
     pub status_prefix: String,
-    /// `ENCRYPTION` (`none`, or `aes-128`: each video's segments under its
-    /// own key, see [`crate::key`]).
+    /// `ENCRYPTION` (`none`, `aes-128`: each video's segments under its
+    /// own key; `sample-aes`: a DRM vendor's), `KEY_EXCHANGE` (`speke`,
+    /// `static`) and the SPEKE provider: see [`crate::key`].
     pub encryption: crate::key::Encryption,
+    pub key_exchange: crate::key::KeyExchange,
+    pub speke: Option<crate::key::Speke>,
     /// `KEYS_PREFIX` (`keys/`): where the keys are stored, outside
     /// `KEY_PREFIX`.
     pub keys_prefix: String,
@@ -228,7 +231,11 @@ impl Config {
             )
             .unwrap_or_default();
         let key_prefix = env.key_prefix("KEY_PREFIX", "videos/");
-        let encryption = env.choice("ENCRYPTION", crate::key::Encryption::None);
+        let crate::key::KeySettings {
+            encryption,
+            exchange: key_exchange,
+            speke,
+        } = crate::key::KeySettings::from_env(&mut env);
         let keys_prefix = env.keys_prefix(&key_prefix);
         let claim_prefix = env.private_prefix(
             "JOB_CLAIM_PREFIX",
@@ -298,6 +305,8 @@ impl Config {
             claim_prefix,
             status_prefix,
             encryption,
+            key_exchange,
+            speke,
             keys_prefix,
             role_arn,
             queue_arn,
@@ -310,6 +319,18 @@ impl Config {
             metrics,
             aws,
         })
+    }
+
+    /// A job's encryption when MediaConvert asks a SPEKE provider for the
+    /// key (`None` without encryption, or with `KEY_EXCHANGE=static`).
+    pub fn speke_encryption(&self) -> Option<crate::key::JobEncryption> {
+        match self.encryption {
+            crate::key::Encryption::None => None,
+            method => self
+                .speke
+                .clone()
+                .map(|provider| crate::key::JobEncryption::Speke { method, provider }),
+        }
     }
 
     /// `KEY_PREFIX/id/`: the video's folder in the media bucket.

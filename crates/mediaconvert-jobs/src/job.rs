@@ -24,8 +24,9 @@ use aws_sdk_mediaconvert::types::{
     HlsOutputSelection, HlsProgramDateTime, HlsSegmentControl, HlsSegmentLengthControl,
     HlsSettings, HlsStreamInfResolution, HlsTimedMetadataId3Frame, Input, InputTimecodeSource,
     JobSettings, Output, OutputGroup, OutputGroupSettings, OutputGroupType, OutputSettings,
-    ProbeInputFile, ScalingBehavior, StaticKeyProvider, StatusUpdateInterval, TrackType,
-    VideoCodec, VideoCodecSettings, VideoDescription, VideoSelector, WebvttDestinationSettings,
+    ProbeInputFile, ScalingBehavior, SpekeKeyProvider, StaticKeyProvider, StatusUpdateInterval,
+    TrackType, VideoCodec, VideoCodecSettings, VideoDescription, VideoSelector,
+    WebvttDestinationSettings,
 };
 use hlsgate_aws::CallError;
 use hlsgate_core::tracks::CaptionFormat;
@@ -81,8 +82,8 @@ pub struct JobSpec {
     pub destination: String,
     /// `UserMetadata`: `videoId`, `sourceKey`, `sourceBucket`, `stack`.
     pub metadata: BTreeMap<String, String>,
-    /// The video's AES-128 key, with `ENCRYPTION=aes-128`.
-    pub key: Option<crate::key::ContentKey>,
+    /// How the ladder is encrypted, when it is.
+    pub encryption: Option<crate::key::JobEncryption>,
     /// The audio streams and caption files the job takes.
     pub plan: Plan,
 }
@@ -334,7 +335,11 @@ fn hls_group(job: &JobSpec, encoding: &LadderSettings, tracks: &TrackSettings) -
         .program_date_time(HlsProgramDateTime::Exclude)
         .timed_metadata_id3_frame(HlsTimedMetadataId3Frame::None)
         .caption_language_setting(HlsCaptionLanguageSetting::Omit)
-        .set_encryption(job.key.as_ref().map(encryption));
+        .set_encryption(
+            job.encryption
+                .as_ref()
+                .map(|e| encryption(e, job.video_id.as_str())),
+        );
     if !job.plan.captions.is_empty() {
         // WebVTT segments as long as the video's, so a player fetches
         // captions as it fetches pictures.
@@ -422,24 +427,48 @@ pub fn caption_name(n: usize, c: &Caption) -> String {
     let lang = c.track.language.as_deref().unwrap_or("und");
     format!("_subtitles_{n}_{}", lang.to_ascii_lowercase())
 }
-/// AES-128 with the video's static key. The IV is left to follow the
-/// segment's media sequence number (HLS's rule when no IV is given, unique
-/// per segment of a rendition) and written into each `EXT-X-KEY`, so no
-/// player has to infer it.
-fn encryption(key: &crate::key::ContentKey) -> HlsEncryptionSettings {
-    HlsEncryptionSettings::builder()
-        .encryption_method(HlsEncryptionType::Aes128)
-        .r#type(HlsKeyProviderType::StaticKey)
-        .initialization_vector_in_manifest(HlsInitializationVectorInManifest::Include)
-        .static_key_provider(
-            StaticKeyProvider::builder()
-                .static_key_value(key.hex())
-                .url(crate::key::ContentKey::uri())
-                .key_format("identity")
-                .key_format_versions("1")
-                .build(),
-        )
-        .build()
+/// The group's encryption. The IV is left to follow the segment's media
+/// sequence number (HLS's rule when no IV is given, unique per segment of a
+/// rendition) and written into each `EXT-X-KEY`, so no player has to infer
+/// it.
+///
+/// - Static: AES-128 with the video's key in the job, the relative key URI
+///   [`crate::key::ContentKey::uri`].
+/// - SPEKE: the provider, the video id as `ResourceId`, one system id; the
+///   provider's answer says the key URI (ours: the same relative one).
+fn encryption(e: &crate::key::JobEncryption, video_id: &str) -> HlsEncryptionSettings {
+    use crate::key::{Encryption, JobEncryption};
+    let settings = HlsEncryptionSettings::builder()
+        .initialization_vector_in_manifest(HlsInitializationVectorInManifest::Include);
+    match e {
+        JobEncryption::Static(key) => settings
+            .encryption_method(HlsEncryptionType::Aes128)
+            .r#type(HlsKeyProviderType::StaticKey)
+            .static_key_provider(
+                StaticKeyProvider::builder()
+                    .static_key_value(key.hex())
+                    .url(crate::key::ContentKey::uri())
+                    .key_format("identity")
+                    .key_format_versions("1")
+                    .build(),
+            )
+            .build(),
+        JobEncryption::Speke { method, provider } => settings
+            .encryption_method(match method {
+                Encryption::SampleAes => HlsEncryptionType::SampleAes,
+                _ => HlsEncryptionType::Aes128,
+            })
+            .r#type(HlsKeyProviderType::Speke)
+            .speke_key_provider(
+                SpekeKeyProvider::builder()
+                    .resource_id(video_id)
+                    .set_system_ids(Some(provider.system_ids.clone()))
+                    .url(&provider.url)
+                    .set_certificate_arn(provider.certificate_arn.clone())
+                    .build(),
+            )
+            .build(),
+    }
 }
 
 /// `_720p`; `_720p_3500k` when two rungs share a height.

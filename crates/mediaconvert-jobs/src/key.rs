@@ -1,20 +1,27 @@
-//! `ENCRYPTION=aes-128`: each video's AES-128 key, made once and kept.
+//! How a ladder is encrypted, and where its key comes from.
 //!
-//! The key is 16 bytes from the OS CSPRNG, stored at `KEYS_PREFIX/ID.key` in
-//! the media bucket, outside `KEY_PREFIX`: the media origin's access control
-//! covers only `KEY_PREFIX`, so the key is served by the rewriter's key route
-//! alone, to the folder's signature. It is written before `CreateJob`, with
-//! "create only if absent"; an upload of the same name later (a new job for
-//! the same folder) reads and reuses it, so one folder never holds segments
-//! under two keys. The job gets it as MediaConvert's `STATIC_KEY` with the
-//! key URI [`KEY_NAME`], relative, so it resolves inside the video's folder
-//! on whatever domain served the playlist.
+//! `ENCRYPTION=aes-128`: each video's segments under the video's own
+//! AES-128 key, the folder key (see [`hlsgate_aws::content_key`]), served by
+//! the rewriter's key route at the relative URI `hls.key`.
+//!
+//! - `KEY_EXCHANGE=speke` (the default): the job names the key provider
+//!   (`SPEKE_URL`, our `key-provider` function behind an IAM-authorised
+//!   API), the video id as SPEKE's `ResourceId`, and the HLS AES-128 system
+//!   id. MediaConvert asks the provider for the key; the key is never in the
+//!   job's settings, so no `GetJob` or `ListJobs` caller reads it.
+//! - `KEY_EXCHANGE=static`: the jobs function makes or reads the key and
+//!   writes it into the job (`StaticKeyValue`), for accounts that cannot
+//!   deploy the provider's API. Anyone who can read the job reads the key.
+//!
+//! `ENCRYPTION=sample-aes` is a DRM vendor's ladder (FairPlay): SPEKE only,
+//! to the vendor's `SPEKE_URL`, with its `SPEKE_SYSTEM_IDS` and
+//! `SPEKE_CERTIFICATE_ARN`; the vendor's licence server serves the keys.
 
-use bytes::Bytes;
-use hlsgate_aws::{Fetched, ObjectSink, ObjectSource, SourceError};
-use hlsgate_core::video::{KEY_BYTES, KEY_NAME, VideoId, key_object};
+use hlsgate_aws::Env;
+pub use hlsgate_aws::content_key::{ContentKey, KeyError, ensure};
+use hlsgate_core::speke::HLS_AES_128;
 
-/// `ENCRYPTION`: whether ladders are encrypted.
+/// `ENCRYPTION`: whether ladders are encrypted, and how.
 #[derive(
     Debug,
     Clone,
@@ -30,110 +37,159 @@ pub enum Encryption {
     #[default]
     #[strum(serialize = "none")]
     None,
+    /// Whole segments under AES-128 (`METHOD=AES-128`).
     #[strum(serialize = "aes-128")]
     Aes128,
+    /// Samples under a DRM vendor's keys (`METHOD=SAMPLE-AES`, FairPlay).
+    #[strum(serialize = "sample-aes")]
+    SampleAes,
 }
 
-/// A video's AES-128 key. Its `Debug` says nothing of the bytes.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ContentKey([u8; KEY_BYTES]);
-
-impl std::fmt::Debug for ContentKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("ContentKey([redacted])")
-    }
+/// `KEY_EXCHANGE`: how the key reaches MediaConvert.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    strum::EnumString,
+    strum::VariantNames,
+    strum::IntoStaticStr,
+)]
+pub enum KeyExchange {
+    /// MediaConvert asks a SPEKE key provider.
+    #[default]
+    #[strum(serialize = "speke")]
+    Speke,
+    /// The key is written into the job.
+    #[strum(serialize = "static")]
+    Static,
 }
 
-impl ContentKey {
-    /// Sixteen bytes from the operating system's CSPRNG.
-    pub fn generate() -> Result<ContentKey, String> {
-        let mut k = [0u8; KEY_BYTES];
-        getrandom::fill(&mut k).map_err(|e| format!("the OS random source: {e}"))?;
-        Ok(ContentKey(k))
-    }
-
-    /// A fixed key, for tests only.
-    pub fn from_bytes(bytes: [u8; KEY_BYTES]) -> ContentKey {
-        ContentKey(bytes)
-    }
-
-    pub fn bytes(&self) -> &[u8; KEY_BYTES] {
-        &self.0
-    }
-
-    /// The 32 hex characters `StaticKeyValue` wants.
-    pub fn hex(&self) -> String {
-        hex::encode(self.0)
-    }
-
-    /// The URI players fetch it from, relative to the video's folder.
-    pub fn uri() -> &'static str {
-        KEY_NAME
-    }
+/// A SPEKE key provider, as the job names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Speke {
+    /// `SPEKE_URL`: the provider's API Gateway URL, same Region as MediaConvert.
+    pub url: String,
+    /// `SPEKE_SYSTEM_IDS`: one, as MediaConvert's Apple HLS groups take one
+    /// (HLS AES-128 by default).
+    pub system_ids: Vec<String>,
+    /// `SPEKE_CERTIFICATE_ARN`: an ACM certificate for content key
+    /// encryption, when the provider supports it.
+    pub certificate_arn: Option<String>,
 }
 
-/// Why a key could not be had.
-#[derive(Debug, thiserror::Error)]
-pub enum KeyError {
-    #[error("reading or writing {key}: {source}")]
-    Store { key: String, source: SourceError },
-    #[error(
-        "{key} holds {len} bytes, not a 16-byte AES-128 key: refusing to encrypt the folder under another"
-    )]
-    Corrupt { key: String, len: usize },
-    #[error("{0}")]
-    Random(String),
+/// How one job's ladder is encrypted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JobEncryption {
+    /// The key itself, in the job (`KEY_EXCHANGE=static`).
+    Static(ContentKey),
+    /// MediaConvert asks `provider` for the video's key.
+    Speke { method: Encryption, provider: Speke },
 }
 
-/// The key of video `id`: the stored one, else a new one stored first.
-pub async fn ensure<S: ObjectSink + ObjectSource>(
-    media: &S,
-    keys_prefix: &str,
-    id: &VideoId,
-) -> Result<ContentKey, KeyError> {
-    let key = key_object(keys_prefix, id.as_str());
-    if let Some(existing) = read(media, &key).await? {
-        return Ok(existing);
-    }
-    let fresh = ContentKey::generate().map_err(KeyError::Random)?;
-    let created = media
-        .write_new(
-            &key,
-            Bytes::copy_from_slice(fresh.bytes()),
-            "application/octet-stream",
-        )
-        .await
-        .map_err(|source| KeyError::Store {
-            key: key.clone(),
-            source,
-        })?;
-    if created {
-        return Ok(fresh);
-    }
-    // Another invocation stored one first: use it.
-    match read(media, &key).await? {
-        Some(stored) => Ok(stored),
-        None => Err(KeyError::Store {
-            key,
-            source: SourceError::NotFound,
-        }),
-    }
+/// The encryption settings of the environment, read together so each
+/// combination that cannot work is refused at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySettings {
+    pub encryption: Encryption,
+    pub exchange: KeyExchange,
+    /// With `KEY_EXCHANGE=speke` and encryption on.
+    pub speke: Option<Speke>,
 }
 
-async fn read<S: ObjectSource>(media: &S, key: &str) -> Result<Option<ContentKey>, KeyError> {
-    match media.get(key, 64, None).await {
-        Ok(Fetched::Object(o)) => {
-            let bytes: [u8; KEY_BYTES] =
-                o.body.as_ref().try_into().map_err(|_| KeyError::Corrupt {
-                    key: key.to_string(),
-                    len: o.body.len(),
-                })?;
-            Ok(Some(ContentKey(bytes)))
+impl KeySettings {
+    pub fn from_env(env: &mut Env) -> KeySettings {
+        let encryption = env.choice("ENCRYPTION", Encryption::None);
+        let exchange = env.choice("KEY_EXCHANGE", KeyExchange::Speke);
+        let url = env.optional("SPEKE_URL").map(str::to_string);
+        let ids = env.list("SPEKE_SYSTEM_IDS");
+        let certificate_arn = env.optional("SPEKE_CERTIFICATE_ARN").map(str::to_string);
+        let speke = match (encryption, exchange) {
+            (Encryption::None, _) | (Encryption::Aes128, KeyExchange::Static) => None,
+            (Encryption::SampleAes, KeyExchange::Static) => {
+                env.problem(
+                    "ENCRYPTION=sample-aes takes its keys from a DRM vendor: set KEY_EXCHANGE=speke \
+                     and the vendor's SPEKE_URL",
+                );
+                None
+            }
+            (method, KeyExchange::Speke) => {
+                let url = match url {
+                    Some(u) if https_url(&u) => u,
+                    Some(_) => {
+                        env.problem(
+                            "SPEKE_URL must be https://HOST[:PORT]/PATH, with no user info \
+                             (MediaConvert's pattern)",
+                        );
+                        String::new()
+                    }
+                    None => {
+                        env.problem(
+                            "SPEKE_URL is required with KEY_EXCHANGE=speke: the key provider's \
+                             API URL (or KEY_EXCHANGE=static)",
+                        );
+                        String::new()
+                    }
+                };
+                let system_ids = match (method, ids.is_empty()) {
+                    (Encryption::Aes128, true) => vec![HLS_AES_128.to_string()],
+                    (_, true) => {
+                        env.problem(
+                            "SPEKE_SYSTEM_IDS is required with ENCRYPTION=sample-aes: the DRM \
+                             system id the vendor gave (FairPlay: 94ce86fb-07ff-4f43-adb8-93d2fa968ca2)",
+                        );
+                        Vec::new()
+                    }
+                    (_, false) => ids,
+                };
+                if system_ids.len() > 1 {
+                    env.problem(
+                        "SPEKE_SYSTEM_IDS: MediaConvert's HLS output groups take one system id",
+                    );
+                }
+                if system_ids.iter().any(|id| !uuid_shaped(id)) {
+                    env.problem("SPEKE_SYSTEM_IDS must be UUIDs (8-4-4-4-12 hex digits)");
+                }
+                if let Some(arn) = &certificate_arn
+                    && !(arn.starts_with("arn:aws:acm:") || arn.starts_with("arn:aws-us-gov:acm:"))
+                {
+                    env.problem(
+                        "SPEKE_CERTIFICATE_ARN must be an ACM certificate ARN (arn:aws:acm:…)",
+                    );
+                }
+                Some(Speke {
+                    url,
+                    system_ids,
+                    certificate_arn,
+                })
+            }
+        };
+        KeySettings {
+            encryption,
+            exchange,
+            speke,
         }
-        Ok(Fetched::NotModified) | Err(SourceError::NotFound) => Ok(None),
-        Err(source) => Err(KeyError::Store {
-            key: key.to_string(),
-            source,
-        }),
     }
+}
+
+/// MediaConvert's pattern for a SPEKE URL: `^https://[^:@/]*(:\d*)?(/.*)?$`.
+fn https_url(u: &str) -> bool {
+    let Some(rest) = u.strip_prefix("https://") else {
+        return false;
+    };
+    let (authority, _) = rest.split_once('/').unwrap_or((rest, ""));
+    let (host, port) = authority.split_once(':').unwrap_or((authority, ""));
+    !host.is_empty() && !host.contains('@') && port.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// MediaConvert's pattern for a system id.
+fn uuid_shaped(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
 }

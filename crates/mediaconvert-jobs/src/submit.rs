@@ -109,7 +109,8 @@ pub fn job_spec(config: &Config, upload: &Upload) -> JobSpec {
         source_uri: format!("s3://{}/{}", upload.bucket, upload.key),
         video_id,
         metadata,
-        key: None,
+        // SPEKE's is known now; a static key is made or read at submit.
+        encryption: config.speke_encryption(),
         plan: tracks::Plan::default(),
     }
 }
@@ -187,11 +188,14 @@ where
             });
         }
     };
-    if app.config.encryption == key::Encryption::Aes128 {
+    if app.config.encryption != key::Encryption::None
+        && app.config.key_exchange == key::KeyExchange::Static
+    {
+        // The key goes into the job: made once per folder, or read back.
         let k = key::ensure(&app.media, &app.config.keys_prefix, &spec.video_id)
             .await
             .map_err(|e| Failure::Key(e.to_string()))?;
-        spec.key = Some(k);
+        spec.encryption = Some(key::JobEncryption::Static(k));
     }
     let job_id = app
         .transcoder

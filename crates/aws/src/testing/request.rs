@@ -37,6 +37,8 @@ pub struct ApiRequest {
     query: Option<String>,
     headers: Vec<(String, Option<String>)>,
     source_ip: Option<String>,
+    /// REST's `requestContext.identity.userArn`: the IAM caller.
+    caller_arn: Option<String>,
     path_parameters: Vec<(String, String)>,
     claims: Vec<(String, Option<String>)>,
     jwt: Option<Jwt>,
@@ -56,6 +58,7 @@ impl ApiRequest {
             query: None,
             headers: Vec::new(),
             source_ip: None,
+            caller_arn: None,
             path_parameters: Vec::new(),
             claims: Vec::new(),
             jwt: None,
@@ -112,6 +115,13 @@ impl ApiRequest {
 
     pub fn source_ip(mut self, ip: &str) -> Self {
         self.source_ip = Some(ip.to_string());
+        self
+    }
+
+    /// The IAM caller API Gateway authenticated (`AWS_IAM`), as REST
+    /// APIs name it in `requestContext.identity.userArn`.
+    pub fn caller_arn(mut self, arn: &str) -> Self {
+        self.caller_arn = Some(arn.to_string());
         self
     }
 
@@ -239,6 +249,9 @@ impl ApiRequest {
         }
         if let Some(ip) = &self.source_ip {
             ev.request_context.identity.source_ip = Some(ip.clone());
+        }
+        if let Some(arn) = &self.caller_arn {
+            ev.request_context.identity.user_arn = Some(arn.clone());
         }
         if !self.path_parameters.is_empty() {
             ev.path_parameters = self.path_parameters.iter().cloned().collect();

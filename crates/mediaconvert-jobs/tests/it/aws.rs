@@ -17,6 +17,7 @@ use hlsgate_aws::{CallFailure, S3Objects};
 use hlsgate_core::tracks::{CaptionFormat, Track, language_name};
 use hlsgate_core::video::{Playback, VideoId};
 use hlsgate_mediaconvert_jobs::event::{Incoming, parse};
+use hlsgate_mediaconvert_jobs::key::{ContentKey, JobEncryption};
 use hlsgate_mediaconvert_jobs::tracks::{AudioTrack, Caption, Plan};
 use hlsgate_mediaconvert_jobs::{App, JobSpec, MediaConvert, SnsNotifier, Transcoder, handle};
 use serde_json::{Value, json};
@@ -199,14 +200,15 @@ async fn create_job_snapshot_ladder() {
     });
 }
 
-/// With `ENCRYPTION=aes-128`, the ladder's group carries the static key
+/// With `KEY_EXCHANGE=static`, the ladder's group carries the static key
 /// (a fixed test key here, never a real one) and a relative key URI.
 #[tokio::test]
 async fn create_job_snapshot_encrypted() {
-    let (mut spec, config) = upload_spec(&[("ENCRYPTION", "aes-128")]);
-    spec.key = Some(hlsgate_mediaconvert_jobs::key::ContentKey::from_bytes(
+    let (mut spec, config) = upload_spec(&[("ENCRYPTION", "aes-128"), ("KEY_EXCHANGE", "static")]);
+    assert_eq!(spec.encryption, None, "a static key is made at submit");
+    spec.encryption = Some(JobEncryption::Static(ContentKey::from_bytes(
         *b"test-only-key-16",
-    ));
+    )));
     let (_, body) = wire_body_of(spec, config).await;
     let enc = &body["settings"]["outputGroups"][0]["outputGroupSettings"]["hlsGroupSettings"]["encryption"];
     assert_eq!(enc["staticKeyProvider"]["url"], "hls.key");
@@ -217,6 +219,78 @@ async fn create_job_snapshot_encrypted() {
     insta::with_settings!({sort_maps => true}, {
         insta::assert_json_snapshot!("create_job_encrypted", body);
     });
+}
+
+/// With SPEKE (the default), the group names the key provider, the video
+/// id as `ResourceId` and HLS AES-128: no key in the job.
+#[tokio::test]
+async fn create_job_snapshot_speke() {
+    let (spec, config) = upload_spec(&[("ENCRYPTION", "aes-128"), ("SPEKE_URL", SPEKE_URL)]);
+    let (_, body) = wire_body_of(spec, config).await;
+    accepted_by_mediaconvert(&body);
+    let enc = &body["settings"]["outputGroups"][0]["outputGroupSettings"]["hlsGroupSettings"]["encryption"];
+    assert_eq!(enc["type"], "SPEKE");
+    assert_eq!(enc["encryptionMethod"], "AES128");
+    assert_eq!(enc["spekeKeyProvider"]["resourceId"], TOUR_ID);
+    assert_eq!(enc["spekeKeyProvider"]["url"], SPEKE_URL);
+    assert_eq!(
+        enc["spekeKeyProvider"]["systemIds"],
+        json!([hlsgate_core::speke::HLS_AES_128])
+    );
+    assert!(enc.get("staticKeyProvider").is_none());
+    insta::with_settings!({sort_maps => true}, {
+        insta::assert_json_snapshot!("create_job_speke", body);
+    });
+}
+
+/// A DRM vendor's SPEKE endpoint: SAMPLE-AES, its system id and its
+/// certificate, passed through.
+#[tokio::test]
+async fn create_job_snapshot_vendor_fairplay() {
+    let vendor = "https://speke.vendor.example/v2/copyProtection";
+    let cert =
+        "arn:aws:acm:eu-west-1:111122223333:certificate/0d3b7c4e-1f2a-4b5c-9d8e-7f6a5b4c3d2e";
+    let (spec, config) = upload_spec(&[
+        ("ENCRYPTION", "sample-aes"),
+        ("SPEKE_URL", vendor),
+        ("SPEKE_SYSTEM_IDS", hlsgate_core::speke::FAIRPLAY),
+        ("SPEKE_CERTIFICATE_ARN", cert),
+    ]);
+    let (_, body) = wire_body_of(spec, config).await;
+    accepted_by_mediaconvert(&body);
+    let enc = &body["settings"]["outputGroups"][0]["outputGroupSettings"]["hlsGroupSettings"]["encryption"];
+    assert_eq!(enc["encryptionMethod"], "SAMPLE_AES");
+    assert_eq!(enc["spekeKeyProvider"]["url"], vendor);
+    assert_eq!(enc["spekeKeyProvider"]["certificateArn"], cert);
+    assert_eq!(
+        enc["spekeKeyProvider"]["systemIds"],
+        json!([hlsgate_core::speke::FAIRPLAY])
+    );
+    insta::with_settings!({sort_maps => true}, {
+        insta::assert_json_snapshot!("create_job_vendor_fairplay", body);
+    });
+}
+
+/// Only the static snapshot carries a key: no other request the function
+/// sends has a `staticKeyProvider`, or 32 hex digits anywhere.
+#[test]
+fn no_create_job_but_the_static_one_carries_key_material() {
+    let hex32 = regex::Regex::new(r"\b[0-9a-fA-F]{32}\b").unwrap();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/snapshots");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with("it__aws__create_job") || name == "it__aws__create_job_encrypted.snap"
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("staticKey"), "{name}");
+        assert!(!hex32.is_match(&text), "{name}: {:?}", hex32.find(&text));
+        checked += 1;
+    }
+    assert!(checked >= 8, "only {checked} snapshots checked");
 }
 
 #[tokio::test]
@@ -615,7 +689,11 @@ async fn create_job_snapshot_trick_play() {
 async fn create_job_snapshot_all_tracks() {
     let body = tracks_snapshot(
         "create_job_all_tracks",
-        &[("ENCRYPTION", "aes-128"), ("THUMBNAIL_SECONDS", "4")],
+        &[
+            ("ENCRYPTION", "aes-128"),
+            ("SPEKE_URL", SPEKE_URL),
+            ("THUMBNAIL_SECONDS", "4"),
+        ],
         plan_of(&["en", "fr", "de"], &[("en", CaptionFormat::Vtt)]),
     )
     .await;
@@ -764,6 +842,9 @@ fn accepted_by_mediaconvert(body: &Value) {
         "sourceFile",
         "staticKeyValue",
         "url",
+        "resourceId",
+        "systemIds",
+        "certificateArn",
         "keyFormat",
         "keyFormatVersions",
         "videoId",

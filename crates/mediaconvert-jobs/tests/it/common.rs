@@ -205,3 +205,7 @@ pub fn app(extra: &[(&str, &str)]) -> FakeApp {
         uploads: MemoryUploads::default(),
     }
 }
+
+/// The key provider's API, as the template passes it (`SPEKE_URL`).
+pub const SPEKE_URL: &str =
+    "https://a1b2c3d4e5.execute-api.eu-west-1.amazonaws.com/v1/copyProtection";

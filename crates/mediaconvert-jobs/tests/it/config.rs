@@ -135,3 +135,81 @@ fn the_docs_list_exactly_the_variables_read() {
     }
     hlsgate_aws::testing::assert_documented("mediaconvert-jobs.md", names);
 }
+
+/// Encryption's settings: SPEKE by default, each combination that cannot
+/// work refused at start with what to set.
+#[test]
+fn key_exchange_is_speke_by_default_and_checked() {
+    use hlsgate_mediaconvert_jobs::key::{Encryption, KeyExchange};
+    let c = config(&[("ENCRYPTION", "aes-128"), ("SPEKE_URL", SPEKE_URL)]);
+    assert_eq!(c.key_exchange, KeyExchange::Speke);
+    let speke = c.speke.clone().unwrap();
+    assert_eq!(speke.system_ids, [hlsgate_core::speke::HLS_AES_128]);
+    assert_eq!(speke.certificate_arn, None);
+    assert!(
+        config(&[]).speke.is_none(),
+        "no provider without encryption"
+    );
+    let fixed = config(&[("ENCRYPTION", "aes-128"), ("KEY_EXCHANGE", "static")]);
+    assert_eq!((fixed.encryption, fixed.speke), (Encryption::Aes128, None));
+    let refused = |pairs: &[(&str, &str)]| Config::from(env(pairs)).unwrap_err().to_string();
+    for (pairs, needle) in [
+        (&[("ENCRYPTION", "aes-128")][..], "SPEKE_URL is required"),
+        (
+            &[
+                ("ENCRYPTION", "aes-128"),
+                ("SPEKE_URL", "http://keys.example/x"),
+            ][..],
+            "SPEKE_URL must be https",
+        ),
+        (
+            &[
+                ("ENCRYPTION", "aes-128"),
+                ("SPEKE_URL", "https://user@keys.example/x"),
+            ][..],
+            "SPEKE_URL must be https",
+        ),
+        (
+            &[("ENCRYPTION", "sample-aes"), ("SPEKE_URL", SPEKE_URL)][..],
+            "SPEKE_SYSTEM_IDS is required",
+        ),
+        (
+            &[("ENCRYPTION", "sample-aes"), ("KEY_EXCHANGE", "static")][..],
+            "set KEY_EXCHANGE=speke",
+        ),
+        (
+            &[
+                ("ENCRYPTION", "aes-128"),
+                ("SPEKE_URL", SPEKE_URL),
+                ("SPEKE_SYSTEM_IDS", "a,b"),
+            ][..],
+            "take one system id",
+        ),
+        (
+            &[
+                ("ENCRYPTION", "aes-128"),
+                ("SPEKE_URL", SPEKE_URL),
+                ("SPEKE_SYSTEM_IDS", "fairplay"),
+            ][..],
+            "must be UUIDs",
+        ),
+        (
+            &[
+                ("ENCRYPTION", "aes-128"),
+                ("SPEKE_URL", SPEKE_URL),
+                ("SPEKE_CERTIFICATE_ARN", "cert"),
+            ][..],
+            "ACM certificate",
+        ),
+        (
+            &[("ENCRYPTION", "aes-128"), ("KEY_EXCHANGE", "vendor")][..],
+            "KEY_EXCHANGE",
+        ),
+    ] {
+        let err = refused(pairs);
+        assert!(
+            err.contains(needle),
+            "{pairs:?}: {needle} missing from:\n{err}"
+        );
+    }
+}

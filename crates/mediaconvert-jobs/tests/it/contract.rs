@@ -9,7 +9,7 @@ use std::sync::OnceLock;
 
 use hlsgate_aws::testing::contract::Model;
 use hlsgate_core::tracks::CaptionFormat::{Srt, Vtt};
-use hlsgate_mediaconvert_jobs::key::ContentKey;
+use hlsgate_mediaconvert_jobs::key::{ContentKey, Encryption, JobEncryption, KeyExchange};
 use serde_json::Value;
 
 use crate::aws::{NO_EXTRAS, plan_of, upload_spec, wire_body_of};
@@ -40,7 +40,7 @@ fn every_create_job_snapshot_meets_the_model() {
         assert!(problems.is_empty(), "{name}: {problems:#?}");
         checked += 1;
     }
-    assert!(checked >= 7, "only {checked} CreateJob snapshots found");
+    assert!(checked >= 9, "only {checked} CreateJob snapshots found");
 }
 
 /// What MediaConvert refused in the snapshots before the language mapping:
@@ -79,7 +79,24 @@ async fn every_combination_of_tracks_and_settings_meets_the_model() {
     let settings: &[&[(&str, &str)]] = &[
         NO_EXTRAS,
         &[],
-        &[("ENCRYPTION", "aes-128"), ("THUMBNAIL_SECONDS", "4")],
+        &[
+            ("ENCRYPTION", "aes-128"),
+            ("KEY_EXCHANGE", "static"),
+            ("THUMBNAIL_SECONDS", "4"),
+        ],
+        &[
+            ("ENCRYPTION", "aes-128"),
+            ("SPEKE_URL", crate::common::SPEKE_URL),
+        ],
+        &[
+            ("ENCRYPTION", "sample-aes"),
+            ("SPEKE_URL", "https://speke.vendor.example:8443/v2"),
+            ("SPEKE_SYSTEM_IDS", hlsgate_core::speke::FAIRPLAY),
+            (
+                "SPEKE_CERTIFICATE_ARN",
+                "arn:aws:acm:eu-west-1:111122223333:certificate/x",
+            ),
+        ],
         &[("ENCODING", "auto"), ("TRICK_PLAY", "iframes")],
         &[("MEDIACONVERT_QUEUE_ARN", crate::common::QUEUE)],
     ];
@@ -89,8 +106,12 @@ async fn every_combination_of_tracks_and_settings_meets_the_model() {
             for extra in settings {
                 let (mut spec, config) = upload_spec(extra);
                 spec.plan = plan_of(a, c);
-                if config.encryption == hlsgate_mediaconvert_jobs::key::Encryption::Aes128 {
-                    spec.key = Some(ContentKey::from_bytes(*b"test-only-key-16"));
+                if config.key_exchange == KeyExchange::Static
+                    && config.encryption != Encryption::None
+                {
+                    spec.encryption = Some(JobEncryption::Static(ContentKey::from_bytes(
+                        *b"test-only-key-16",
+                    )));
                 }
                 let (_, body) = wire_body_of(spec, config).await;
                 let problems = model().problems("CreateJob", &body);
@@ -99,5 +120,5 @@ async fn every_combination_of_tracks_and_settings_meets_the_model() {
             }
         }
     }
-    assert_eq!(sent, 4 * 3 * 5);
+    assert_eq!(sent, 4 * 3 * 7);
 }

@@ -4,6 +4,7 @@
 use hlsgate_aws::testing::LogCapture;
 use hlsgate_aws::{CallError, CallFailure};
 use hlsgate_core::video::VideoId;
+use hlsgate_mediaconvert_jobs::key::{Encryption, JobEncryption};
 use hlsgate_mediaconvert_jobs::{JobClaim, handle};
 use serde_json::{Value, json};
 
@@ -335,12 +336,12 @@ async fn long_keys_stay_out_of_the_metadata_but_not_the_claim() {
     assert_eq!(claim.source_key, key);
 }
 
-/// `ENCRYPTION=aes-128`: one key per video folder, stored outside the video
-/// folders before the job, reused by a later job for the same folder, and
-/// never logged.
+/// `KEY_EXCHANGE=static`: one key per video folder, stored outside the
+/// video folders before the job, reused by a later job for the same folder,
+/// and never logged.
 #[tokio::test]
 async fn an_encrypted_ladder_gets_one_key_per_folder() {
-    let app = app(&[("ENCRYPTION", "aes-128")]);
+    let app = app(&[("ENCRYPTION", "aes-128"), ("KEY_EXCHANGE", "static")]);
     let logs = LogCapture::default();
     let _g = logs.install();
     handle(&app, &fixture("s3-object-created-eventbridge.json"))
@@ -352,7 +353,9 @@ async fn an_encrypted_ladder_gets_one_key_per_folder() {
         .expect("the key is stored before the job");
     assert_eq!(stored.len(), 16);
     let jobs = app.transcoder.jobs();
-    let key = jobs[0].key.as_ref().expect("the job carries the key");
+    let Some(JobEncryption::Static(key)) = jobs[0].encryption.as_ref() else {
+        panic!("the job carries the key")
+    };
     assert_eq!(key.bytes().as_slice(), stored.as_ref());
     assert_eq!(format!("{key:?}"), "ContentKey([redacted])");
     // The same name written again: a new job, the same folder, the same key.
@@ -363,7 +366,7 @@ async fn an_encrypted_ladder_gets_one_key_per_folder() {
     handle(&app, &again).await.unwrap();
     let jobs = app.transcoder.jobs();
     assert_eq!(jobs.len(), 2, "a new write is a new job");
-    assert_eq!(jobs[1].key, jobs[0].key);
+    assert_eq!(jobs[1].encryption, jobs[0].encryption);
     assert_eq!(
         app.media.body(&format!("keys/{TOUR_ID}.key")),
         Some(stored.clone())
@@ -385,6 +388,25 @@ async fn an_encrypted_ladder_gets_one_key_per_folder() {
     handle(&plain, &fixture("s3-object-created-eventbridge.json"))
         .await
         .unwrap();
-    assert!(plain.transcoder.jobs()[0].key.is_none());
+    assert!(plain.transcoder.jobs()[0].encryption.is_none());
     assert!(plain.media.body(&format!("keys/{TOUR_ID}.key")).is_none());
+}
+
+/// `KEY_EXCHANGE=speke` (the default): the job names the key provider and
+/// carries no key; the jobs function neither makes nor reads one (the
+/// provider does, when MediaConvert asks).
+#[tokio::test]
+async fn with_speke_the_job_names_the_provider_and_holds_no_key() {
+    let app = app(&[("ENCRYPTION", "aes-128"), ("SPEKE_URL", SPEKE_URL)]);
+    handle(&app, &fixture("s3-object-created-eventbridge.json"))
+        .await
+        .unwrap();
+    let jobs = app.transcoder.jobs();
+    let Some(JobEncryption::Speke { method, provider }) = jobs[0].encryption.as_ref() else {
+        panic!("{:?}", jobs[0].encryption)
+    };
+    assert_eq!(*method, Encryption::Aes128);
+    assert_eq!(provider.url, SPEKE_URL);
+    assert_eq!(provider.system_ids, [hlsgate_core::speke::HLS_AES_128]);
+    assert!(app.media.body(&format!("keys/{TOUR_ID}.key")).is_none());
 }
