@@ -52,8 +52,9 @@ pub struct Args {
     #[arg(long, env = "HLSGATE_DEV_ENTITLEMENT_SECRET")]
     entitlement_secret: Option<String>,
     /// Uploads become AES-128 encrypted ladders (the jobs function's
-    /// ENCRYPTION=aes-128): keys in the embedded S3 outside videos/, served
-    /// by the rewriter's key route to the folder's signature.
+    /// ENCRYPTION=aes-128): each job's key comes from the key provider over
+    /// SPEKE, as in AWS; keys in the embedded S3 outside videos/, served by
+    /// the rewriter's key route to the folder's signature.
     #[arg(long)]
     encrypt: bool,
     /// How long each signature lives (the issuer's SIGNATURE_SECONDS,

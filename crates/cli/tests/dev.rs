@@ -1242,8 +1242,10 @@ fn an_upload_with_two_languages_and_captions_plays_every_track_signed() {
     }
 }
 
-/// `--encrypt`: the ladder is ciphertext in S3, its key lives outside
-/// `videos/` and comes only through the signed path, and it still plays.
+/// `--encrypt`: the transcoder asks the key provider for the key as
+/// MediaConvert does (SPEKE); the ladder is ciphertext in S3, its key lives
+/// outside `videos/` and comes only through the signed path, ffmpeg decrypts
+/// it with that key, and it still plays.
 #[test]
 fn an_encrypted_upload_is_ciphertext_at_rest_and_plays_with_its_key() {
     if !ffmpeg_or_skip() {
@@ -1269,6 +1271,13 @@ fn an_encrypted_upload_is_ciphertext_at_rest_and_plays_with_its_key() {
     )
     .unwrap();
     assert_eq!(stored_key.len(), 16);
+    // The key came through the key provider, asked as MediaConvert asks.
+    let logs = dev.logs();
+    assert!(
+        logs.lines()
+            .any(|l| l.contains("key provided") && l.contains(&id) && l.contains("81376844")),
+        "{logs}"
+    );
     let folder = dev.media().join(&id);
     assert!(!folder.join("hls.key").exists());
     let media = std::fs::read_to_string(folder.join("master_240p.m3u8")).unwrap();
@@ -1299,6 +1308,39 @@ fn an_encrypted_upload_is_ciphertext_at_rest_and_plays_with_its_key() {
     assert!(
         !probe.status.success() || !read,
         "ffprobe read an encrypted segment alone: {streams}"
+    );
+    // With the stored key beside the playlist, ffmpeg decrypts the rendition.
+    let copy = tmp.path().join("decrypt");
+    std::fs::create_dir_all(&copy).unwrap();
+    for entry in std::fs::read_dir(&folder).unwrap() {
+        let p = entry.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("master_240p") {
+            std::fs::copy(&p, copy.join(&name)).unwrap();
+        }
+    }
+    std::fs::write(copy.join("hls.key"), &stored_key).unwrap();
+    let decoded = Command::new("ffmpeg")
+        .args(["-v", "error", "-allowed_extensions", "ALL", "-i"])
+        .arg(copy.join("master_240p.m3u8"))
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        decoded.status.success() && decoded.stderr.is_empty(),
+        "ffmpeg could not decrypt with the stored key: {}",
+        String::from_utf8_lossy(&decoded.stderr)
+    );
+    std::fs::write(copy.join("hls.key"), [0u8; 16]).unwrap();
+    let wrong = Command::new("ffmpeg")
+        .args(["-v", "error", "-allowed_extensions", "ALL", "-i"])
+        .arg(copy.join("master_240p.m3u8"))
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        !wrong.status.success() || !wrong.stderr.is_empty(),
+        "another key decrypted it too"
     );
 
     // In transit: the key URI is signed with the copy; the key comes through

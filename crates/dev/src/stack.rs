@@ -151,7 +151,12 @@ pub async fn start(opts: Options) -> Result<(Stack, tokio::net::TcpListener), De
     );
     let jobs_config = hlsgate_mediaconvert_jobs::Config::from(Env::from_pairs(env.clone()))
         .map_err(|e| config_error("mediaconvert-jobs", e))?;
-    let (transcoder, queue) = transcode::transcoder(tools, s3.clone(), data.tmp());
+    let key_provider = hlsgate_key_provider::App {
+        config: hlsgate_key_provider::Config::from(Env::from_pairs(env.clone()))
+            .map_err(|e| config_error("key-provider", e))?,
+        media: S3Objects::new(s3.clone(), MEDIA_BUCKET),
+    };
+    let (transcoder, queue) = transcode::transcoder(tools, s3.clone(), data.tmp(), key_provider);
     let jobs = Arc::new(hlsgate_mediaconvert_jobs::App {
         notifier: PrintNotifier {
             topic_arn: jobs_config.topic_arn.clone(),
@@ -307,10 +312,12 @@ pub fn function_env(
         // mediaconvert-jobs (and upload-api).
         ("INPUT_BUCKET", UPLOAD_BUCKET),
         ("INPUT_PREFIX", "uploads/"),
-        (
-            "MEDIACONVERT_ROLE_ARN",
-            "arn:aws:iam::000000000000:role/hlsgate-dev-mediaconvert",
-        ),
+        ("MEDIACONVERT_ROLE_ARN", transcode::MEDIACONVERT_ROLE),
+        // key-provider: MediaConvert's role is its one caller; the jobs
+        // function names it as MediaConvert's SPEKE provider (used with
+        // --encrypt).
+        ("CALLER_ROLE_ARN", transcode::MEDIACONVERT_ROLE),
+        ("SPEKE_URL", transcode::LOCAL_SPEKE_URL),
         (
             "NOTIFY_TOPIC_ARN",
             "arn:aws:sns:us-east-1:000000000000:hlsgate-dev-notices",

@@ -7,7 +7,7 @@ use super::*;
 /// keyframes every `gop_seconds` and nowhere else, MPEG-TS segments of
 /// `segment_seconds` numbered from 1, and the master `BASENAME.m3u8`; with
 /// `key_info` (ffmpeg's key info file: the key URI, the key file), every
-/// segment AES-128 encrypted, as MediaConvert's `STATIC_KEY` does.
+/// segment AES-128 encrypted, as MediaConvert does with the key it got.
 pub fn ffmpeg_args(
     source: &Path,
     out_dir: &Path,

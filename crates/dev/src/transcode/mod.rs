@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use hlsgate_aws::{CallError, S3Objects};
 use hlsgate_mediaconvert_jobs::config::{Abr, LadderSettings, Rung};
 use hlsgate_mediaconvert_jobs::job::{AUDIO_GROUP, audio_name, caption_name, rung_name};
+use hlsgate_mediaconvert_jobs::key::{ContentKey, Encryption, JobEncryption};
 use hlsgate_mediaconvert_jobs::tracks::{AudioTrack, Plan};
 use hlsgate_mediaconvert_jobs::{App, JobSpec, Notice, Notifier, Transcoder, handle};
 use serde_json::{Value, json};
@@ -31,6 +32,7 @@ mod events;
 mod ffmpeg;
 mod master;
 mod progress;
+mod speke;
 mod storage;
 mod tools;
 mod tracks;
@@ -40,6 +42,7 @@ pub use events::*;
 pub use ffmpeg::*;
 pub use master::*;
 use progress::*;
+pub use speke::{KeyProviderApp, LOCAL_SPEKE_URL, MEDIACONVERT_ROLE};
 pub use storage::*;
 pub use tools::*;
 pub use tracks::*;
@@ -56,6 +59,8 @@ pub struct LocalTranscoder {
     /// Reads sources for the probe, as MediaConvert's Probe reads them.
     s3: aws_sdk_s3::Client,
     tmp: PathBuf,
+    /// What a job with a SPEKE key provider asks for its key.
+    key_provider: Arc<KeyProviderApp>,
 }
 
 impl LocalTranscoder {
@@ -128,6 +133,7 @@ pub fn transcoder(
     tools: Option<Tools>,
     s3: aws_sdk_s3::Client,
     tmp: PathBuf,
+    key_provider: KeyProviderApp,
 ) -> (LocalTranscoder, mpsc::UnboundedReceiver<(String, JobSpec)>) {
     let (tx, rx) = mpsc::unbounded_channel();
     (
@@ -137,6 +143,7 @@ pub fn transcoder(
             tools,
             s3,
             tmp,
+            key_provider: Arc::new(key_provider),
         },
         rx,
     )
@@ -318,18 +325,34 @@ async fn run_job(
         ))
     })?;
 
-    // 3. The ladder, encrypted with the video's key when the job has one
-    //    (the key file stays outside `out`, so it is never uploaded).
-    let key_info = match &spec.key {
-        Some(k) => {
+    // 3. The ladder, encrypted with the video's key when the job has one:
+    //    the key in the job, or the key provider's answer to MediaConvert's
+    //    SPEKE request (the key file stays outside `out`, so it is never
+    //    uploaded).
+    let key = match &spec.encryption {
+        None => None,
+        Some(JobEncryption::Static(k)) => Some((*k.bytes(), ContentKey::uri().to_string())),
+        Some(JobEncryption::Speke {
+            method: Encryption::Aes128,
+            provider,
+        }) => Some(
+            speke::ask(&app.transcoder.key_provider, provider, &spec.video_id)
+                .await
+                .map_err(JobFailure::internal)?,
+        ),
+        Some(JobEncryption::Speke { method, .. }) => {
+            return Err(JobFailure::internal(format!(
+                "ENCRYPTION={}: a DRM vendor's packaging; the local transcoder encrypts AES-128 only",
+                <&str>::from(*method)
+            )));
+        }
+    };
+    let key_info = match key {
+        Some((k, uri)) => {
             let key_file = dir.join("content.key");
             let info = dir.join("key-info");
-            let lines = format!(
-                "{}\n{}\n",
-                hlsgate_mediaconvert_jobs::key::ContentKey::uri(),
-                key_file.display()
-            );
-            for (path, bytes) in [(&key_file, k.bytes().as_slice()), (&info, lines.as_bytes())] {
+            let lines = format!("{uri}\n{}\n", key_file.display());
+            for (path, bytes) in [(&key_file, k.as_slice()), (&info, lines.as_bytes())] {
                 tokio::fs::write(path, bytes)
                     .await
                     .map_err(|e| JobFailure::internal(format!("{}: {e}", path.display())))?;
@@ -439,7 +462,7 @@ async fn run_job(
     .await?;
     // ffprobe cannot read packets in ciphertext: an encrypted ladder gets
     // no I-frame playlists locally (MediaConvert writes them, with keys).
-    let iframe_infs = if settings.iframes && spec.key.is_none() {
+    let iframe_infs = if settings.iframes && spec.encryption.is_none() {
         iframes(tools, &out_dir, &stems).await?
     } else {
         Vec::new()
