@@ -297,3 +297,38 @@ fn signed_params_convert_to_query_params() {
     assert_eq!(params.as_str(), signed.query_string());
     assert_eq!(params.get("Hash-Algorithm"), Some("SHA256"));
 }
+
+/// A DRM vendor's ladder, as MediaConvert writes it with SPEKE for
+/// SAMPLE-AES (FairPlay): the `skd://` key URIs and the vendor's own https
+/// URIs are the vendor's, left byte for byte and never given our signature;
+/// the segments beside them are signed.
+#[test]
+fn a_vendors_key_uris_are_left_untouched() {
+    let media = b"#EXTM3U\n#EXT-X-VERSION:5\n#EXT-X-TARGETDURATION:6\n\
+#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"skd://a1b2c3d4-vendor-asset\",KEYFORMAT=\"com.apple.streamingkeydelivery\",KEYFORMATVERSIONS=\"1\"\n\
+#EXT-X-KEY:METHOD=SAMPLE-AES,URI=\"https://licence.vendor.example/fairplay/key?asset=abc\",KEYFORMAT=\"com.vendor\",KEYFORMATVERSIONS=\"1\"\n\
+#EXTINF:6.0,\nseg_00001.ts\n#EXT-X-ENDLIST\n";
+    let master = b"#EXTM3U\n\
+#EXT-X-SESSION-KEY:METHOD=SAMPLE-AES,URI=\"skd://a1b2c3d4-vendor-asset\",KEYFORMAT=\"com.apple.streamingkeydelivery\",KEYFORMATVERSIONS=\"1\"\n\
+#EXT-X-STREAM-INF:BANDWIDTH=800000\nmaster_360p.m3u8\n";
+    for input in [&media[..], &master[..]] {
+        let (out, report) = rewriter(BASE).rewrite(input).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("URI=\"skd://a1b2c3d4-vendor-asset\","),
+            "{text}"
+        );
+        if input == &media[..] {
+            assert!(text.contains("URI=\"https://licence.vendor.example/fairplay/key?asset=abc\","), "{text}");
+            assert!(text.contains("seg_00001.ts?"), "the segment is signed: {text}");
+            assert_eq!(report.skipped_for(SkipReason::OtherOrigin), 1);
+        } else {
+            assert!(text.contains("master_360p.m3u8?"), "{text}");
+        }
+        assert_eq!(report.skipped_for(SkipReason::Scheme), 1);
+        assert_eq!(report.rewritten, 1, "{text}");
+        for line in text.lines().filter(|l| l.contains("vendor")) {
+            assert!(!line.contains("Signature") && !line.contains("Policy"), "{line}");
+        }
+    }
+}

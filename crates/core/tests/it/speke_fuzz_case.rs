@@ -1,0 +1,41 @@
+//! The CPIX fuzz target's checks (`fuzz/fuzz_targets/cpix.rs`), replayed by
+//! `make test` over `fixtures/speke/` and `fixtures/speke/fuzz/`.
+//!
+//! The first byte picks the SPEKE version; the rest is the request body:
+//! - no panic, whatever the bytes;
+//! - a refusal's message never repeats more than 64 bytes of the input;
+//! - an accepted request's answer is read back by the encryptor's reader,
+//!   with exactly the one key asked for (the key given), under its kid, the
+//!   same content id, and a key URI of `hls.key`;
+//! - the answer, parsed again as a request, is accepted with the same
+//!   content id and kid (nothing the answer adds breaks the document).
+
+use hlsgate_core::speke::encryptor::read_answer;
+use hlsgate_core::speke::{Request, Version};
+
+const KEY: [u8; 16] = *b"fuzz-content-key";
+
+pub fn run(data: &[u8]) {
+    let Some((first, body)) = data.split_first() else {
+        return;
+    };
+    let version = if first & 1 == 0 { Version::V1 } else { Version::V2 };
+    let req = match Request::parse(body, version) {
+        Ok(r) => r,
+        Err(refusal) => {
+            let message = refusal.to_string();
+            assert!(message.len() < 512, "a long refusal: {message}");
+            return;
+        }
+    };
+    let answer = req.answer(&KEY, "hls.key").expect("an accepted request is answered");
+    let a = read_answer(answer.as_bytes()).expect("the answer reads back");
+    assert_eq!(a.key(), Some(KEY), "{answer}");
+    assert_eq!(a.keys.len(), 1);
+    assert_eq!(a.keys[0].0.to_ascii_lowercase(), req.key.kid);
+    assert_eq!(a.content_id, req.content_id.as_str());
+    assert_eq!(a.key_uri().as_deref(), Some("hls.key"), "{answer}");
+    let again = Request::parse(answer.as_bytes(), version).expect("the answer parses as a request");
+    assert_eq!(again.content_id, req.content_id);
+    assert_eq!(again.key.kid, req.key.kid);
+}
