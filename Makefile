@@ -115,11 +115,12 @@ load-rewriter: ## wrk against the real manifest-rewriter binary under a Lambda r
 	bench/load-rewriter.sh
 
 FUZZ_SECONDS ?= 600
-fuzz: ## fuzz the rewriter for FUZZ_SECONDS (installs cargo-fuzz if missing)
+FUZZ_TARGET ?= rewrite
+fuzz: ## fuzz FUZZ_TARGET (rewrite, or cpix) for FUZZ_SECONDS (installs cargo-fuzz if missing)
 	command -v cargo-fuzz >/dev/null || $(CARGO) install --locked cargo-fuzz
 	fuzz/seed.sh
-	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run rewrite corpus/rewrite -- \
-	  -dict=rewrite.dict -max_len=8192 -max_total_time=$(FUZZ_SECONDS)
+	cd fuzz && RUSTC_BOOTSTRAP=1 $(CARGO) fuzz run $(FUZZ_TARGET) corpus/$(FUZZ_TARGET) -- \
+	  -dict=$(FUZZ_TARGET).dict -max_len=8192 -max_total_time=$(FUZZ_SECONDS)
 
 arm64-target:
 	@if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then \

@@ -14,3 +14,13 @@ while IFS= read -r -d '' f; do
   done
 done < <(find ../fixtures/hls -name '*.m3u8' -print0 | sort -z)
 echo "seeded $n inputs into fuzz/corpus/rewrite"
+# The cpix target: one version byte (even: SPEKE v1, odd: v2) and a request.
+mkdir -p corpus/cpix
+n=0
+while IFS= read -r -d '' f; do
+  for v in '\x00' '\x01'; do
+    { printf "$v"; cat "$f"; } > "corpus/cpix/seed-$n"
+    n=$((n + 1))
+  done
+done < <(find ../fixtures/speke -name '*.xml' -not -path '*/golden/*' -print0 | sort -z)
+echo "seeded $n inputs into fuzz/corpus/cpix"

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::PrefixDeclaration;
 
-use super::request::{attr, element, reader, refuse_unsafe, signalling};
+use super::request::{attr, element, malformed, reader, refuse_unsafe, signalling};
 use super::*;
 use crate::video::KEY_BYTES;
 
@@ -215,10 +215,6 @@ impl Request {
         }
         out
     }
-}
-
-fn malformed(e: impl std::fmt::Display) -> Refusal {
-    Refusal::Malformed(e.to_string())
 }
 
 fn position(r: &quick_xml::NsReader<&[u8]>) -> usize {

@@ -143,9 +143,7 @@ pub fn read_answer(body: &[u8]) -> Result<Answered, Refusal> {
         String::from_utf8(bytes).map_err(|_| Refusal::Malformed("a value that is not UTF-8".into()))
     };
     loop {
-        let (ns, event) = r
-            .read_resolved_event()
-            .map_err(|e| Refusal::Malformed(e.to_string()))?;
+        let (ns, event) = r.read_resolved_event().map_err(super::request::malformed)?;
         refuse_unsafe(&event)?;
         match &event {
             Event::Start(e) | Event::Empty(e) => {
@@ -175,7 +173,7 @@ pub fn read_answer(body: &[u8]) -> Result<Answered, Refusal> {
             Event::Text(t) => {
                 let text = t
                     .decode()
-                    .map_err(|e| Refusal::Malformed(e.to_string()))?
+                    .map_err(|_| Refusal::Malformed("not UTF-8".into()))?
                     .into_owned();
                 if text.trim().is_empty() {
                     continue;

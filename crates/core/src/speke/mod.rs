@@ -129,6 +129,8 @@ pub enum Refusal {
     MissingAttribute(&'static str, &'static str),
     #[error("Invalid {0}@kid: not a UUID")]
     InvalidKid(&'static str),
+    #[error("Invalid DRMSystem@systemId: not a UUID")]
+    InvalidSystemId,
     #[error("Unknown {0}@kid {1}: no ContentKey has it")]
     UnknownKid(&'static str, String),
     #[error("Missing ContentKey@commonEncryptionScheme for KID {0}")]
@@ -172,6 +174,7 @@ impl Refusal {
             Refusal::MissingElement(_)
             | Refusal::MissingAttribute(..)
             | Refusal::InvalidKid(_)
+            | Refusal::InvalidSystemId
             | Refusal::UnknownKid(..)
             | Refusal::MissingFilter(_) => "structure",
             Refusal::MissingScheme(_) | Refusal::UnsupportedScheme | Refusal::MixedSchemes => {

@@ -87,8 +87,25 @@ impl Request {
     }
 }
 
-fn malformed(e: impl std::fmt::Display) -> Refusal {
-    Refusal::Malformed(e.to_string())
+/// A parser error, in words that never repeat the document (quick-xml's own
+/// messages quote names and text from it).
+pub(super) fn malformed(e: quick_xml::Error) -> Refusal {
+    use quick_xml::Error;
+    Refusal::Malformed(
+        match e {
+            Error::Syntax(_) | Error::IllFormed(_) => "not well-formed XML",
+            Error::InvalidAttr(_) => "a malformed attribute",
+            Error::Encoding(_) => "not UTF-8",
+            Error::Escape(_) => "an undeclared entity or a bad character reference",
+            Error::Namespace(_) => "a bad namespace declaration",
+            _ => "unreadable XML",
+        }
+        .to_string(),
+    )
+}
+
+fn malformed_attr(_: quick_xml::events::attributes::AttrError) -> Refusal {
+    Refusal::Malformed("a malformed attribute".into())
 }
 
 /// The element's name when it is in one of the namespaces read.
@@ -112,11 +129,11 @@ pub(super) fn element(
 /// An unprefixed attribute's value (CPIX's attributes are in no namespace).
 pub(super) fn attr(e: &BytesStart<'_>, name: &str) -> Result<Option<String>, Refusal> {
     for a in e.attributes() {
-        let a = a.map_err(malformed)?;
+        let a = a.map_err(malformed_attr)?;
         if a.key.as_ref() == name.as_bytes() {
             let v = a
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(malformed)?;
+                .map_err(|_| Refusal::Malformed("an undeclared entity or a bad character reference".into()))?;
             return Ok(Some(v.into_owned()));
         }
     }
@@ -336,6 +353,9 @@ fn check(s: Scan, version: Version, document: String) -> Result<Request, Refusal
         let system = system.ok_or(Refusal::MissingAttribute("DRMSystem", "systemId"))?;
         if !known(&kid) {
             return Err(Refusal::UnknownKid("DRMSystem", kid));
+        }
+        if uuid(&system).is_none() {
+            return Err(Refusal::InvalidSystemId);
         }
         if !serves(&system) {
             return Err(Refusal::UnsupportedSystem(system));
