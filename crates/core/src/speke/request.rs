@@ -79,8 +79,14 @@ impl Request {
                 body.len()
             )));
         }
-        let document = std::str::from_utf8(body)
-            .map_err(|_| Refusal::Malformed("not UTF-8".into()))?
+        let document =
+            std::str::from_utf8(body).map_err(|_| Refusal::Malformed("not UTF-8".into()))?;
+        // The reader skips a byte order mark and counts positions after it;
+        // the answer is cut at those positions, so the mark goes (the
+        // answer is UTF-8 without one).
+        let document = document
+            .strip_prefix('\u{feff}')
+            .unwrap_or(document)
             .to_string();
         let scan = scan(&document)?;
         check(scan, version, document)
@@ -133,7 +139,9 @@ pub(super) fn attr(e: &BytesStart<'_>, name: &str) -> Result<Option<String>, Ref
         if a.key.as_ref() == name.as_bytes() {
             let v = a
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|_| Refusal::Malformed("an undeclared entity or a bad character reference".into()))?;
+                .map_err(|_| {
+                    Refusal::Malformed("an undeclared entity or a bad character reference".into())
+                })?;
             return Ok(Some(v.into_owned()));
         }
     }
@@ -196,6 +204,11 @@ fn scan(document: &str) -> Result<Scan, Refusal> {
             return Err(Refusal::Malformed(format!(
                 "nested deeper than {MAX_DEPTH}"
             )));
+        }
+        // Every element's attributes well-formed, not only the ones read:
+        // the answer keeps them all.
+        for a in e.attributes() {
+            a.map_err(malformed_attr)?;
         }
         let name = element(&ns, e);
         let parent = path.last().cloned().flatten();

@@ -319,8 +319,14 @@ fn a_vendors_key_uris_are_left_untouched() {
             "{text}"
         );
         if input == &media[..] {
-            assert!(text.contains("URI=\"https://licence.vendor.example/fairplay/key?asset=abc\","), "{text}");
-            assert!(text.contains("seg_00001.ts?"), "the segment is signed: {text}");
+            assert!(
+                text.contains("URI=\"https://licence.vendor.example/fairplay/key?asset=abc\","),
+                "{text}"
+            );
+            assert!(
+                text.contains("seg_00001.ts?"),
+                "the segment is signed: {text}"
+            );
             assert_eq!(report.skipped_for(SkipReason::OtherOrigin), 1);
         } else {
             assert!(text.contains("master_360p.m3u8?"), "{text}");
@@ -328,7 +334,10 @@ fn a_vendors_key_uris_are_left_untouched() {
         assert_eq!(report.skipped_for(SkipReason::Scheme), 1);
         assert_eq!(report.rewritten, 1, "{text}");
         for line in text.lines().filter(|l| l.contains("vendor")) {
-            assert!(!line.contains("Signature") && !line.contains("Policy"), "{line}");
+            assert!(
+                !line.contains("Signature") && !line.contains("Policy"),
+                "{line}"
+            );
         }
     }
 }
