@@ -28,7 +28,7 @@ dev: ## the whole system locally on embedded defaults: open the printed player U
 	@$(MAKE) --no-print-directory e2e-tools || echo "make dev: npm could not install the local hls.js; the player will load it from jsDelivr"
 	$(CARGO) run --quiet -p hlsgate -- dev $$(test -f $(HLSJS) && echo --hlsjs $(HLSJS)) $(DEV_ARGS)
 
-watch: tools ## cargo lambda watch for the four functions against `make dev`'s S3 (start make dev first)
+watch: tools ## cargo lambda watch for the functions against `make dev`'s S3 (start make dev first)
 	@test -f .hlsgate/dev/lambda.env || { echo "run make dev first: it writes .hlsgate/dev/lambda.env"; exit 1; }
 	PATH="$(VENV):$$PATH" $(CARGO) lambda watch
 
@@ -126,7 +126,7 @@ arm64-target:
 	@if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx aarch64-unknown-linux-gnu; then \
 	  echo "rustup target add aarch64-unknown-linux-gnu"; rustup target add aarch64-unknown-linux-gnu; fi
 
-build: tools arm64-target ## SAM build of the four Lambdas for arm64 (cargo lambda + zig) into target/sam
+build: tools arm64-target ## SAM build of the Lambdas for arm64 (cargo lambda + zig) into target/sam
 	$(SAM) build --template-file infra/template.yaml --build-dir target/sam
 
 # The standalone CDK app (docs/deploy-cdk.md): RustFunction bundles with the

@@ -43,6 +43,8 @@ FUNCTIONS = {
     "IssuerFunction": ("signed-url-issuer", "crates/signed-url-issuer"),
     "JobsFunction": ("mediaconvert-jobs", "crates/mediaconvert-jobs"),
     "UploadFunction": ("upload-api", "crates/upload-api"),
+    # Only where the stack provides keys (Encryption=aes-128, KeyExchange=speke).
+    "KeyProviderFunction": ("key-provider", "crates/key-provider"),
 }
 
 
@@ -141,7 +143,10 @@ class Functions(unittest.TestCase):
         for function, (_, crate) in FUNCTIONS.items():
             known = crate_literals(crate)
             for name, params in SCENARIOS.items():
-                env = self.env_of(Stack(TEMPLATE, params), function)
+                stack = Stack(TEMPLATE, params)
+                if not stack.resource_exists(function):
+                    continue
+                env = self.env_of(stack, function)
                 with self.subTest(function=function, scenario=name):
                     self.assertEqual(sorted(set(env) - known), [])
 
@@ -149,6 +154,8 @@ class Functions(unittest.TestCase):
         for name, params in SCENARIOS.items():
             stack = Stack(TEMPLATE, params)
             for function, (binary, _) in FUNCTIONS.items():
+                if not stack.resource_exists(function):
+                    continue
                 with self.subTest(function=function, scenario=name):
                     env = self.env_of(stack, function)
                     lines, stderr = run_binary(binary, env)
@@ -479,7 +486,11 @@ class Encryption(unittest.TestCase):
             (policy,) = stack.properties(role)["Policies"]
             return [st.get("Sid") for st in policy["PolicyDocument"]["Statement"]]
 
-        self.assertIn("VideoKeys", sids(on, "JobsRole"))
+        static = Stack(TEMPLATE, SCENARIOS["slot 1 retired, key in slot 2, any viewer"])
+        # With SPEKE (the default) the jobs function never touches a key;
+        # with KeyExchange=static it makes and reads them.
+        self.assertNotIn("VideoKeys", sids(on, "JobsRole"))
+        self.assertIn("VideoKeys", sids(static, "JobsRole"))
         self.assertNotIn("VideoKeys", sids(off, "JobsRole"))
         # Earlier encrypted videos still play after switching it off.
         self.assertIn("ReadVideoKeys", sids(off, "RewriterRole"))
@@ -497,6 +508,72 @@ class Encryption(unittest.TestCase):
         (role,) = stack.properties("RewriterRole")["Policies"]
         (keys,) = [st for st in role["PolicyDocument"]["Statement"] if st.get("Sid") == "ReadVideoKeys"]
         self.assertTrue(keys["Resource"].endswith("/" + rewriter["KEYS_PREFIX"] + "*"), keys)
+
+
+class KeyProvider(unittest.TestCase):
+    """docs/encryption.md: MediaConvert asks this stack's key provider for
+    each job's key; only the MediaConvert role can call it, on one method
+    and path; the jobs function names exactly that URL; a vendor's endpoint
+    or static keys replace it."""
+
+    DEFAULT = "one ECDSA key, claim entitlement"
+    VENDOR = "a DRM vendor's FairPlay ladder over its SPEKE endpoint"
+    STATIC = "slot 1 retired, key in slot 2, any viewer"
+
+    def test_only_the_mediaconvert_role_calls_the_provider_on_its_one_route(self):
+        stack = Stack(TEMPLATE, SCENARIOS[self.DEFAULT])
+        role = stack.eval({"Fn::GetAtt": ["MediaConvertRole", "Arn"]})
+        api = stack.properties("KeyProviderApi")
+        (path,) = api["Body"]["paths"]
+        self.assertEqual(path, "/copyProtection")
+        (method,) = api["Body"]["paths"][path]
+        self.assertEqual(method, "post")
+        (scheme,) = api["Body"]["paths"][path]["post"]["security"][0]
+        self.assertEqual(api["Body"]["components"]["securitySchemes"][scheme]["x-amazon-apigateway-authtype"], "awsSigv4")
+        allow, deny = api["Policy"]["Statement"]
+        self.assertEqual((allow["Effect"], allow["Principal"]["AWS"]), ("Allow", role))
+        self.assertEqual(allow["Resource"], "execute-api:/*/POST/copyProtection")
+        self.assertEqual((deny["Effect"], deny["Principal"], deny["Resource"]), ("Deny", "*", "execute-api:/*"))
+        self.assertEqual(deny["Condition"], {"StringNotEquals": {"aws:PrincipalArn": role}})
+        # The role's invoke permission: exactly that stage, method and path.
+        invoke = stack.properties("MediaConvertInvokesKeyProvider")
+        self.assertEqual(invoke["Roles"], [stack.eval({"Ref": "MediaConvertRole"})])
+        (st,) = invoke["PolicyDocument"]["Statement"]
+        api_id = stack.eval({"Ref": "KeyProviderApi"})
+        stage = stack.properties("KeyProviderStage")["StageName"]
+        self.assertEqual(st["Action"], "execute-api:Invoke")
+        self.assertTrue(st["Resource"].endswith(f":{api_id}/{stage}/POST/copyProtection"), st)
+        # The URL the jobs function gives MediaConvert is that route.
+        jobs = stack.properties("JobsFunction")["Environment"]["Variables"]
+        self.assertEqual(jobs["KEY_EXCHANGE"], "speke")
+        self.assertRegex(jobs["SPEKE_URL"], rf"^https://{api_id}\.execute-api\.[a-z0-9-]+\.amazonaws\.com/{stage}/copyProtection$")
+        self.assertEqual(jobs["SPEKE_SYSTEM_IDS"], "")
+        # The function checks the caller again, and shares the key store.
+        env = stack.properties("KeyProviderFunction")["Environment"]["Variables"]
+        self.assertEqual(env["CALLER_ROLE_ARN"], role)
+        rewriter = stack.properties("RewriterFunction")["Environment"]["Variables"]
+        self.assertEqual(env["KEYS_PREFIX"], rewriter["KEYS_PREFIX"])
+        (policy,) = stack.properties("KeyProviderRole")["Policies"]
+        (keys,) = [s for s in policy["PolicyDocument"]["Statement"] if s.get("Sid") == "ProvideVideoKeys"]
+        self.assertEqual(keys["Action"], ["s3:GetObject", "s3:PutObject"])
+        self.assertTrue(keys["Resource"].endswith("/" + env["KEYS_PREFIX"] + "*"), keys)
+        permission = stack.properties("KeyProviderInvokePermission")
+        self.assertTrue(permission["SourceArn"].endswith(f":{api_id}/*/POST/copyProtection"), permission)
+
+    def test_a_vendor_or_static_keys_replace_the_provider(self):
+        vendor = Stack(TEMPLATE, SCENARIOS[self.VENDOR])
+        static = Stack(TEMPLATE, SCENARIOS[self.STATIC])
+        off = Stack(TEMPLATE, SCENARIOS["unencrypted ladders, stateless sessions"])
+        for stack in (vendor, static, off):
+            for r in ("KeyProviderFunction", "KeyProviderApi", "MediaConvertInvokesKeyProvider"):
+                self.assertFalse(stack.resource_exists(r), r)
+        jobs = vendor.properties("JobsFunction")["Environment"]["Variables"]
+        params = SCENARIOS[self.VENDOR]
+        self.assertEqual(jobs["ENCRYPTION"], "sample-aes")
+        self.assertEqual(jobs["SPEKE_URL"], params["SpekeUrl"])
+        self.assertEqual(jobs["SPEKE_SYSTEM_IDS"], params["SpekeSystemIds"])
+        self.assertEqual(jobs["SPEKE_CERTIFICATE_ARN"], params["SpekeCertificateArn"])
+        self.assertEqual(static.properties("JobsFunction")["Environment"]["Variables"]["KEY_EXCHANGE"], "static")
 
 
 class PlaybackRules(unittest.TestCase):
@@ -640,6 +717,7 @@ class Operations(unittest.TestCase):
         return {
             stack.properties(f)["Environment"]["Variables"]["METRICS_NAMESPACE"]
             for f in FUNCTIONS
+            if stack.resource_exists(f)
         }
 
     def test_the_function_dimension_is_each_crates_name(self):

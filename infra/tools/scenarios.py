@@ -43,6 +43,8 @@ SCENARIOS = {
         EntitlementClaim="",
         EntitlementValues="",
         EntitlementAnyViewer="true",
+        # Keys written into the jobs, for accounts without the provider's API.
+        KeyExchange="static",
     ),
     "REST API origin, a web ACL, alarms by e-mail, capped concurrency": dict(
         BASE,
@@ -91,6 +93,13 @@ SCENARIOS = {
         EntitlementClaims="cognito:groups,email",
     ),
     "unencrypted ladders, stateless sessions": dict(BASE, Encryption="none", Sessions="stateless"),
+    "a DRM vendor's FairPlay ladder over its SPEKE endpoint": dict(
+        BASE,
+        Encryption="sample-aes",
+        SpekeUrl="https://abcdef1234.execute-api.us-east-1.amazonaws.com/speke/v2",
+        SpekeSystemIds="94ce86fb-07ff-4f43-adb8-93d2fa968ca2",
+        SpekeCertificateArn="arn:aws:acm:us-east-1:123456789012:certificate/0d3b7c4e-1f2a-4b5c-9d8e-7f6a5b4c3d2e",
+    ),
     "videos claim only, with wildcards": dict(
         BASE,
         EntitlementClaim="",
@@ -117,6 +126,10 @@ REFUSED = [
     ),
     (dict(BASE, Sessions="stateless", MaxStreams="2"), "MaxStreams needs Sessions=table"),
     (dict(BASE, StreamLimit="evict-oldest"), "needs MaxStreams"),
+    (dict(BASE, Encryption="sample-aes"), "DRM vendor's"),
+    (dict(BASE, Encryption="sample-aes", KeyExchange="static"), "needs KeyExchange=speke"),
+    (dict(BASE, KeyExchange="static", SpekeUrl="https://k.example.com/x"), "are for KeyExchange=speke"),
+    (dict(BASE, SpekeSystemIds="94ce86fb-07ff-4f43-adb8-93d2fa968ca2"), "are for a vendor's SpekeUrl"),
     (dict(BASE, GeoRestriction="allow"), "needs GeoRestrictionCountries"),
     (dict(BASE, GeoRestrictionCountries="DE"), "needs GeoRestrictionCountries"),
     (dict(BASE, CdnAliasDomain="cdn.example.com"), "CdnAliasDomain and CdnCertificateArn"),
@@ -143,6 +156,9 @@ REFUSED_BY_PATTERN = [
     (dict(BASE, UploadOrigins="*"), "UploadOrigins"),
     (dict(BASE, UploadOrigins="https://studio.example.com,*"), "UploadOrigins"),
     (dict(BASE, SessionGraceSeconds="soon"), "SessionGraceSeconds"),
+    (dict(BASE, SpekeUrl="http://keys.example.com/speke"), "SpekeUrl"),
+    (dict(BASE, SpekeUrl="https://user@keys.example.com/speke"), "SpekeUrl"),
+    (dict(BASE, SpekeSystemIds="fairplay"), "SpekeSystemIds"),
     (dict(BASE, GeoRestriction="deny", GeoRestrictionCountries="de"), "GeoRestrictionCountries"),
     (dict(BASE, GeoRestriction="deny", GeoRestrictionCountries="DE,"), "GeoRestrictionCountries"),
 ]

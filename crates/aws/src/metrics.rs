@@ -2,7 +2,7 @@
 //! request or event, written to stdout beside the log lines, which
 //! CloudWatch Logs turns into metrics with no API call and no agent.
 //!
-//! Written once here, for the four functions: [`Metrics`] knows the
+//! Written once here, for every function: [`Metrics`] knows the
 //! namespace, the function's name (the `Function` dimension every metric
 //! carries) and where documents go; [`Emf`] collects one document's values.
 //! Dimensions stay small (at most `Function` and two more), so a metric's

@@ -241,7 +241,7 @@ fn session_env(opts: &Options) -> Vec<(String, String)> {
     env
 }
 
-/// The four functions' environment, as the template sets it in AWS but
+/// The functions' environment, as the template sets it in AWS but
 /// pointed at the local stack. The jobs ladder (`LADDER`, `SEGMENT_SECONDS`,
 /// `GOP_SECONDS`, `AUDIO_BITRATE`, `ENCODING`), `ENCRYPTION` and the track
 /// settings (`AUDIO_TRACKS_MAX`, `CAPTIONS`, `TRICK_PLAY`,

@@ -206,6 +206,7 @@ async fn answer<S: ObjectSink + ObjectSource>(
         Err(refusal) => return refuse(doc, Some(version), &refusal),
     };
     tracing::info!(
+        caller = caller.as_deref().unwrap_or("-"),
         video_id = %cpix.content_id,
         kid = %cpix.key.kid,
         system_id = %cpix.system_id,

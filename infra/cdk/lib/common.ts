@@ -1,5 +1,5 @@
 import * as path from 'node:path';
-import { type CfnResource, Duration, Stack } from 'aws-cdk-lib';
+import { Aws, type CfnResource, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -48,6 +48,8 @@ export class Context {
   readonly createsGrantsTable: boolean;
   readonly usesWebhook: boolean;
   readonly encrypts: boolean;
+  readonly writesKeysIntoJobs: boolean;
+  readonly providesKeys: boolean;
   readonly recordsSessions: boolean;
   readonly limitsStreams: boolean;
 
@@ -72,6 +74,8 @@ export class Context {
     this.createsGrantsTable = this.usesGrantsTable && p.GrantsTableName === '';
     this.usesWebhook = p.Entitlement === 'webhook';
     this.encrypts = p.Encryption === 'aes-128';
+    this.writesKeysIntoJobs = this.encrypts && p.KeyExchange === 'static';
+    this.providesKeys = this.encrypts && p.KeyExchange === 'speke' && p.SpekeUrl === '';
     this.recordsSessions = p.Sessions === 'table';
     this.limitsStreams = p.MaxStreams !== '0';
   }
@@ -185,7 +189,7 @@ export interface FunctionSettings extends Omit<RustFunctionProps, 'environment'>
   readonly environment: Record<string, string | undefined>;
 }
 
-/** One of the four functions: arm64, provided.al2023, built by cargo lambda
+/** One of the functions: arm64, provided.al2023, built by cargo lambda
  * from the workspace, with the template's role (taken as it is) and log
  * group; the template's Globals (512 MB, 10 s) unless `extra` says. */
 export function rustFunction(
@@ -218,6 +222,15 @@ export function rustFunction(
 /** The function's name (`Ref` of its AWS::Lambda::Function). */
 export function functionRef(fn: lambda.Function): string {
   return (fn.node.defaultChild as lambda.CfnFunction).ref;
+}
+
+/** A REST API route's Lambda proxy integration, as the OpenAPI body names it. */
+export function lambdaProxy(fn: lambda.Function) {
+  return {
+    type: 'aws_proxy',
+    httpMethod: 'POST',
+    uri: `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}:lambda:path/2015-03-31/functions/${fn.functionArn}/invocations`,
+  };
 }
 
 /** A function invoked synchronously needs no dead-letter queue. */

@@ -123,6 +123,16 @@ export class HlsGate extends Construct {
       "The key your webhook checks each request's X-Hlsgate-Signature with",
       s.entitlementSecret?.ref,
     );
+    out(
+      'KeyProviderUrl',
+      "The SPEKE key provider MediaConvert asks for each encrypted job's key (IAM-authorised; the MediaConvert role only)",
+      job.keyProvider?.url,
+    );
+    out(
+      'MediaConvertRoleArn',
+      "The role MediaConvert assumes; a DRM vendor's SPEKE proxy (SpekeUrl) must let it call execute-api:Invoke",
+      job.mediaConvertRole.attrArn,
+    );
     out('KeyPairId1', 'CloudFront id of the key in slot 1 (the "id" in the signing-keys secret)', keys.publicKey1?.ref);
     out('KeyPairId2', 'CloudFront id of the key in slot 2', keys.publicKey2?.ref);
     out('FailedEventsQueueUrl', 'Events that could not be handled after retries', job.failedEvents.ref);

@@ -15,6 +15,7 @@ import {
   policy,
   rustFunction,
 } from './common';
+import { type KeyProvider, keyProvider } from './keys';
 import { skip } from './reasons';
 import { mediaObjects, type Storage, uploadObjects } from './storage';
 
@@ -23,6 +24,8 @@ export interface Jobs {
   readonly noticesTopic: sns.CfnTopic;
   readonly failedEvents: sqs.CfnQueue;
   readonly mediaConvertRole: iam.CfnRole;
+  /** This stack's SPEKE key provider, when it has one. */
+  readonly keyProvider?: KeyProvider;
 }
 
 /** mediaconvert-jobs: an upload becomes one MediaConvert job; the job's end
@@ -58,6 +61,7 @@ export function jobs(ctx: Context, s: Storage): Jobs {
     ],
   });
   acknowledgePrefixGrants(mediaConvertRole);
+  const provider = ctx.providesKeys ? keyProvider(ctx, s, mediaConvertRole) : undefined;
   const failedEvents = new sqs.CfnQueue(scope, 'FailedEvents', {
     sqsManagedSseEnabled: true,
     messageRetentionPeriod: 1209600,
@@ -91,8 +95,8 @@ export function jobs(ctx: Context, s: Storage): Jobs {
     allow('ListBesideUploads', 's3:ListBucket', s.uploadBucket.attrArn, {
       StringLike: { 's3:prefix': `${PREFIXES.input}*` },
     }),
-    // Each video's key, made once before its first job.
-    ...(ctx.encrypts
+    // KeyExchange=static: each video's key, made once before its first job.
+    ...(ctx.writesKeysIntoJobs
       ? [allow('VideoKeys', ['s3:GetObject', 's3:PutObject'], mediaObjects(s, `${PREFIXES.keys}*`))]
       : []),
     allow('CreateJobs', 'mediaconvert:CreateJob', [arn('queues/Default'), arn('jobs/*')]),
@@ -153,6 +157,10 @@ export function jobs(ctx: Context, s: Storage): Jobs {
         NOTIFY_PROGRESS: p.NotifyProgress,
         ENCODING: p.Encoding,
         ENCRYPTION: p.Encryption,
+        KEY_EXCHANGE: p.KeyExchange,
+        SPEKE_URL: provider?.url ?? p.SpekeUrl,
+        SPEKE_SYSTEM_IDS: p.SpekeSystemIds,
+        SPEKE_CERTIFICATE_ARN: p.SpekeCertificateArn,
         TRICK_PLAY: p.TrickPlay,
         POSTER_SECONDS: p.PosterSeconds,
         AUDIO_TRACKS_MAX: p.AudioTracksMax,
@@ -229,5 +237,5 @@ export function jobs(ctx: Context, s: Storage): Jobs {
       sourceArn: rule.attrArn,
     });
   }
-  return { fn, noticesTopic, failedEvents, mediaConvertRole };
+  return { fn, noticesTopic, failedEvents, mediaConvertRole, keyProvider: provider };
 }

@@ -80,7 +80,14 @@ export const PARAMETERS = {
   IssuerReservedConcurrency: { default: '-1', min: -1 },
   JobsReservedConcurrency: { default: '-1', min: -1 },
   Encoding: { default: 'ladder', values: ['ladder', 'auto'] },
-  Encryption: { default: 'aes-128', values: ['aes-128', 'none'] },
+  Encryption: { default: 'aes-128', values: ['aes-128', 'sample-aes', 'none'] },
+  KeyExchange: { default: 'speke', values: ['speke', 'static'] },
+  SpekeUrl: { default: '', pattern: '^$|^https://[^:@/]+(:[0-9]+)?(/.*)?$' },
+  SpekeSystemIds: {
+    default: '',
+    pattern: '^$|^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$',
+  },
+  SpekeCertificateArn: { default: '', pattern: '^$|^arn:aws(-us-gov)?:acm:.*$' },
   TrickPlay: { default: 'iframes,thumbnails', values: ['iframes,thumbnails', 'iframes', 'thumbnails', 'none'] },
   PosterSeconds: { default: '5', min: 0, max: 3600 },
   AudioTracksMax: { default: '8', min: 1, max: 16 },
@@ -193,6 +200,18 @@ export function failedRules(p: Parameters): string[] {
     'MaxStreams needs Sessions=table (stateless sessions cannot be counted).',
   );
   check(p.StreamLimit === 'refuse' || p.MaxStreams !== '0', 'StreamLimit=evict-oldest needs MaxStreams.');
+  check(
+    p.Encryption !== 'sample-aes' || (p.KeyExchange === 'speke' && !empty('SpekeUrl') && !empty('SpekeSystemIds')),
+    "Encryption=sample-aes is a DRM vendor's; it needs KeyExchange=speke, SpekeUrl and SpekeSystemIds.",
+  );
+  check(
+    p.KeyExchange === 'speke' || (empty('SpekeUrl') && empty('SpekeSystemIds') && empty('SpekeCertificateArn')),
+    'SpekeUrl, SpekeSystemIds and SpekeCertificateArn are for KeyExchange=speke.',
+  );
+  check(
+    !empty('SpekeUrl') || (empty('SpekeSystemIds') && empty('SpekeCertificateArn')),
+    "SpekeSystemIds and SpekeCertificateArn are for a vendor's SpekeUrl (this stack's provider serves HLS AES-128).",
+  );
   check(empty('CdnAliasDomain') === empty('CdnCertificateArn'), 'CdnAliasDomain and CdnCertificateArn go together.');
   check(empty('CookieDomain') || p.HostOnlyCookies === 'false', 'Choose CookieDomain or HostOnlyCookies, not both.');
   if (!empty('CookieDomain')) {

@@ -97,8 +97,19 @@ export interface HlsGateProps {
   readonly jobsReservedConcurrency?: number;
   /** Fixed QVBR ladder or MediaConvert automated ABR. @default 'ladder' */
   readonly encoding?: 'ladder' | 'auto';
-  /** Per-video AES-128 keys, or plain segments. @default 'aes-128' */
-  readonly encryption?: 'aes-128' | 'none';
+  /** Per-video AES-128 keys, plain segments, or a DRM vendor's SAMPLE-AES
+   * (FairPlay) ladder. @default 'aes-128' */
+  readonly encryption?: 'aes-128' | 'sample-aes' | 'none';
+  /** How MediaConvert gets each job's key: asked of a SPEKE key provider
+   * (this stack's, or `spekeUrl`), or written into the job, where anyone
+   * allowed `mediaconvert:GetJob` reads it. @default 'speke' */
+  readonly keyExchange?: 'speke' | 'static';
+  /** A DRM vendor's SPEKE endpoint instead of this stack's key provider. */
+  readonly spekeUrl?: string;
+  /** The one DRM system id the vendor gave (HLS groups take one). */
+  readonly spekeSystemIds?: string;
+  /** An ACM certificate for SPEKE content key encryption. */
+  readonly spekeCertificateArn?: string;
   /** I-frame playlists and/or thumbnails. @default 'iframes,thumbnails' */
   readonly trickPlay?: 'iframes,thumbnails' | 'iframes' | 'thumbnails' | 'none';
   /** The poster's second; 0 for none. @default 5 */
@@ -170,6 +181,10 @@ export const PARAMETER_PROPS: Record<ParameterName, [keyof HlsGateProps, Kind]> 
   JobsReservedConcurrency: ['jobsReservedConcurrency', 'number'],
   Encoding: ['encoding', 'string'],
   Encryption: ['encryption', 'string'],
+  KeyExchange: ['keyExchange', 'string'],
+  SpekeUrl: ['spekeUrl', 'string'],
+  SpekeSystemIds: ['spekeSystemIds', 'string'],
+  SpekeCertificateArn: ['spekeCertificateArn', 'string'],
   TrickPlay: ['trickPlay', 'string'],
   PosterSeconds: ['posterSeconds', 'number'],
   AudioTracksMax: ['audioTracksMax', 'number'],

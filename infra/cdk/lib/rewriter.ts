@@ -7,6 +7,7 @@ import {
   type Context,
   functionRef,
   getSecret,
+  lambdaProxy,
   lambdaRole,
   logGroup,
   noDlqWhenSync,
@@ -136,11 +137,7 @@ function behindApi(ctx: Context, s: Storage, fn: lambda.Function): Rewriter {
         '/{proxy+}': {
           'x-amazon-apigateway-any-method': {
             parameters: [{ name: 'proxy', in: 'path', required: true, schema: { type: 'string' } }],
-            'x-amazon-apigateway-integration': {
-              type: 'aws_proxy',
-              httpMethod: 'POST',
-              uri: `arn:${Aws.PARTITION}:apigateway:${Aws.REGION}:lambda:path/2015-03-31/functions/${fn.functionArn}/invocations`,
-            },
+            'x-amazon-apigateway-integration': lambdaProxy(fn),
           },
         },
       },

@@ -23,7 +23,8 @@ pub const LOCAL_SPEKE_URL: &str = "https://key-provider.hlsgate.localhost/v1/cop
 
 /// The role the local MediaConvert assumes, and the session it calls as.
 pub const MEDIACONVERT_ROLE: &str = "arn:aws:iam::000000000000:role/hlsgate-dev-mediaconvert";
-const SESSION: &str = "arn:aws:sts::000000000000:assumed-role/hlsgate-dev-mediaconvert/MediaConvert";
+const SESSION: &str =
+    "arn:aws:sts::000000000000:assumed-role/hlsgate-dev-mediaconvert/MediaConvert";
 
 /// The key and its URI, as the provider answered them for `video`.
 pub async fn ask(
@@ -31,7 +32,11 @@ pub async fn ask(
     speke: &Speke,
     video: &VideoId,
 ) -> Result<([u8; KEY_BYTES], String), String> {
-    let system = speke.system_ids.first().map(String::as_str).unwrap_or_default();
+    let system = speke
+        .system_ids
+        .first()
+        .map(String::as_str)
+        .unwrap_or_default();
     let kid = kid()?;
     let body = request(Version::V1, video, &kid, system);
     let req = ApiRequest::new(Shape::Rest)
