@@ -252,6 +252,13 @@ fn scan(document: &str) -> Result<Scan, Refusal> {
                     rule.2 = true;
                 }
             }
+            (_, Some((ns, local))) => {
+                // What the answer fills, and what an encryptor reads, only
+                // where CPIX puts it: elsewhere the two would disagree.
+                if let Some(what) = misplaced(ns, local, &path) {
+                    return Err(Refusal::Malformed(format!("{what} out of place")));
+                }
+            }
             _ => {}
         }
         if !empty {
@@ -262,6 +269,40 @@ fn scan(document: &str) -> Result<Scan, Refusal> {
         return Err(Refusal::Malformed("no cpix:CPIX element".into()));
     }
     Ok(s)
+}
+
+/// The CPIX elements with one place in a document.
+const STRUCTURE: [&str; 7] = [
+    "CPIX",
+    "ContentKeyList",
+    "DRMSystemList",
+    "ContentKeyUsageRuleList",
+    "ContentKey",
+    "DRMSystem",
+    "ContentKeyUsageRule",
+];
+
+/// An element the scan did not find in its place, named in fixed words:
+/// a structural CPIX element anywhere else, and a key or signalling element
+/// outside a `ContentKey` (whose content the answer replaces).
+fn misplaced(
+    ns: &str,
+    local: &str,
+    path: &[Option<(&'static str, String)>],
+) -> Option<&'static str> {
+    if ns == NS_CPIX
+        && let Some(name) = STRUCTURE.iter().find(|n| **n == local)
+    {
+        return Some(name);
+    }
+    let in_key = matches!(path.get(2), Some(Some((NS_CPIX, l))) if l == "ContentKey");
+    if in_key {
+        return None;
+    }
+    if ns == NS_PSKC {
+        return Some("a PSKC element");
+    }
+    signalling(ns, local)
 }
 
 /// The `DRMSystem` children an answer fills or refuses, by name.

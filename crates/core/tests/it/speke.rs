@@ -447,6 +447,30 @@ fn what_is_not_a_plain_cpix_document_is_malformed() {
         1,
     );
     assert!(malformed(deep.as_bytes()));
+    // What the answer fills and an encryptor reads, out of its place: a
+    // CPIX inside CPIX, a key or signalling element outside a ContentKey.
+    for (from, to) in [
+        (
+            "</cpix:ContentKeyList>",
+            "</cpix:ContentKeyList><cpix:CPIX id=\"b\"/>",
+        ),
+        (
+            "<cpix:DRMSystemList>",
+            "<cpix:DRMSystemList><cpix:ContentKey kid=\"98b7c3a2-5f4e-4d1c-8a9b-0e7f6d5c4b3a\"/>",
+        ),
+        (
+            "<cpix:URIExtXKey />",
+            "<x><cpix:URIExtXKey>aGk=</cpix:URIExtXKey></x>",
+        ),
+        (
+            "<cpix:PSSH />",
+            "<cpix:PSSH><pskc:PlainValue>AAAA</pskc:PlainValue></cpix:PSSH>",
+        ),
+    ] {
+        let changed = body.replacen(from, to, 1);
+        assert_ne!(changed, body, "{from}");
+        assert!(malformed(changed.as_bytes()), "{to}");
+    }
     // XML's own escapes and character references are read.
     let escaped = body.replacen("id=\"my-trip", "id=\"&#109;y-trip", 1);
     assert!(Request::parse(escaped.as_bytes(), Version::V1).is_ok());
