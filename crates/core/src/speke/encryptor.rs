@@ -114,8 +114,21 @@ impl Answered {
     }
 }
 
-/// Reads an answer as an encryptor does (the same limits as a request).
-pub fn read_answer(body: &[u8]) -> Result<Answered, Refusal> {
+/// What an encryptor reads an element as: by namespace and name, as the
+/// answer writes them (anything else is read past).
+fn known(ns: &str, local: &str) -> &'static str {
+    match (ns, local) {
+        (NS_CPIX, "CPIX") => "CPIX",
+        (NS_CPIX, "ContentKey") => "ContentKey",
+        (NS_CPIX, "DRMSystem") => "DRMSystem",
+        (NS_PSKC, "PlainValue") => "PlainValue",
+        _ => super::request::signalling(ns, local).unwrap_or(""),
+    }
+}
+
+/// Reads an answer as an encryptor that asked in `version` does (the same
+/// limits as a request).
+pub fn read_answer(body: &[u8], version: Version) -> Result<Answered, Refusal> {
     if body.len() > MAX_CPIX_BYTES {
         return Err(Refusal::Malformed("an answer over the size limit".into()));
     }
@@ -134,7 +147,7 @@ pub fn read_answer(body: &[u8]) -> Result<Answered, Refusal> {
         drm_only: Vec::new(),
     };
     // The open element, and the playlist of an open HLSSignalingData.
-    let mut open: Vec<String> = Vec::new();
+    let mut open: Vec<&'static str> = Vec::new();
     let mut playlist = String::new();
     let decode = |t: &str| -> Result<String, Refusal> {
         let bytes = STANDARD
@@ -147,11 +160,15 @@ pub fn read_answer(body: &[u8]) -> Result<Answered, Refusal> {
         refuse_unsafe(&event)?;
         match &event {
             Event::Start(e) | Event::Empty(e) => {
-                let local = element(&ns, e).map(|(_, l)| l).unwrap_or_default();
+                let local = element(&ns, e).map_or("", |(ns, l)| known(ns, &l));
                 let get = |n: &str| super::request::attr(e, n);
-                match local.as_str() {
+                match local {
                     "CPIX" => {
-                        a.content_id = get("contentId")?.or(get("id")?).unwrap_or_default();
+                        let id = match version {
+                            Version::V1 => "id",
+                            Version::V2 => "contentId",
+                        };
+                        a.content_id = get(id)?.unwrap_or_default();
                         a.cpix_version = get("version")?;
                     }
                     "ContentKey" => a.keys.push((get("kid")?.unwrap_or_default(), Vec::new())),
@@ -163,7 +180,7 @@ pub fn read_answer(body: &[u8]) -> Result<Answered, Refusal> {
                     "PSSH"
                     | "ContentProtectionData"
                     | "ProtectionHeader"
-                    | "SmoothStreamingProtectionHeaderData" => a.drm_only.push(local.clone()),
+                    | "SmoothStreamingProtectionHeaderData" => a.drm_only.push(local.to_string()),
                     _ => {}
                 }
                 if matches!(event, Event::Start(_)) {
@@ -178,7 +195,7 @@ pub fn read_answer(body: &[u8]) -> Result<Answered, Refusal> {
                 if text.trim().is_empty() {
                     continue;
                 }
-                match open.last().map(String::as_str) {
+                match open.last().copied() {
                     Some("PlainValue") => {
                         let key = STANDARD
                             .decode(text.trim())

@@ -51,7 +51,7 @@ pub fn run(data: &[u8]) {
     let answer = req
         .answer(&KEY, "hls.key")
         .expect("an accepted request is answered");
-    let a = read_answer(answer.as_bytes()).expect("the answer reads back");
+    let a = read_answer(answer.as_bytes(), version).expect("the answer reads back");
     assert_eq!(a.key(), Some(KEY), "{answer}");
     assert_eq!(a.keys.len(), 1);
     assert_eq!(a.keys[0].0.to_ascii_lowercase(), req.key.kid);

@@ -61,7 +61,8 @@ pub async fn ask(
             text.trim()
         ));
     }
-    let answered = read_answer(text.as_bytes()).map_err(|e| format!("SPEKE answer: {e}"))?;
+    let answered =
+        read_answer(text.as_bytes(), Version::V1).map_err(|e| format!("SPEKE answer: {e}"))?;
     let key = answered
         .key()
         .ok_or("SPEKE answer: not one 16-byte content key")?;
