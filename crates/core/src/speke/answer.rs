@@ -46,8 +46,6 @@ impl Request {
         let mut dropping: Option<(usize, bool)> = None;
         // The open DRMSystem's signalling seen so far.
         let mut seen: Vec<&'static str> = Vec::new();
-        let pskc = pskc_prefix(&r);
-        let mut pskc = pskc;
         loop {
             let start = position(&r);
             let (name, event) = {
@@ -74,7 +72,7 @@ impl Request {
                         // Before </DRMSystem>: what the request did not ask for.
                         out.push_str(&doc[copied..start]);
                         let prefix = prefix_of(end_tag.name().as_ref());
-                        out.push_str(&self.missing(&seen, &prefix, key_uri));
+                        out.push_str(&self.missing(&seen, prefix.as_deref(), key_uri));
                         copied = start;
                     }
                     path.pop();
@@ -89,10 +87,6 @@ impl Request {
                 }
                 continue;
             }
-            if path.is_empty() {
-                // The root's declarations are in scope now.
-                pskc = pskc.or_else(|| pskc_prefix(&r));
-            }
             let depth = path.len();
             let edit = match name.as_ref().map(|(ns, l)| (*ns, l.as_str())) {
                 Some((NS_CPIX, "ContentKey")) if depth == 2 && is(&path, 1, "ContentKeyList") => {
@@ -105,7 +99,11 @@ impl Request {
                         out.push_str(&doc[copied..start]);
                         out.push_str(&open_tag(&doc[start..end]));
                         let qname = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-                        out.push_str(&self.missing(&[], &prefix_of(qname.as_bytes()), key_uri));
+                        out.push_str(&self.missing(
+                            &[],
+                            prefix_of(qname.as_bytes()).as_deref(),
+                            key_uri,
+                        ));
                         out.push_str(&format!("</{qname}>"));
                         copied = end;
                     }
@@ -137,7 +135,11 @@ impl Request {
                     Edit::Fill(_) | Edit::Key => {
                         let content = match edit {
                             Edit::Fill(text) => text,
-                            _ => key_data(&prefix_of(e.name().as_ref()), pskc.as_deref(), key),
+                            _ => key_data(
+                                prefix_of(e.name().as_ref()).as_deref(),
+                                prefix_for(&r, NS_PSKC).as_deref(),
+                                key,
+                            ),
                         };
                         out.push_str(&open_tag(&doc[start..end]));
                         out.push_str(&content);
@@ -183,33 +185,32 @@ impl Request {
     }
 
     /// The signalling an AES-128 `DRMSystem` must carry and the request did
-    /// not ask for, in the system's own prefix.
-    fn missing(&self, seen: &[&'static str], prefix: &str, key_uri: &str) -> String {
+    /// not ask for, in the system's own prefix (`None`: CPIX declared on the
+    /// element itself).
+    fn missing(&self, seen: &[&'static str], prefix: Option<&str>, key_uri: &str) -> String {
         let b64 = |s: &str| STANDARD.encode(s.as_bytes());
         let mut out = String::new();
         match self.version {
             Version::V1 => {
                 if !seen.contains(&"URIExtXKey") {
-                    out.push_str(&format!(
-                        "<{prefix}URIExtXKey>{}</{prefix}URIExtXKey>",
-                        b64(key_uri)
-                    ));
+                    out.push_str(&cpix_element(prefix, "URIExtXKey", "", &b64(key_uri)));
                 }
             }
             Version::V2 => {
                 // Both playlists, as SPEKE v2 requires.
-                let (media, master) = (seen.contains(&"media"), seen.contains(&"master"));
-                if !media {
-                    out.push_str(&format!(
-                        "<{prefix}HLSSignalingData playlist=\"media\">{}</{prefix}HLSSignalingData>",
-                        b64(&media_key_line(key_uri))
-                    ));
-                }
-                if !master {
-                    out.push_str(&format!(
-                        "<{prefix}HLSSignalingData playlist=\"master\">{}</{prefix}HLSSignalingData>",
-                        b64(&master_key_line(key_uri))
-                    ));
+                for (playlist, line) in [
+                    ("media", media_key_line(key_uri)),
+                    ("master", master_key_line(key_uri)),
+                ] {
+                    if !seen.contains(&playlist) {
+                        let attr = format!(" playlist=\"{playlist}\"");
+                        out.push_str(&cpix_element(
+                            prefix,
+                            "HLSSignalingData",
+                            &attr,
+                            &b64(&line),
+                        ));
+                    }
                 }
             }
         }
@@ -226,12 +227,21 @@ fn is(path: &[Option<(&'static str, String)>], depth: usize, local: &str) -> boo
     matches!(path.get(depth), Some(Some((NS_CPIX, l))) if l == local)
 }
 
-/// `cpix:` of `cpix:DRMSystem`; empty when unprefixed.
-fn prefix_of(qname: &[u8]) -> String {
-    let qname = String::from_utf8_lossy(qname);
-    match qname.split_once(':') {
-        Some((p, _)) => format!("{p}:"),
-        None => String::new(),
+/// `cpix` of `cpix:DRMSystem`, `""` when unprefixed, `None` when the prefix
+/// is not one we would write.
+fn prefix_of(qname: &[u8]) -> Option<String> {
+    match qname.iter().position(|b| *b == b':') {
+        Some(i) => xml_name(&qname[..i]).then(|| String::from_utf8_lossy(&qname[..i]).into_owned()),
+        None => Some(String::new()),
+    }
+}
+
+/// A CPIX element with `text` (no markup in it), in `prefix`.
+fn cpix_element(prefix: Option<&str>, name: &str, attrs: &str, text: &str) -> String {
+    match prefix {
+        Some("") => format!("<{name}{attrs}>{text}</{name}>"),
+        Some(p) => format!("<{p}:{name}{attrs}>{text}</{p}:{name}>"),
+        None => format!("<{name} xmlns=\"{NS_CPIX}\"{attrs}>{text}</{name}>"),
     }
 }
 
@@ -243,27 +253,47 @@ fn open_tag(raw: &str) -> String {
     }
 }
 
-/// The prefix the document binds to PSKC, if any.
-fn pskc_prefix(r: &quick_xml::NsReader<&[u8]>) -> Option<String> {
-    r.resolver()
-        .bindings()
-        .filter(|(_, ns)| ns.as_ref() == NS_PSKC.as_bytes())
-        .filter_map(|(p, _)| match p {
-            PrefixDeclaration::Named(p) => Some(String::from_utf8_lossy(p).into_owned()),
-            PrefixDeclaration::Default => None,
-        })
-        .last()
+/// A prefix bound to `ns` where the reader is now (the innermost binding of
+/// each prefix counts), and spelled as an XML name, if there is one.
+fn prefix_for(r: &quick_xml::NsReader<&[u8]>, ns: &str) -> Option<String> {
+    let bindings: Vec<_> = r.resolver().bindings().collect();
+    let mut seen: Vec<&[u8]> = Vec::new();
+    for (prefix, bound) in bindings.iter().rev() {
+        let PrefixDeclaration::Named(p) = prefix else {
+            continue;
+        };
+        if seen.contains(p) {
+            continue;
+        }
+        seen.push(p);
+        if bound.as_ref() == ns.as_bytes() && xml_name(p) {
+            return Some(String::from_utf8_lossy(p).into_owned());
+        }
+    }
+    None
 }
 
-/// `<cpix:Data><pskc:Secret><pskc:PlainValue>…` for `key`.
-fn key_data(cpix: &str, pskc: Option<&str>, key: &[u8; KEY_BYTES]) -> String {
+/// A prefix we may write: ASCII letters, digits, `_`, `-` and `.`, not
+/// starting with a digit, `-` or `.` (a subset of XML's NCName).
+fn xml_name(p: &[u8]) -> bool {
+    p.first()
+        .is_some_and(|c| c.is_ascii_alphabetic() || *c == b'_')
+        && p.iter()
+            .all(|c| c.is_ascii_alphanumeric() || b"_-.".contains(c))
+}
+
+/// `<cpix:Data><pskc:Secret><pskc:PlainValue>…` for `key`, in the
+/// prefixes in scope at the `ContentKey` (the suite and some encryptors read
+/// prefixed names), else each namespace declared where it is used.
+fn key_data(cpix: Option<&str>, pskc: Option<&str>, key: &[u8; KEY_BYTES]) -> String {
     let value = STANDARD.encode(key);
-    match pskc {
-        Some(p) => format!(
-            "<{cpix}Data><{p}:Secret><{p}:PlainValue>{value}</{p}:PlainValue></{p}:Secret></{cpix}Data>"
-        ),
-        None => format!(
-            "<{cpix}Data><Secret xmlns=\"{NS_PSKC}\"><PlainValue>{value}</PlainValue></Secret></{cpix}Data>"
-        ),
+    let secret = match pskc {
+        Some(p) => format!("<{p}:Secret><{p}:PlainValue>{value}</{p}:PlainValue></{p}:Secret>"),
+        None => format!("<Secret xmlns=\"{NS_PSKC}\"><PlainValue>{value}</PlainValue></Secret>"),
+    };
+    match cpix {
+        Some("") => format!("<Data>{secret}</Data>"),
+        Some(c) => format!("<{c}:Data>{secret}</{c}:Data>"),
+        None => format!("<Data xmlns=\"{NS_CPIX}\">{secret}</Data>"),
     }
 }

@@ -213,6 +213,13 @@ fn scan(document: &str) -> Result<Scan, Refusal> {
         let name = element(&ns, e);
         let parent = path.last().cloned().flatten();
         let parent = parent.as_ref().map(|(ns, l)| (*ns, l.as_str()));
+        // What the answer fills, and what an encryptor reads, only where
+        // CPIX puts it: elsewhere the two would disagree.
+        if let Some((ns, local)) = &name
+            && let Some(what) = misplaced(ns, local, &path)
+        {
+            return Err(Refusal::Malformed(format!("{what} out of place")));
+        }
         match (path.len(), name.as_ref().map(|(ns, l)| (*ns, l.as_str()))) {
             (0, Some((NS_CPIX, "CPIX"))) => {
                 s.root = true;
@@ -252,13 +259,6 @@ fn scan(document: &str) -> Result<Scan, Refusal> {
                     rule.2 = true;
                 }
             }
-            (_, Some((ns, local))) => {
-                // What the answer fills, and what an encryptor reads, only
-                // where CPIX puts it: elsewhere the two would disagree.
-                if let Some(what) = misplaced(ns, local, &path) {
-                    return Err(Refusal::Malformed(format!("{what} out of place")));
-                }
-            }
             _ => {}
         }
         if !empty {
@@ -282,27 +282,38 @@ const STRUCTURE: [&str; 7] = [
     "ContentKeyUsageRule",
 ];
 
-/// An element the scan did not find in its place, named in fixed words:
-/// a structural CPIX element anywhere else, and a key or signalling element
-/// outside a `ContentKey` (whose content the answer replaces).
+/// An element out of the place CPIX gives it, named in fixed words: a
+/// structural element anywhere but its own, a PSKC element outside a
+/// `ContentKey` (whose content the answer replaces), a signalling element
+/// neither there nor in a `DRMSystem`.
 fn misplaced(
     ns: &str,
     local: &str,
     path: &[Option<(&'static str, String)>],
 ) -> Option<&'static str> {
-    if ns == NS_CPIX
-        && let Some(name) = STRUCTURE.iter().find(|n| **n == local)
-    {
-        return Some(name);
+    let depth = path.len();
+    let at = |d: usize, p: &str| matches!(path.get(d), Some(Some((NS_CPIX, l))) if l == p);
+    let under = |p: &str| depth > 0 && at(depth - 1, p);
+    let structural = STRUCTURE.iter().find(|n| ns == NS_CPIX && **n == local);
+    if let Some(name) = structural {
+        let placed = match *name {
+            "CPIX" => depth == 0,
+            "ContentKey" => depth == 2 && under("ContentKeyList"),
+            "DRMSystem" => depth == 2 && under("DRMSystemList"),
+            "ContentKeyUsageRule" => depth == 2 && under("ContentKeyUsageRuleList"),
+            _ => depth == 1,
+        };
+        return (!placed).then_some(name);
     }
-    let in_key = matches!(path.get(2), Some(Some((NS_CPIX, l))) if l == "ContentKey");
-    if in_key {
+    // Inside a ContentKey everything is replaced by the key.
+    if depth >= 3 && at(2, "ContentKey") {
         return None;
     }
     if ns == NS_PSKC {
         return Some("a PSKC element");
     }
-    signalling(ns, local)
+    let signal = signalling(ns, local)?;
+    (!(depth == 3 && under("DRMSystem"))).then_some(signal)
 }
 
 /// The `DRMSystem` children an answer fills or refuses, by name.

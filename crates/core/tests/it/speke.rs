@@ -539,3 +539,33 @@ fn the_fuzz_targets_checks_hold_on_every_fixture() {
         }
     }
 }
+
+/// The key is written in the PSKC prefix in scope at the `ContentKey`, or
+/// with PSKC declared where it is used when none is (a prefix shadowed
+/// inside, or one spelled as no XML name): an encryptor always finds it.
+#[test]
+fn the_key_is_written_in_a_prefix_bound_where_it_goes() {
+    let body = fixture("hlsgate/v1_mediaconvert_hls_aes128.xml");
+    let kid = "98b7c3a2-5f4e-4d1c-8a9b-0e7f6d5c4b3a";
+    for (from, to, prefixed) in [
+        ("<cpix:ContentKey ", "<cpix:ContentKey ", true),
+        (
+            "<cpix:ContentKey ",
+            "<cpix:ContentKey xmlns:pskc=\"urn:example:other\" ",
+            false,
+        ),
+        (
+            "<cpix:ContentKey ",
+            "<cpix:ContentKey xmlns:k=\"urn:ietf:params:xml:ns:keyprov:pskc\" xmlns:pskc=\"urn:example:other\" ",
+            true,
+        ),
+    ] {
+        let changed = body.replacen(from, to, 1);
+        let req = Request::parse(changed.as_bytes(), Version::V1).unwrap();
+        let answer = req.answer(&KEY, KEY_NAME).unwrap();
+        let a = read_answer(answer.as_bytes(), Version::V1).unwrap();
+        assert_eq!(a.key(), Some(KEY), "{answer}");
+        assert_eq!(a.keys[0].0, kid);
+        assert_eq!(answer.contains(":PlainValue>"), prefixed, "{answer}");
+    }
+}
