@@ -221,6 +221,9 @@ fn scan(document: &str) -> Result<Scan, Refusal> {
             return Err(Refusal::Malformed(format!("{what} out of place")));
         }
         match (path.len(), name.as_ref().map(|(ns, l)| (*ns, l.as_str()))) {
+            (0, _) if s.root => {
+                return Err(Refusal::Malformed("a second root element".into()));
+            }
             (0, Some((NS_CPIX, "CPIX"))) => {
                 s.root = true;
                 s.id = attr(e, "id")?;

@@ -472,6 +472,10 @@ fn what_is_not_a_plain_cpix_document_is_malformed() {
         assert_ne!(changed, body, "{from}");
         assert!(malformed(changed.as_bytes()), "{to}");
     }
+    // One root.
+    assert!(malformed(
+        format!("{body}<cpix:CPIX xmlns:cpix=\"urn:dashif:org:cpix\" id=\"b\"/>").as_bytes()
+    ));
     // XML's own escapes and character references are read.
     let escaped = body.replacen("id=\"my-trip", "id=\"&#109;y-trip", 1);
     assert!(Request::parse(escaped.as_bytes(), Version::V1).is_ok());
