@@ -84,10 +84,11 @@ impl Request {
         // The reader skips a byte order mark and counts positions after it;
         // the answer is cut at those positions, so the mark goes (the
         // answer is UTF-8 without one).
-        let document = document
-            .strip_prefix('\u{feff}')
-            .unwrap_or(document)
-            .to_string();
+        let document = document.strip_prefix('\u{feff}').unwrap_or(document);
+        if document.starts_with('\u{feff}') {
+            return Err(Refusal::Malformed("a second byte order mark".into()));
+        }
+        let document = document.to_string();
         let scan = scan(&document)?;
         check(scan, version, document)
     }
