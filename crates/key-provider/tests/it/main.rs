@@ -64,6 +64,11 @@ async fn call(app: &App<MemoryObjects>, req: ApiRequest) -> Answer {
     }
 }
 
+/// MediaConvert's request for `id`'s key, in `version`, for `system`.
+fn asked(version: Version, id: &VideoId, system: &str) -> String {
+    request(version, id, "0f083e4e-b831-4a3d-917e-ce78076e54aa", system)
+}
+
 fn fixture(rel: &str) -> String {
     String::from_utf8(hlsgate_fixtures::read(&format!("speke/{rel}"))).unwrap()
 }
@@ -196,12 +201,7 @@ async fn an_existing_folder_key_is_answered_and_a_corrupt_one_refused() {
     let id = VideoId::parse("old-video_x").unwrap();
     app.media
         .put("keys/old-video_x.key", b"sixteen-byte-key".to_vec());
-    let body = request(
-        Version::V2,
-        &id,
-        "0f083e4e-b831-4a3d-917e-ce78076e54aa",
-        CLEAR_KEY_AES_128,
-    );
+    let body = asked(Version::V2, &id, CLEAR_KEY_AES_128);
     let a = call(&app, post(&body, Some("2.0"))).await;
     assert_eq!(a.status, 200);
     assert_eq!(
@@ -221,12 +221,7 @@ async fn an_existing_folder_key_is_answered_and_a_corrupt_one_refused() {
 async fn only_the_mediaconvert_role_is_answered() {
     let app = app();
     let id = VideoId::parse("v1").unwrap();
-    let body = request(
-        Version::V1,
-        &id,
-        "0f083e4e-b831-4a3d-917e-ce78076e54aa",
-        HLS_AES_128,
-    );
+    let body = asked(Version::V1, &id, HLS_AES_128);
     for caller in [
         None,
         Some("arn:aws:sts::111122223333:assumed-role/SomeoneElse/MediaConvert"),
@@ -263,12 +258,7 @@ async fn only_the_mediaconvert_role_is_answered() {
 async fn versions_and_bodies_are_refused_as_speke_says() {
     let app = app();
     let id = VideoId::parse("v1").unwrap();
-    let v1 = request(
-        Version::V1,
-        &id,
-        "0f083e4e-b831-4a3d-917e-ce78076e54aa",
-        HLS_AES_128,
-    );
+    let v1 = asked(Version::V1, &id, HLS_AES_128);
     for (body, version, message) in [
         (v1.as_str(), Some("3.0"), "Unsupported SPEKE version"),
         (v1.as_str(), Some("2.0"), "Missing CPIX@version"),
@@ -291,12 +281,7 @@ async fn no_key_reaches_a_log() {
     let _g = logs.install();
     let app = app();
     let id = VideoId::parse("logged_video").unwrap();
-    let body = request(
-        Version::V2,
-        &id,
-        "0f083e4e-b831-4a3d-917e-ce78076e54aa",
-        CLEAR_KEY_AES_128,
-    );
+    let body = asked(Version::V2, &id, CLEAR_KEY_AES_128);
     let a = call(&app, post(&body, Some("2.0"))).await;
     assert_eq!(a.status, 200);
     let key = app.media.body("keys/logged_video.key").unwrap();
