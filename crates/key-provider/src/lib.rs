@@ -162,8 +162,10 @@ async fn answer<S: ObjectSink + ObjectSource>(
     doc: &mut hlsgate_aws::metrics::Emf,
 ) -> Response<Body> {
     if req.method() != Method::POST {
-        return plain(StatusCode::METHOD_NOT_ALLOWED, "POST a CPIX document", None)
-            .with_header(header::ALLOW, "POST");
+        let mut r = plain(StatusCode::METHOD_NOT_ALLOWED, "POST a CPIX document", None);
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return r;
     }
     let caller = caller(req);
     let allowed = RoleArn::parse(&app.config.caller_role_arn)
@@ -263,18 +265,6 @@ fn speke_headers(r: &mut Response<Body>, version: Option<Version>) {
         h.insert(speke::VERSION_HEADER, HeaderValue::from_static("2.0"));
     } else {
         h.insert("speke-user-agent", HeaderValue::from_static(USER_AGENT));
-    }
-}
-
-trait WithHeader {
-    fn with_header(self, name: header::HeaderName, value: &'static str) -> Self;
-}
-
-impl WithHeader for Response<Body> {
-    fn with_header(mut self, name: header::HeaderName, value: &'static str) -> Self {
-        self.headers_mut()
-            .insert(name, HeaderValue::from_static(value));
-        self
     }
 }
 

@@ -19,7 +19,7 @@
 
 use hlsgate_aws::Env;
 pub use hlsgate_aws::content_key::{ContentKey, KeyError, ensure};
-use hlsgate_core::speke::HLS_AES_128;
+use hlsgate_core::speke::{self, HLS_AES_128};
 
 /// `ENCRYPTION`: whether ladders are encrypted, and how.
 #[derive(
@@ -149,7 +149,7 @@ impl KeySettings {
                         "SPEKE_SYSTEM_IDS: MediaConvert's HLS output groups take one system id",
                     );
                 }
-                if system_ids.iter().any(|id| !uuid_shaped(id)) {
+                if system_ids.iter().any(|id| speke::uuid(id).is_none()) {
                     env.problem("SPEKE_SYSTEM_IDS must be UUIDs (8-4-4-4-12 hex digits)");
                 }
                 if let Some(arn) = &certificate_arn
@@ -182,14 +182,4 @@ fn https_url(u: &str) -> bool {
     let (authority, _) = rest.split_once('/').unwrap_or((rest, ""));
     let (host, port) = authority.split_once(':').unwrap_or((authority, ""));
     !host.is_empty() && !host.contains('@') && port.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// MediaConvert's pattern for a system id.
-fn uuid_shaped(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
 }

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::PrefixDeclaration;
 
-use super::request::{attr, element, malformed, reader, refuse_unsafe, signalling};
+use super::request::{attr, element, is, malformed, reader, refuse_unsafe, signalling};
 use super::*;
 use crate::video::KEY_BYTES;
 
@@ -36,7 +36,6 @@ impl Request {
     /// tag), each added when the request has none.
     pub fn answer(&self, key: &[u8; KEY_BYTES], key_uri: &str) -> Result<String, Refusal> {
         let doc = self.document.as_str();
-        let b64 = |s: &str| STANDARD.encode(s.as_bytes());
         let mut r = reader(doc);
         let mut out = String::with_capacity(doc.len() + 512);
         let mut copied = 0usize;
@@ -112,7 +111,7 @@ impl Request {
                 Some((ns, local)) if depth == 3 && is(&path, 2, "DRMSystem") => {
                     match signalling(ns, local) {
                         Some(s) => {
-                            let (edit, what) = self.edit(s, e, key_uri, &b64)?;
+                            let (edit, what) = self.edit(s, e, key_uri)?;
                             seen.push(what);
                             Some(edit)
                         }
@@ -168,7 +167,6 @@ impl Request {
         name: &'static str,
         e: &BytesStart<'_>,
         key_uri: &str,
-        b64: &dyn Fn(&str) -> String,
     ) -> Result<(Edit, &'static str), Refusal> {
         Ok(match name {
             "URIExtXKey" => (Edit::Fill(b64(key_uri)), name),
@@ -188,7 +186,6 @@ impl Request {
     /// not ask for, in the system's own prefix (`None`: CPIX declared on the
     /// element itself).
     fn missing(&self, seen: &[&'static str], prefix: Option<&str>, key_uri: &str) -> String {
-        let b64 = |s: &str| STANDARD.encode(s.as_bytes());
         let mut out = String::new();
         match self.version {
             Version::V1 => {
@@ -222,9 +219,9 @@ fn position(r: &quick_xml::NsReader<&[u8]>) -> usize {
     usize::try_from(r.buffer_position()).unwrap_or(usize::MAX)
 }
 
-/// Whether the open element at `depth` is CPIX's `local`.
-fn is(path: &[Option<(&'static str, String)>], depth: usize, local: &str) -> bool {
-    matches!(path.get(depth), Some(Some((NS_CPIX, l))) if l == local)
+/// A signalling value as CPIX carries it: base64 of the text.
+fn b64(s: &str) -> String {
+    STANDARD.encode(s.as_bytes())
 }
 
 /// `cpix` of `cpix:DRMSystem`, `""` when unprefixed, `None` when the prefix

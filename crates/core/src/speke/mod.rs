@@ -188,8 +188,8 @@ impl Refusal {
     }
 }
 
-/// A key id: a UUID, lower-cased.
-pub(crate) fn uuid(s: &str) -> Option<String> {
+/// A key or system id: a UUID (8-4-4-4-12 hex digits), lower-cased.
+pub fn uuid(s: &str) -> Option<String> {
     let b = s.as_bytes();
     let dashes = [8, 13, 18, 23];
     let ok = b.len() == 36

@@ -296,8 +296,7 @@ fn misplaced(
     path: &[Option<(&'static str, String)>],
 ) -> Option<&'static str> {
     let depth = path.len();
-    let at = |d: usize, p: &str| matches!(path.get(d), Some(Some((NS_CPIX, l))) if l == p);
-    let under = |p: &str| depth > 0 && at(depth - 1, p);
+    let under = |p: &str| depth > 0 && is(path, depth - 1, p);
     let structural = STRUCTURE.iter().find(|n| ns == NS_CPIX && **n == local);
     if let Some(name) = structural {
         let placed = match *name {
@@ -310,7 +309,7 @@ fn misplaced(
         return (!placed).then_some(name);
     }
     // Inside a ContentKey everything is replaced by the key.
-    if depth >= 3 && at(2, "ContentKey") {
+    if depth >= 3 && is(path, 2, "ContentKey") {
         return None;
     }
     if ns == NS_PSKC {
@@ -318,6 +317,11 @@ fn misplaced(
     }
     let signal = signalling(ns, local)?;
     (!(depth == 3 && under("DRMSystem"))).then_some(signal)
+}
+
+/// Whether the open element at `depth` is CPIX's `local`.
+pub(super) fn is(path: &[Option<(&'static str, String)>], depth: usize, local: &str) -> bool {
+    matches!(path.get(depth), Some(Some((NS_CPIX, l))) if l == local)
 }
 
 /// The `DRMSystem` children an answer fills or refuses, by name.
