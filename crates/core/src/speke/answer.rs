@@ -14,10 +14,8 @@ use crate::video::KEY_BYTES;
 
 /// What happens to an element's bytes.
 enum Edit {
-    /// Its content becomes this (already escaped) text.
+    /// Its content becomes this (markup we wrote, or base64 text).
     Fill(String),
-    /// `ContentKey`: its content becomes the key's `Data`.
-    Key,
     /// Left out entirely.
     Drop,
 }
@@ -89,24 +87,20 @@ impl Request {
             let depth = path.len();
             let edit = match name.as_ref().map(|(ns, l)| (*ns, l.as_str())) {
                 Some((NS_CPIX, "ContentKey")) if depth == 2 && is(&path, 1, "ContentKeyList") => {
-                    Some(Edit::Key)
+                    Some(Edit::Fill(key_data(
+                        prefix_of(e.name().as_ref()).as_deref(),
+                        prefix_for(&r, NS_PSKC).as_deref(),
+                        key,
+                    )))
                 }
                 Some((NS_CPIX, "DRMSystem")) if depth == 2 => {
                     seen.clear();
-                    if empty {
-                        // <DRMSystem/>: opened, filled, closed.
-                        out.push_str(&doc[copied..start]);
-                        out.push_str(&open_tag(&doc[start..end]));
-                        let qname = String::from_utf8_lossy(e.name().as_ref()).into_owned();
-                        out.push_str(&self.missing(
-                            &[],
-                            prefix_of(qname.as_bytes()).as_deref(),
-                            key_uri,
-                        ));
-                        out.push_str(&format!("</{qname}>"));
-                        copied = end;
-                    }
-                    None
+                    // <DRMSystem/>: opened, filled, closed; an open one is
+                    // filled at its end tag.
+                    empty.then(|| {
+                        let prefix = prefix_of(e.name().as_ref());
+                        Edit::Fill(self.missing(&[], prefix.as_deref(), key_uri))
+                    })
                 }
                 Some((ns, local)) if depth == 3 && is(&path, 2, "DRMSystem") => {
                     match signalling(ns, local) {
@@ -122,32 +116,19 @@ impl Request {
             };
             if let Some(edit) = edit {
                 out.push_str(&doc[copied..start]);
+                copied = end;
                 match edit {
-                    Edit::Drop => {
-                        if empty {
-                            copied = end;
-                        } else {
-                            copied = end;
-                            dropping = Some((depth + 1, true));
-                        }
-                    }
-                    Edit::Fill(_) | Edit::Key => {
-                        let content = match edit {
-                            Edit::Fill(text) => text,
-                            _ => key_data(
-                                prefix_of(e.name().as_ref()).as_deref(),
-                                prefix_for(&r, NS_PSKC).as_deref(),
-                                key,
-                            ),
-                        };
+                    // An open element's content and end tag go too.
+                    Edit::Drop if !empty => dropping = Some((depth + 1, true)),
+                    Edit::Drop => {}
+                    Edit::Fill(content) => {
                         out.push_str(&open_tag(&doc[start..end]));
                         out.push_str(&content);
                         if empty {
                             let qname = String::from_utf8_lossy(e.name().as_ref()).into_owned();
                             out.push_str(&format!("</{qname}>"));
-                            copied = end;
                         } else {
-                            copied = end;
+                            // Its old content goes; its end tag stays.
                             dropping = Some((depth + 1, false));
                         }
                     }
