@@ -435,18 +435,9 @@ impl Env {
     }
 }
 
-/// Where keys are stored by default: outside the default `KEY_PREFIX`, so
-/// the media origin's access control never reaches them.
-pub const DEFAULT_KEYS_PREFIX: &str = "keys/";
-
-/// `STATUS_PREFIX` when unset.
-pub const DEFAULT_STATUS_PREFIX: &str = "status/";
-
-/// `RULES_PREFIX` when unset.
-pub const DEFAULT_RULES_PREFIX: &str = "rules/";
-
-/// `INPUT_PREFIX` when unset.
-pub const DEFAULT_INPUT_PREFIX: &str = "uploads/";
+pub use hlsgate_core::video::{
+    DEFAULT_INPUT_PREFIX, DEFAULT_KEYS_PREFIX, DEFAULT_RULES_PREFIX, DEFAULT_STATUS_PREFIX,
+};
 
 /// Upload extensions accepted when `INPUT_EXTENSIONS` is not set.
 pub const DEFAULT_EXTENSIONS: &str = "mp4,mov,m4v,mkv,webm";

@@ -24,6 +24,19 @@ pub const DEFAULT_MASTER_NAME: &str = "master.m3u8";
 /// folder's signature.
 pub const KEY_NAME: &str = "hls.key";
 
+/// The media bucket's private folders, outside `KEY_PREFIX` so the media
+/// origin never serves them (each a setting of its own; these are the
+/// defaults): AES-128 keys (`KEYS_PREFIX`)…
+pub const DEFAULT_KEYS_PREFIX: &str = "keys/";
+/// …each video's processing status (`STATUS_PREFIX`)…
+pub const DEFAULT_STATUS_PREFIX: &str = "status/";
+/// …each video's playback rules (`RULES_PREFIX`)…
+pub const DEFAULT_RULES_PREFIX: &str = "rules/";
+/// …and the jobs function's claims (`JOB_CLAIM_PREFIX`).
+pub const DEFAULT_JOB_CLAIM_PREFIX: &str = "jobs/";
+/// Where uploads land, in the upload bucket (`INPUT_PREFIX`).
+pub const DEFAULT_INPUT_PREFIX: &str = "uploads/";
+
 /// The length of that key: AES-128.
 pub const KEY_BYTES: usize = 16;
 

@@ -239,7 +239,7 @@ impl Config {
         let keys_prefix = env.keys_prefix(&key_prefix);
         let claim_prefix = env.private_prefix(
             "JOB_CLAIM_PREFIX",
-            "jobs/",
+            hlsgate_core::video::DEFAULT_JOB_CLAIM_PREFIX,
             &key_prefix,
             "viewers must never be able to read job claims",
         );

@@ -23,4 +23,4 @@ pub use query::{ParamsError, QueryParams};
 pub use report::{
     MalformedTag, PlaylistKind, Report, SkipReason, SkippedUri, TagCounts, UriSource,
 };
-pub use rewrite::{BaseUrlError, Limits, RewriteError, Rewriter};
+pub use rewrite::{BaseUrlError, Limits, PlaylistUri, RewriteError, Rewriter};

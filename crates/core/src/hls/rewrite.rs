@@ -160,6 +160,36 @@ impl Rewriter {
     /// checked before anything is written; a later error leaves `out` holding
     /// a partial playlist.
     pub fn rewrite_to<W: Write>(&self, input: &[u8], out: W) -> Result<Report, RewriteError> {
+        self.scan(input, out, None)
+    }
+
+    /// Every URI of a playlist, in order, with the tag that carries it and
+    /// its line, as the rewriter finds them (the same table of URI-bearing
+    /// tags, the same limits); nothing is written. What a player would
+    /// fetch, for tools that follow a playlist (`hlsgate probe`).
+    pub fn uris(&self, input: &[u8]) -> Result<Vec<PlaylistUri>, RewriteError> {
+        let mut found = Vec::new();
+        self.scan(input, io::sink(), Some(&mut found))?;
+        Ok(found)
+    }
+
+    /// [`Rewriter::uris`] without a rewriter of one's own.
+    pub fn list(input: &[u8]) -> Result<Vec<PlaylistUri>, RewriteError> {
+        static LISTER: LazyLock<Rewriter> = LazyLock::new(|| {
+            // Listing writes nothing: the parameters are never used.
+            Rewriter::new(
+                QueryParams::parse("list=1").unwrap_or_else(|_| unreachable!("a valid query")),
+            )
+        });
+        LISTER.uris(input)
+    }
+
+    fn scan<W: Write>(
+        &self,
+        input: &[u8],
+        out: W,
+        found: Option<&mut Vec<PlaylistUri>>,
+    ) -> Result<Report, RewriteError> {
         if input.len() > self.limits.max_input_bytes {
             return Err(RewriteError::TooLarge {
                 size: input.len(),
@@ -179,6 +209,7 @@ impl Rewriter {
             uris: 0,
             pending: None,
             line: 0,
+            found,
         };
         // One SIMD search over the whole input rather than one per line:
         // lines are short, and a search's set-up is most of its cost there.
@@ -319,6 +350,18 @@ struct Scan<'a, W> {
     /// The tag that announced the next URI line, if any.
     pending: Option<UriSource>,
     line: usize,
+    /// With [`Rewriter::uris`]: every URI seen, signed or not.
+    found: Option<&'a mut Vec<PlaylistUri>>,
+}
+
+/// One URI of a playlist (see [`Rewriter::uris`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlaylistUri {
+    pub source: UriSource,
+    /// The URI as written (attribute quotes and line blanks removed).
+    pub uri: String,
+    /// 1-based line number.
+    pub line: usize,
 }
 
 impl<W: Write> Scan<'_, W> {
@@ -463,6 +506,13 @@ impl<W: Write> Scan<'_, W> {
                 line: self.line,
                 tag: source.as_str(),
             })?;
+        if let Some(found) = self.found.as_deref_mut() {
+            found.push(PlaylistUri {
+                source,
+                uri: uri.to_string(),
+                line: self.line,
+            });
+        }
         let shape = UriShape::of(uri.as_bytes());
         if let Err(reason) = self.classify(uri, &shape) {
             self.tally.skipped(source, reason, self.line, uri);

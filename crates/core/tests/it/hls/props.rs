@@ -176,5 +176,13 @@ proptest! {
         prop_assert_eq!(insertions(&input, &out, &[MEDIA, CHILD]), Ok(expect_signed));
         let (again, _) = rw.rewrite(&out).unwrap();
         prop_assert!(again == out, "second rewrite changed the output");
+        // The listing finds every URI the rewrite met, each on its line.
+        let listed = hlsgate_core::hls::Rewriter::list(&input).unwrap();
+        prop_assert_eq!(listed.len(), report.rewritten + report.skipped);
+        let lines: Vec<&[u8]> = input.split(|b| *b == b'\n').collect();
+        for u in &listed {
+            let line = lines[u.line - 1];
+            prop_assert!(line.windows(u.uri.len()).any(|w| w == u.uri.as_bytes()), "{:?} not on line {}", u.uri, u.line);
+        }
     }
 }
