@@ -8,6 +8,8 @@ mod error;
 #[cfg(feature = "dev")]
 mod grants;
 mod keygen;
+#[cfg(feature = "probe")]
+mod probe;
 mod rewrite;
 #[cfg(feature = "dev")]
 mod rules;
@@ -60,6 +62,10 @@ enum Command {
     /// Show, set or clear a video's playback rules (countries, sites, window).
     #[cfg(feature = "dev")]
     Rules(rules::Args),
+    /// Prove a deployment from outside: play as a player, attack as an
+    /// attacker, explain every failure.
+    #[cfg(feature = "probe")]
+    Probe(probe::Args),
 }
 
 pub use error::{CliError, Outcome};
@@ -84,6 +90,8 @@ fn main() -> ExitCode {
         Command::Sessions(args) => sessions::run(args),
         #[cfg(feature = "dev")]
         Command::Rules(args) => rules::run(args),
+        #[cfg(feature = "probe")]
+        Command::Probe(args) => probe::run(args),
     };
     match result {
         Ok(code) => code,

@@ -46,17 +46,7 @@ pub fn run(args: Args) -> Outcome {
     } else {
         KeySize::CloudFront
     };
-    let mut keys = KeyGroup::new();
-    for spec in &args.public_keys {
-        let (id, file) = spec
-            .split_once('=')
-            .ok_or_else(|| CliError::usage(format!("--public-key {spec:?}: expected ID=FILE")))?;
-        let id = KeyPairId::new(id).map_err(|e| CliError::usage(format!("--public-key: {e}")))?;
-        let path = PathBuf::from(file);
-        let key = public_key_from_pem(&read_file(&path)?, size)
-            .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
-        keys.insert(id, key);
-    }
+    let keys = key_group(&args.public_keys, size)?;
     let real_now = timearg::now();
     let now = match &args.now {
         Some(t) => timearg::parse(t, real_now)
@@ -95,6 +85,23 @@ pub fn run(args: Args) -> Outcome {
     } else {
         ExitCode::from(EXIT_REFUSED)
     })
+}
+
+/// The key group of `--public-key ID=FILE` arguments (PEM files; a
+/// private key's file works too).
+pub fn key_group(specs: &[String], size: KeySize) -> Result<KeyGroup, CliError> {
+    let mut keys = KeyGroup::new();
+    for spec in specs {
+        let (id, file) = spec
+            .split_once('=')
+            .ok_or_else(|| CliError::usage(format!("--public-key {spec:?}: expected ID=FILE")))?;
+        let id = KeyPairId::new(id).map_err(|e| CliError::usage(format!("--public-key: {e}")))?;
+        let path = PathBuf::from(file);
+        let key = public_key_from_pem(&read_file(&path)?, size)
+            .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+        keys.insert(id, key);
+    }
+    Ok(keys)
 }
 
 fn print_json(v: &serde_json::Value) -> Result<(), CliError> {
