@@ -201,13 +201,14 @@ pub async fn run(opts: Options) -> Result<(), DevError> {
         stack.data.lambda_env().display()
     );
     println!(
-        "\n  player     {o}/#token={token}   ({player_line})\n  dev token  {token}   (Authorization: Bearer …; --dev-token to fix it)\n  issuer     GET {o}/playback/{{videoId}}[?mode=url|cookies]   (default {mode}; through the edge, as /playback/* on the distribution)\n  edge       {o}/videos/…   (CloudFront: key group {kid}; signed URLs or cookies)\n  rewriter   {o}/_origin/rewriter/videos/…   (API Gateway: needs the origin secret)\n  S3         {s3}   (path-style; buckets {UPLOAD_BUCKET}, {MEDIA_BUCKET})\n  uploads    drop a file on the page (the upload API at {o}/_origin/issuer/uploads), or PUT {o}/upload/NAME from scripts   ({tools_line})\n  data       {data}   (dev keys, origin secret, buckets; never commit it)\n  lambdas    cargo lambda watch reads {env}{grants_line}{sessions_line}{rules_line}\n",
+        "\n  player     {o}/#token={token}   ({player_line})\n  dev token  {token}   (Authorization: Bearer …; --dev-token to fix it)\n  issuer     GET {o}/playback/{{videoId}}[?mode=url|cookies]   (default {mode}; through the edge, as /playback/* on the distribution)\n  edge       {o}/videos/…   (CloudFront: key group {kid}; signed URLs or cookies)\n  rewriter   {o}/_origin/rewriter/videos/…   (API Gateway: needs the origin secret)\n  S3         {s3}   (path-style; buckets {UPLOAD_BUCKET}, {MEDIA_BUCKET})\n  uploads    drop a file on the page (the upload API at {o}/_origin/issuer/uploads), or PUT {o}/upload/NAME from scripts   ({tools_line})\n  data       {data}   (dev keys, origin secret, buckets; never commit it)\n  lambdas    cargo lambda watch reads {env}{grants_line}{sessions_line}{rules_line}\n  probe      HLSGATE_PROBE_TOKEN={token} hlsgate probe --issuer {o} --video sample --public-key {kid}={pem}   (docs/probe.md)\n",
         token = stack.token,
         mode = stack.mode,
         kid = stack.secrets.key_pair_id,
         s3 = stack.s3_endpoint,
         data = stack.data.root.display(),
         env = stack.data.lambda_env().display(),
+        pem = stack.data.public_key_pem().display(),
     );
     let stack = Arc::new(stack);
     if let Some(video) = &opts.video {

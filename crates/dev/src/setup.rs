@@ -4,6 +4,7 @@
 //! ```text
 //! DATA/dev/signing-keys.json   the issuer's secret (SIGNING_KEYS_FILE), 0600
 //! DATA/dev/public-keys.json    the key group (PUBLIC_KEYS)
+//! DATA/dev/public-key.pem      its one key, for `hlsgate probe --public-key`
 //! DATA/dev/origin-secret       what the edge sends as X-Origin-Verify, 0600
 //! DATA/dev/lambda.env          environment for `cargo lambda watch`, 0600
 //! DATA/s3/BUCKET/KEY           the embedded S3's objects, as plain files
@@ -196,8 +197,28 @@ impl DataDir {
         Ok(())
     }
 
-    /// The dev keys and origin secret: read when present, else made now.
+    /// The key group's one key as PEM, for `hlsgate probe --public-key`
+    /// and `hlsgate verify` (written at every start: the public half only).
+    pub fn public_key_pem(&self) -> PathBuf {
+        self.dev().join("public-key.pem")
+    }
+
+    /// The dev keys and origin secret: read when present, else made now;
+    /// the public key's PEM written beside them.
     pub fn secrets(&self) -> Result<Secrets, DevError> {
+        let secrets = self.read_or_make_secrets()?;
+        let group: Value = serde_json::from_str(&secrets.public_keys_json).map_err(|e| {
+            DevError::env(format!("{}: not JSON ({e})", self.public_keys().display()))
+        })?;
+        if let Some(pem) = group[&secrets.key_pair_id].as_str() {
+            let path = self.public_key_pem();
+            std::fs::write(&path, pem)
+                .map_err(|e| DevError::env(format!("cannot write {}: {e}", path.display())))?;
+        }
+        Ok(secrets)
+    }
+
+    fn read_or_make_secrets(&self) -> Result<Secrets, DevError> {
         let (sk, pk, os) = (
             self.signing_keys(),
             self.public_keys(),
@@ -370,6 +391,15 @@ mod tests {
         .unwrap();
         let group = hlsgate_core::signing::KeyGroup::from_json(&again.public_keys_json).unwrap();
         assert_eq!(group.ids(), vec![first.key_pair_id.clone()]);
+        // The probe's --public-key file is that key.
+        let pem = std::fs::read(data.public_key_pem()).unwrap();
+        let key = hlsgate_core::signing::public_key_from_pem(
+            &pem,
+            hlsgate_core::signing::KeySize::CloudFront,
+        )
+        .unwrap();
+        let listed = group.get(&first.key_pair_id).unwrap();
+        assert_eq!(key.to_spki_der().unwrap(), listed.to_spki_der().unwrap());
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
