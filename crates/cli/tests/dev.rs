@@ -19,6 +19,8 @@ use serde_json::Value;
 
 const TOKEN: &str = "e2e-dev-token-0123456789";
 
+#[path = "dev/probe.rs"]
+mod probe;
 #[path = "dev/rules.rs"]
 mod rules;
 
@@ -1278,6 +1280,14 @@ fn an_encrypted_upload_is_ciphertext_at_rest_and_plays_with_its_key() {
             .any(|l| l.contains("key provided") && l.contains(&id) && l.contains("81376844")),
         "{logs}"
     );
+    // The probe plays it through the edge: the key route, and the key
+    // refused without a signature.
+    let report = dev.probe_passes(&id, &[]);
+    for check in report["checks"].as_array().unwrap() {
+        if check["id"] == "play.key" || check["id"] == "attack.unsigned-key" {
+            assert_eq!(check["outcome"], "pass", "{check}");
+        }
+    }
     let folder = dev.media().join(&id);
     assert!(!folder.join("hls.key").exists());
     let media = std::fs::read_to_string(folder.join("master_240p.m3u8")).unwrap();
