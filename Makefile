@@ -3,7 +3,7 @@ SHELL := bash
 .SHELLFLAGS := -euo pipefail -c
 CARGO ?= cargo
 
-.PHONY: dev watch e2e-tools client-tools client client-bundle cdk-tools cdk cdk-synth cdk-deploy arm64-target sample test lint fmt check-fmt clippy unit bench bench-baseline compare-signers compare-rewrite load-rewriter fuzz build validate deny tools deploy help
+.PHONY: dev watch e2e-tools client-tools client client-bundle cdk-tools cdk cdk-synth cdk-deploy arm64-target sample smoke test lint fmt check-fmt clippy unit bench bench-baseline compare-signers compare-rewrite load-rewriter fuzz build validate deny tools deploy help
 
 # Infra tools (SAM CLI, cfn-lint, cfn-guard, cargo-lambda, zig, actionlint) live
 # here, installed once by infra/tools/install.sh; point it at a shared folder
@@ -167,6 +167,18 @@ validate: tools cdk ## template checks: cfn-lint, sam validate --lint, cfn-guard
 
 tools: ## install the infra tools into $(HLSGATE_TOOLS), once
 	@infra/tools/install.sh
+
+# After a deploy: the probe plays VIDEO through the distribution as a player,
+# tries what an attacker would, and explains each failure (docs/probe.md).
+# The token from TOKEN= or HLSGATE_PROBE_TOKEN (better: not on the command
+# line); the recipe is not echoed, so the token is not printed.
+ISSUER ?=
+VIDEO ?=
+TOKEN ?=
+SMOKE_ARGS ?=
+smoke: ## hlsgate probe on a live stack: ISSUER=https://CDN VIDEO=ID TOKEN=… [SMOKE_ARGS="--public-key K=keys/public.pem --origin https://app.example"]
+	@test -n "$(ISSUER)" -a -n "$(VIDEO)" || { echo "make smoke ISSUER=https://d111.cloudfront.net VIDEO=ID TOKEN=… (docs/probe.md)"; exit 2; }
+	@$(if $(TOKEN),HLSGATE_PROBE_TOKEN='$(TOKEN)') $(CARGO) run --quiet --locked -p hlsgate -- probe --issuer '$(ISSUER)' --video '$(VIDEO)' $(SMOKE_ARGS)
 
 # KEY1=/KEY2= are PEM files for the key slots (KEYn=none empties one): SAM's
 # guided prompts take one line, a PEM has several (infra/tools/overrides.py).
