@@ -738,7 +738,8 @@ fn exit_statuses_are_documented_and_kept() {
 }
 
 /// keygen, sign, verify, rewrite and video-id build without the AWS SDK,
-/// hyper or s3s: only `dev` (a default feature) brings them in.
+/// hyper or s3s: only `dev` (a default feature) brings them in; `probe`
+/// (the other) brings hyper and rustls alone.
 #[test]
 fn the_tools_do_not_link_the_sdk() {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -779,4 +780,12 @@ fn the_tools_do_not_link_the_sdk() {
     );
     assert_eq!(heavy(&lean), Vec::<String>::new());
     assert!(!heavy(&tree(&[])).is_empty(), "dev brings the SDK in");
+    // The probe brings an HTTPS client, and nothing of the SDK.
+    let probe = tree(&["--no-default-features", "--features", "probe"]);
+    let sdk: Vec<String> = heavy(&probe)
+        .into_iter()
+        .filter(|l| !l.starts_with("hyper "))
+        .collect();
+    assert_eq!(sdk, Vec::<String>::new());
+    assert!(probe.lines().any(|l| l.starts_with("hyper-rustls ")), "{probe}");
 }
