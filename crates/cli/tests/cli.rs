@@ -787,5 +787,8 @@ fn the_tools_do_not_link_the_sdk() {
         .filter(|l| !l.starts_with("hyper "))
         .collect();
     assert_eq!(sdk, Vec::<String>::new());
-    assert!(probe.lines().any(|l| l.starts_with("hyper-rustls ")), "{probe}");
+    assert!(
+        probe.lines().any(|l| l.starts_with("hyper-rustls ")),
+        "{probe}"
+    );
 }
