@@ -55,7 +55,7 @@ impl Probe<'_> {
         self.push(check.pass(got.join(", ")));
     }
 
-    /// Every try.
+    /// Every try, in order: each check's requests, or why it cannot run.
     pub async fn attack(&mut self, playback: &Playback, walk: &Walk) {
         let master = playback.answer.manifest_url.clone();
         let cookies = playback.mode == Delivery::Cookies;
@@ -65,35 +65,39 @@ impl Probe<'_> {
         } else {
             signature::found_in_url(&master)
         };
-        let signed = |url: &str, cookie_change: &dyn Fn(&str, &str) -> String| -> Try {
-            if cookies {
-                Try {
-                    url: url.to_string(),
-                    cookie: Some(signature::cookie_header(&found, cookie_change)),
-                }
-            } else {
-                Try {
-                    url: url.to_string(),
-                    cookie: None,
-                }
-            }
+        // `url` with the signature: the cookies (changed by `change`) in
+        // cookie mode, else the URL as it is.
+        let signed = |url: String, change: &dyn Fn(&str, &str) -> String| Try {
+            cookie: cookies.then(|| signature::cookie_header(&found, change)),
+            url,
+        };
+        let bare = |url: &str| Try {
+            url: signature::bare(url),
+            cookie: None,
         };
         let keep = |_: &str, v: &str| v.to_string();
+        // `url`'s query with the values of `name` (and its copy) replaced.
+        let replaced = |name: &str, value: &dyn Fn(&str) -> String| {
+            signature::edit_query(&master, |p, _, v| {
+                Some(match p {
+                    Param::Edge(b) | Param::Copy(b) if b == name => value(v),
+                    _ => v.to_string(),
+                })
+            })
+        };
+        let mut plan: Vec<(&'static str, String, Problem, Result<Vec<Try>, &str>)> = Vec::new();
+        let refused = || "refused".to_string();
 
-        // 1. The master without a signature.
-        self.expect_refused(
-            Check::new("attack.unsigned-playlist", Part::Attack, "refused"),
-            vec![Try {
-                url: signature::bare(&master),
-                cookie: None,
-            }],
+        // The master without a signature.
+        plan.push((
+            "attack.unsigned-playlist",
+            refused(),
             Problem::UnsignedPlaylistServed,
-        )
-        .await;
-
-        // 2. A changed signature (and its copy).
+            Ok(vec![bare(&master)]),
+        ));
+        // A changed signature (and its copy).
         let tampered = if cookies {
-            signed(&master, &|base, v| {
+            signed(master.clone(), &|base, v| {
                 if base == "Signature" {
                     signature::tampered(v)
                 } else {
@@ -101,80 +105,52 @@ impl Probe<'_> {
                 }
             })
         } else {
-            Try {
-                url: signature::edit_query(&master, |p, _, v| {
-                    Some(match p {
-                        Param::Edge("Signature") | Param::Copy("Signature") => {
-                            signature::tampered(v)
-                        }
-                        _ => v.to_string(),
-                    })
-                }),
-                cookie: None,
-            }
+            signed(replaced("Signature", &signature::tampered), &keep)
         };
-        self.expect_refused(
-            Check::new("attack.tampered-signature", Part::Attack, "refused"),
-            vec![tampered],
+        plan.push((
+            "attack.tampered-signature",
+            refused(),
             Problem::TamperedSignatureAccepted,
-        )
-        .await;
-
-        // 3. Another folder with this folder's signature.
+            Ok(vec![tampered]),
+        ));
+        // Another folder with this folder's signature.
         let other = self.other_folder(&master);
-        let other_try = if cookies {
-            signed(&other, &keep)
+        let other = if cookies {
+            other
         } else {
-            Try {
-                url: signature::with_pairs(
-                    &signature::bare(&other),
-                    &signature::signing_pairs(&master),
-                ),
-                cookie: None,
-            }
+            signature::with_pairs(&other, &signature::signing_pairs(&master))
         };
-        self.expect_refused(
-            Check::new("attack.other-folder", Part::Attack, "refused"),
-            vec![other_try],
+        plan.push((
+            "attack.other-folder",
+            refused(),
             Problem::OtherFolderOpened,
-        )
-        .await;
-
-        // 4. A segment, and the key, without a signature.
-        let check = Check::new("attack.unsigned-segment", Part::Attack, "refused");
-        match &walk.segment {
-            Some(s) => {
-                self.expect_refused(
-                    check,
-                    vec![Try {
-                        url: signature::bare(s),
-                        cookie: None,
-                    }],
-                    Problem::UnsignedSegmentServed,
-                )
-                .await
-            }
-            None => self.push(check.skip("no segment was reached")),
-        }
-        let check = Check::new("attack.unsigned-key", Part::Attack, "refused");
-        match &walk.key {
-            Some(k) => {
-                self.expect_refused(
-                    check,
-                    vec![Try {
-                        url: signature::bare(k),
-                        cookie: None,
-                    }],
-                    Problem::UnsignedKeyServed,
-                )
-                .await
-            }
-            None => self.push(check.skip("not encrypted")),
-        }
-
-        // 5. The private prefixes, bare and with the folder's signature.
+            Ok(vec![signed(other, &keep)]),
+        ));
+        // A segment, and the key, without a signature.
+        plan.push((
+            "attack.unsigned-segment",
+            refused(),
+            Problem::UnsignedSegmentServed,
+            walk.segment
+                .as_deref()
+                .map(|s| vec![bare(s)])
+                .ok_or("no segment was reached"),
+        ));
+        plan.push((
+            "attack.unsigned-key",
+            refused(),
+            Problem::UnsignedKeyServed,
+            walk.key
+                .as_deref()
+                .map(|k| vec![bare(k)])
+                .ok_or("not encrypted"),
+        ));
+        // The private prefixes, bare and with the folder's signature.
         let id = &self.opts.video;
-        let privates: [(&'static str, String); 5] = [
+        let root = Url::parse(&master)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default();
+        for (check_id, key) in [
             (
                 "attack.private.keys",
                 video::key_object(video::DEFAULT_KEYS_PREFIX, id.as_str()),
@@ -195,31 +171,23 @@ impl Probe<'_> {
                 "attack.private.uploads",
                 format!("{}{id}.mp4", video::DEFAULT_INPUT_PREFIX),
             ),
-        ];
-        let root = Url::parse(&master)
-            .map(|u| u.origin().ascii_serialization())
-            .unwrap_or_default();
-        for (check_id, key) in privates {
+        ] {
             let url = format!("{root}/{key}");
             let with_signature = if cookies {
-                signed(&url, &keep)
+                url.clone()
             } else {
-                Try {
-                    url: signature::with_pairs(&url, &signature::signing_pairs(&master)),
-                    cookie: None,
-                }
+                signature::with_pairs(&url, &signature::signing_pairs(&master))
             };
-            self.expect_refused(
-                Check::new(check_id, Part::Attack, format!("/{key}: refused")),
-                vec![Try { url, cookie: None }, with_signature],
+            plan.push((
+                check_id,
+                format!("/{key}: refused"),
                 Problem::PrivatePathReachable,
-            )
-            .await;
+                Ok(vec![bare(&url), signed(with_signature, &keep)]),
+            ));
         }
-
-        // 6. The forwarded copy alone, without CloudFront's parameters.
-        let suffix = signature::suffix_of(&master);
+        // The forwarded copy alone, without CloudFront's parameters.
         let copy_only = if cookies {
+            let suffix = signature::suffix_of(&master);
             signature::with_pairs(
                 &signature::bare(&master),
                 &signature::copy_query(&found, &suffix),
@@ -230,50 +198,51 @@ impl Probe<'_> {
                 _ => Some(v.to_string()),
             })
         };
-        self.expect_refused(
-            Check::new("attack.copy-alone", Part::Attack, "refused"),
-            vec![Try {
+        plan.push((
+            "attack.copy-alone",
+            refused(),
+            Problem::CopyAloneAccepted,
+            Ok(vec![Try {
                 url: copy_only,
                 cookie: None,
-            }],
-            Problem::CopyAloneAccepted,
-        )
-        .await;
-
-        // 7. The issued policy, expired a minute ago, with its signature.
-        let check = Check::new("attack.expired-policy", Part::Attack, "refused");
-        match signature::expired_value(
+            }]),
+        ));
+        // The issued policy, expired a minute ago, with its signature.
+        let expired = signature::expired_value(
             &found,
             &signature::bare(&master),
             crate::now().saturating_sub(60),
-        ) {
-            Some((name, value)) => {
-                let t = if cookies {
-                    signed(&master, &|base, v| {
-                        if base == name {
-                            value.clone()
-                        } else {
-                            v.to_string()
-                        }
-                    })
-                } else {
-                    Try {
-                        url: signature::edit_query(&master, |p, _, v| {
-                            Some(match p {
-                                Param::Edge(b) | Param::Copy(b) if b == name => value.clone(),
-                                _ => v.to_string(),
-                            })
-                        }),
-                        cookie: None,
+        )
+        .map(|(name, value)| {
+            if cookies {
+                signed(master.clone(), &|base, v| {
+                    if base == name {
+                        value.clone()
+                    } else {
+                        v.to_string()
                     }
-                };
-                self.expect_refused(check, vec![t], Problem::ExpiredPolicyAccepted)
-                    .await;
+                })
+            } else {
+                signed(replaced(name, &|_| value.clone()), &keep)
             }
-            None => self.push(check.skip("the issued signature has no readable policy")),
-        }
+        });
+        plan.push((
+            "attack.expired-policy",
+            refused(),
+            Problem::ExpiredPolicyAccepted,
+            expired
+                .map(|t| vec![t])
+                .ok_or("the issued signature has no readable policy"),
+        ));
 
-        // 8. CORS for an origin nobody configured.
+        for (id, expected, problem, tries) in plan {
+            let check = Check::new(id, Part::Attack, expected);
+            match tries {
+                Ok(tries) => self.expect_refused(check, tries, problem).await,
+                Err(why) => self.push(check.skip(why)),
+            }
+        }
+        // CORS for an origin nobody configured.
         self.stranger(&master, cookies.then_some(cookie_header.as_str()))
             .await;
     }

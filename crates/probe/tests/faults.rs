@@ -410,14 +410,7 @@ async fn probe(fault: Fault) -> Report {
         );
     }
     let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../docs/probe.schema.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let schema = schema();
     let validator = jsonschema::validator_for(&schema).unwrap();
     let errors: Vec<String> = validator
         .iter_errors(&value)
@@ -428,6 +421,12 @@ async fn probe(fault: Fault) -> Report {
         "{fault:?}: the JSON does not meet the schema: {errors:#?}"
     );
     report
+}
+
+/// `docs/probe.schema.json`, the JSON output's contract.
+fn schema() -> serde_json::Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/probe.schema.json");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 fn failed(report: &Report) -> Vec<(&'static str, Problem)> {
@@ -607,14 +606,7 @@ fn every_problem_is_in_the_manual_and_every_code_there_is_a_problem() {
 
 #[test]
 fn the_schema_lists_every_problem() {
-    let schema: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../docs/probe.schema.json"
-        ))
-        .unwrap(),
-    )
-    .unwrap();
+    let schema = schema();
     let listed: Vec<&str> = schema["$defs"]["check"]["properties"]["problem"]["enum"]
         .as_array()
         .unwrap()
