@@ -16,6 +16,15 @@ use crate::signature::{self, Param};
 /// The origin no deployment allows: CORS must not let it read anything.
 pub const STRANGER_ORIGIN: &str = "https://hlsgate-probe.invalid";
 
+/// One attack check: its id, what it expects, the problem if it is
+/// served, and its requests (or why it cannot run).
+type Planned = (
+    &'static str,
+    String,
+    Problem,
+    Result<Vec<Try>, &'static str>,
+);
+
 /// One request an attacker makes.
 #[derive(Debug)]
 struct Try {
@@ -85,7 +94,7 @@ impl Probe<'_> {
                 })
             })
         };
-        let mut plan: Vec<(&'static str, String, Problem, Result<Vec<Try>, &str>)> = Vec::new();
+        let mut plan: Vec<Planned> = Vec::new();
         let refused = || "refused".to_string();
 
         // The master without a signature.
