@@ -18,9 +18,10 @@ pub struct Args {
     /// (https://d111.cloudfront.net, or your alternate domain).
     #[arg(long)]
     issuer: String,
-    /// The video to play (a ready one).
-    #[arg(long)]
-    video: String,
+    /// The video to play (a ready one). Given twice, the second is a
+    /// folder the first one's signature must not open (else a made-up one).
+    #[arg(long, required = true, num_args = 1)]
+    video: Vec<String>,
     /// A viewer's bearer token, entitled to the video. Prefer the
     /// environment variable: arguments show in the process list.
     #[arg(long, env = "HLSGATE_PROBE_TOKEN", hide_env_values = true)]
@@ -40,10 +41,6 @@ pub struct Args {
     /// (sample), or every one (all).
     #[arg(long, value_parser = crate::choice::<Segments>(), default_value = "sample")]
     segments: Segments,
-    /// A second video whose folder this one's signature must not open
-    /// (a made-up folder when not given).
-    #[arg(long)]
-    other_video: Option<String>,
     /// Each request's limit, in seconds.
     #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=300))]
     timeout_seconds: u64,
@@ -69,14 +66,23 @@ fn origin(flag: &str, s: &str) -> Result<url::Url, CliError> {
     Ok(url)
 }
 
-fn video(flag: &str, s: &str) -> Result<VideoId, CliError> {
-    VideoId::parse(s).map_err(|e| CliError::usage(format!("{flag}: {e}")))
+fn parse_video(s: &str) -> Result<VideoId, CliError> {
+    VideoId::parse(s).map_err(|e| CliError::usage(format!("--video: {e}")))
 }
 
 pub fn run(args: Args) -> Outcome {
     if args.token.trim().is_empty() {
         return Err(CliError::usage("--token is empty"));
     }
+    let (video, other_video) = match args.video.as_slice() {
+        [one] => (one, None),
+        [one, other] => (one, Some(other)),
+        _ => {
+            return Err(CliError::usage(
+                "--video: one video, or two (the second for the other-folder try)",
+            ));
+        }
+    };
     let keys = if args.public_keys.is_empty() {
         None
     } else {
@@ -87,7 +93,7 @@ pub fn run(args: Args) -> Outcome {
     };
     let opts = Options {
         issuer: origin("--issuer", &args.issuer)?,
-        video: video("--video", &args.video)?,
+        video: parse_video(video)?,
         token: Token::new(args.token),
         mode: args.mode,
         origin: args
@@ -97,11 +103,7 @@ pub fn run(args: Args) -> Outcome {
             .transpose()?,
         keys,
         segments: args.segments,
-        other_video: args
-            .other_video
-            .as_deref()
-            .map(|v| video("--other-video", v))
-            .transpose()?,
+        other_video: other_video.map(|v| parse_video(v)).transpose()?,
         timeout: Duration::from_secs(args.timeout_seconds),
     };
     let runtime = tokio::runtime::Builder::new_current_thread()

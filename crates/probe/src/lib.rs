@@ -83,8 +83,8 @@ pub struct Options {
     /// The distribution's key group, to verify every signature handed out.
     pub keys: Option<KeyGroup>,
     pub segments: Segments,
-    /// A second video whose folder the first one's signature must not open;
-    /// a made-up folder when `None`.
+    /// A second video (`--video` given twice) whose folder the first
+    /// one's signature must not open; a made-up folder when `None`.
     pub other_video: Option<VideoId>,
     /// Each request's limit.
     pub timeout: Duration,

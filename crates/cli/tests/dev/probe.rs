@@ -98,6 +98,12 @@ fn the_probe_passes_against_the_local_stack_with_urls_and_with_cookies() {
     assert_eq!(report["checks"][0]["problem"], "issuer_refused");
     let (code, _, printed) = dev.probe("sample", &["--mode", "carrier-pigeon"]);
     assert_eq!(code, 2, "{printed}");
+    let (code, _, printed) = dev.probe("sample", &["--video", "b", "--video", "c"]);
+    assert_eq!(code, 2, "{printed}");
+    // A second video: the other-folder try is made on its folder.
+    let (code, report, printed) = dev.probe("sample", &["--video", "another-video"]);
+    assert_eq!(code, 0, "{printed}");
+    assert_eq!(outcome(&report, "attack.other-folder"), "pass");
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
