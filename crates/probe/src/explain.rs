@@ -62,9 +62,13 @@ pub fn describe(e: &VerifyError, redact: &Redactor) -> String {
             redact.url(pattern),
             redact.url(url)
         ),
-        VerifyError::BadSignature { detail, .. } => format!("bad signature: {detail}"),
+        // The verifier's words may name the URL (a canned policy's), copies
+        // and all.
+        VerifyError::BadSignature { detail, .. } => {
+            format!("bad signature: {}", redact.text(detail))
+        }
         VerifyError::Malformed(m) | VerifyError::CannedCustomMismatch(m) => {
-            format!("the signing values cannot be read: {m}")
+            format!("the signing values cannot be read: {}", redact.text(m))
         }
         VerifyError::IpOutside { cidr, .. } | VerifyError::IpUnknown { cidr } => format!(
             "the policy is bound to the viewer address {cidr}: CloudFront compares it with the address it sees for each request (BIND_VIEWER_IP)"

@@ -253,7 +253,8 @@ impl Probe<'_> {
             .iter()
             .map(|p| &p.answer)
             .chain(again)
-            .find(|a| a.header("x-cache").to_ascii_lowercase().starts_with("hit"));
+            // `Hit` or `RefreshHit from cloudfront`: kept in its cache.
+            .find(|a| a.header("x-cache").to_ascii_lowercase().contains("hit"));
         self.push(match (cacheable, hit) {
             (Some(p), _) => check
                 .fail(Problem::PlaylistCacheable, cache_control(&p.answer))

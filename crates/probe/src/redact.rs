@@ -55,6 +55,20 @@ impl Redactor {
             .collect();
         format!("{path}?{}{fragment}", pairs.join("&"))
     }
+
+    /// A sentence with every URL in it shown by [`url`](Self::url).
+    pub fn text(&self, s: &str) -> String {
+        s.split(' ')
+            .map(|word| {
+                if word.contains("://") {
+                    self.url(word)
+                } else {
+                    word.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
 }
 
 impl Default for Redactor {
@@ -96,5 +110,7 @@ mod tests {
         );
         assert_ne!(p, Redactor::new().pseudonym("eyJ"), "a key per run");
         assert_eq!(r.url("https://d.example/a.ts"), "https://d.example/a.ts");
+        let said = r.text("for https://d.example/a.ts?Expires=9&Signature-PREFIX=abc~ was");
+        assert!(!said.contains("abc~") && said.ends_with(" was"), "{said}");
     }
 }

@@ -39,6 +39,9 @@ enum Fault {
     None,
     /// The media playlists carry `Cache-Control: public, max-age=60`.
     CacheablePlaylist,
+    /// The playlists come from CloudFront's cache (a cache policy that
+    /// overrides the origin's `no-store`).
+    PlaylistFromCache,
     /// One segment URI (not one the probe fetches) has no signature.
     UnsignedUri,
     /// One segment URI is signed for another host.
@@ -259,6 +262,12 @@ impl StandIn {
             };
             r.headers_mut()
                 .insert(header::CACHE_CONTROL, cache.parse().unwrap());
+            let x_cache = if self.fault == Fault::PlaylistFromCache {
+                "Hit from cloudfront"
+            } else {
+                "Miss from cloudfront"
+            };
+            r.headers_mut().insert("x-cache", x_cache.parse().unwrap());
             self.cors(req, &mut r);
             return r;
         }
