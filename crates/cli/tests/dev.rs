@@ -761,9 +761,9 @@ fn video_given_at_start_is_uploaded_and_transcoded() {
     let clip = make_clip(tmp.path(), 3);
     let dev = Dev::start_with("url", &[], &["--video", clip.to_str().unwrap()]);
     let line = dev
-        .stdout_when(|o| o.contains("--video"))
+        .stdout_when(|o| o.contains("\n  --video "))
         .lines()
-        .find(|l| l.contains("--video"))
+        .find(|l| l.starts_with("  --video "))
         .map(str::to_string)
         .unwrap_or_else(|| panic!("no --video line\n{}", dev.logs()));
     let json = &line[line.find('{').unwrap()..];
