@@ -142,6 +142,7 @@ impl Probe<'_> {
             parsed.expires_at
         )));
         self.answer_headers("issuer", &answer, mode);
+        self.preflight(&path, Some(mode)).await;
         if mode == Delivery::Cookies {
             self.take_cookies("issuer.cookies", &answer, &parsed.manifest_url);
         }
@@ -169,6 +170,76 @@ impl Probe<'_> {
             let url = self.issuer_url("/");
             self.cors(cors_id, &url, answer, mode);
         }
+    }
+
+    /// The browser's preflight for the start (it sends `Authorization`):
+    /// allowed for `--origin`, with that header, and with credentials in
+    /// cookie mode from another origin.
+    async fn preflight(&mut self, path: &str, mode: Option<Delivery>) {
+        let Some(origin) = self.opts.origin.clone() else {
+            return;
+        };
+        let url = self.issuer_url(path);
+        let same_origin = self.issuer_url("") == origin;
+        let credentials = mode == Some(Delivery::Cookies) && !same_origin;
+        let check = Check::new(
+            "issuer.preflight",
+            Part::Play,
+            "2xx allowing the origin, GET and Authorization",
+        );
+        let headers = [
+            (header::ORIGIN, origin.clone()),
+            (header::ACCESS_CONTROL_REQUEST_METHOD, "GET".to_string()),
+            (
+                header::ACCESS_CONTROL_REQUEST_HEADERS,
+                "authorization".to_string(),
+            ),
+        ];
+        let c = match self
+            .http
+            .send(Method::OPTIONS, &url, &headers, Bytes::new())
+            .await
+        {
+            Err(e) => check.fail(Problem::Unreachable, e.to_string()),
+            Ok(a) => {
+                let allowed = a.header(header::ACCESS_CONTROL_ALLOW_ORIGIN);
+                let listed = |name: http::HeaderName, want: &str| {
+                    a.header(name)
+                        .split(',')
+                        .any(|v| v.trim() == "*" || v.trim().eq_ignore_ascii_case(want))
+                };
+                let mut missing = Vec::new();
+                if !a.ok() {
+                    missing.push(format!("status {}", a.status.as_u16()));
+                }
+                if !origin_allowed(allowed, &origin, credentials) {
+                    missing.push(format!("Access-Control-Allow-Origin is {allowed:?}"));
+                }
+                if !listed(header::ACCESS_CONTROL_ALLOW_HEADERS, "authorization") {
+                    missing.push("Authorization is not an allowed header".into());
+                }
+                if !listed(header::ACCESS_CONTROL_ALLOW_METHODS, "GET") {
+                    missing.push("GET is not an allowed method".into());
+                }
+                if credentials
+                    && !a
+                        .header(header::ACCESS_CONTROL_ALLOW_CREDENTIALS)
+                        .eq_ignore_ascii_case("true")
+                {
+                    missing.push("no Access-Control-Allow-Credentials: true".into());
+                }
+                if missing.is_empty() {
+                    check.pass(format!("{}, {allowed}", a.status.as_u16()))
+                } else {
+                    check
+                        .fail(Problem::CorsMissing, missing.join("; "))
+                        .why(vec![format!(
+                            "a browser on {origin} cannot start playback: the issuer API's CORS (the template's PlayerOrigins)"
+                        )])
+                }
+            }
+        };
+        self.push(c);
     }
 
     /// CORS for `--origin`: the answer allows it (with credentials in
@@ -201,8 +272,8 @@ impl Probe<'_> {
             (a, true) => format!("Access-Control-Allow-Origin: {a}, with credentials"),
             (a, false) => format!("Access-Control-Allow-Origin: {a}"),
         };
-        let ok = (allowed == origin || (allowed == "*" && !credentials))
-            && (!credentials || with_credentials);
+        let ok =
+            origin_allowed(allowed, &origin, credentials) && (!credentials || with_credentials);
         self.push(if ok {
             check.pass(got)
         } else {
@@ -420,6 +491,13 @@ impl Probe<'_> {
             Err(e) => self.push(check.fail(Problem::Unreachable, e.to_string())),
         }
     }
+}
+
+/// Whether `Access-Control-Allow-Origin: allowed` lets a page on
+/// `origin` read the answer: its own name, or `*` when no credentials go
+/// with the request (browsers refuse `*` with credentials).
+fn origin_allowed(allowed: &str, origin: &str, credentials: bool) -> bool {
+    allowed == origin || (allowed == "*" && !credentials)
 }
 
 /// What an issuer's refusal means, from its `error` and `reason`.

@@ -52,6 +52,8 @@ enum Fault {
     KeysReachable,
     /// CORS names whatever origin asks.
     CorsAnyOrigin,
+    /// The issuer's preflight does not allow `Authorization`.
+    PreflightWithoutAuthorization,
     /// The issuer signs with a key id the distribution does not trust.
     WrongKeyPairId,
 }
@@ -143,6 +145,25 @@ impl StandIn {
     }
 
     fn issuer(&self, req: &Request<Incoming>) -> Response<Full<Bytes>> {
+        if req.method() == http::Method::OPTIONS {
+            // API Gateway's CORS answer to the browser's preflight.
+            let mut r = answer(StatusCode::NO_CONTENT, "text/plain", "");
+            let h = r.headers_mut();
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_METHODS,
+                "GET, POST, DELETE".parse().unwrap(),
+            );
+            let allowed = if self.fault == Fault::PreflightWithoutAuthorization {
+                "content-type"
+            } else {
+                "authorization, content-type"
+            };
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_HEADERS,
+                allowed.parse().unwrap(),
+            );
+            return r;
+        }
         let bearer = req
             .headers()
             .get(header::AUTHORIZATION)
@@ -458,6 +479,7 @@ async fn a_sound_deployment_passes_every_check() {
         .map(|c| c.id)
         .collect();
     for id in [
+        "issuer.preflight",
         "issuer.signature",
         "play.key",
         "play.segments",
@@ -509,6 +531,11 @@ async fn each_fault_is_its_own_named_failure_and_nothing_else_fails() {
             Fault::WrongKeyPairId,
             Problem::UnknownKeyId,
             "issuer.signature",
+        ),
+        (
+            Fault::PreflightWithoutAuthorization,
+            Problem::CorsMissing,
+            "issuer.preflight",
         ),
     ];
     for (fault, problem, id) in cases {
