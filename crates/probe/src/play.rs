@@ -140,7 +140,13 @@ impl Probe<'_> {
 
         // The playlists the master names (or the master itself, when it is
         // a media playlist).
-        let listed = self.uris("play.master.uris", &served, playback.mode);
+        // The video's folder: what the signature's policy and the cookies'
+        // path cover.
+        let folder = Url::parse(&master_url)
+            .ok()
+            .and_then(|u| u.path().rsplit_once('/').map(|(f, _)| format!("{f}/")))
+            .unwrap_or_else(|| "/".into());
+        let listed = self.uris("play.master.uris", &served, playback.mode, &folder);
         let children: Vec<String> = dedup(
             listed
                 .iter()
@@ -204,7 +210,7 @@ impl Probe<'_> {
         let listed = if children.is_empty() {
             listed
         } else {
-            self.uris("play.playlists.uris", &media, playback.mode)
+            self.uris("play.playlists.uris", &media, playback.mode, &folder)
         };
 
         // The key.
@@ -271,13 +277,14 @@ impl Probe<'_> {
     }
 
     /// Every URI of `playlists` checked: signed (URL mode) and on the
-    /// playlist's origin, or inside the folder (cookie mode). Returns them
-    /// resolved.
+    /// playlist's origin, or inside `folder`, the master's, which the
+    /// cookies cover (cookie mode). Returns them resolved.
     fn uris(
         &mut self,
         id: &'static str,
         playlists: &[Playlist],
         mode: Delivery,
+        folder: &str,
     ) -> Vec<(UriSource, String)> {
         let mut out = Vec::new();
         let mut problems: Vec<(Problem, String)> = Vec::new();
@@ -286,12 +293,6 @@ impl Probe<'_> {
             let Ok(base) = Url::parse(&p.url) else {
                 continue;
             };
-            let folder = base
-                .path()
-                .rsplit_once('/')
-                .map_or("/", |(f, _)| f)
-                .to_string()
-                + "/";
             let listed = match Rewriter::list(&p.answer.body) {
                 Ok(l) => l,
                 Err(e) => {
@@ -337,7 +338,7 @@ impl Probe<'_> {
                             format!("{shown}: {}", self.redact.url(resolved.as_str())),
                         ));
                     }
-                } else if !resolved.path().starts_with(&folder) {
+                } else if !resolved.path().starts_with(folder) {
                     problems.push((
                         Problem::UriOutsideFolder,
                         format!("{shown}: {}", resolved.path()),

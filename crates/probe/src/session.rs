@@ -277,9 +277,12 @@ impl Probe<'_> {
         self.push(if ok {
             check.pass(got)
         } else {
-            check.fail(Problem::CorsMissing, got).why(vec![format!(
-                "add {origin} to CORS_ALLOWED_ORIGINS (the template's AllowedOrigins)"
-            )])
+            let why = if origin_allowed(allowed, &origin, credentials) {
+                "the answer must carry Access-Control-Allow-Credentials: true, or the browser drops the cookies (the issuer does with COOKIE_DOMAIN; the media's response headers policy)".to_string()
+            } else {
+                format!("add {origin} to the player origins (the template's PlayerOrigins, the functions' CORS_ALLOWED_ORIGINS)")
+            };
+            check.fail(Problem::CorsMissing, got).why(vec![why])
         });
     }
 

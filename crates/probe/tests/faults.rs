@@ -15,10 +15,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use hlsgate_core::hls::{QueryParams, Rewriter};
+use hlsgate_core::signing::Delivery;
 use hlsgate_core::signing::{
-    Context, Epoch, Forwarded, HashAlgorithm, KeyAlgorithm, KeyGroup, KeyPairId, KeySize,
-    ParamSuffix, PrivateKey, Signer, public_key_from_pem, public_key_to_pem, verify_cookies,
-    verify_url,
+    Context, CookieOptions, Epoch, Forwarded, HashAlgorithm, KeyAlgorithm, KeyGroup, KeyPairId,
+    KeySize, ParamSuffix, PrivateKey, Signer, public_key_from_pem, public_key_to_pem,
+    verify_cookies, verify_url,
 };
 use hlsgate_core::video::VideoId;
 use hlsgate_probe::report::{Outcome, Problem, Report};
@@ -54,6 +55,9 @@ enum Fault {
     CorsAnyOrigin,
     /// The issuer's preflight does not allow `Authorization`.
     PreflightWithoutAuthorization,
+    /// Cookie mode: one segment URI (not one the probe fetches) outside
+    /// the folder the cookies cover.
+    OutsideFolderUri,
     /// The issuer signs with a key id the distribution does not trust.
     WrongKeyPairId,
 }
@@ -66,6 +70,8 @@ struct StandIn {
     /// The trusted key's PEM, to give the probe its own copy of the group.
     pem: String,
     ended: AtomicBool,
+    /// The start asked for cookies: renewals set them too.
+    cookies: AtomicBool,
     /// Every credential handed out, to look for in the output.
     issued: Mutex<Vec<String>>,
 }
@@ -106,6 +112,7 @@ fn low(fault: Fault) -> String {
         let uri = match (fault, i) {
             (Fault::UnsignedUri, 1) => "UNSIGNED:low1.ts".to_string(),
             (Fault::OtherOriginUri, 3) => "OTHER:low3.ts".to_string(),
+            (Fault::OutsideFolderUri, 3) => "../v2/low3.ts".to_string(),
             _ => format!("low{i}.ts"),
         };
         s.push_str(&format!("#EXTINF:4,\n{uri}\n"));
@@ -119,12 +126,15 @@ const HIGH: &str = "#EXTM3U\n#EXT-X-VERSION:4\n#EXT-X-TARGETDURATION:4\n\
 #EXTINF:4,\n#EXT-X-BYTERANGE:1000\nhigh.ts\n#EXT-X-ENDLIST\n";
 
 impl StandIn {
-    fn issue(&self) -> serde_json::Value {
+    /// A start's or a renewal's answer: the JSON, and the cookies in
+    /// cookie mode.
+    fn issue(&self) -> Response<Full<Bytes>> {
         let folder = format!("{}/videos/v1/", self.origin);
         let signed = self
             .signer
             .sign_folder(&folder, Epoch::new(now() + 300).unwrap(), None, None)
             .unwrap();
+        let cookies = self.cookies.load(Ordering::SeqCst);
         let fwd = Forwarded::from_signed(&signed);
         let suffix = ParamSuffix::default();
         let query: Vec<String> = fwd
@@ -136,12 +146,30 @@ impl StandIn {
             issued.push(signed.signature().to_string());
             issued.push(signed.policy_b64().unwrap().to_string());
         }
-        serde_json::json!({
-            "manifest_url": format!("{folder}master.m3u8?{}", query.join("&")),
+        let manifest_url = if cookies {
+            format!("{folder}master.m3u8")
+        } else {
+            format!("{folder}master.m3u8?{}", query.join("&"))
+        };
+        let body = serde_json::json!({
+            "manifest_url": manifest_url,
             "expires_at": "2030-01-01T00:00:00Z",
-            "mode": "url",
+            "mode": if cookies { "cookies" } else { "url" },
             "session": {"id": SESSION, "expires_at": "2030-01-01T00:00:00Z", "refresh_at": "2030-01-01T00:00:00Z", "end_token": END_TOKEN},
-        })
+        });
+        let mut r = answer(StatusCode::OK, "application/json", body.to_string());
+        if cookies {
+            let opts = CookieOptions {
+                path: Some("/videos/v1/".into()),
+                expires: true,
+                ..CookieOptions::default()
+            };
+            for c in signed.set_cookie_headers(&opts).unwrap() {
+                r.headers_mut()
+                    .append(header::SET_COOKIE, c.parse().unwrap());
+            }
+        }
+        r
     }
 
     fn issuer(&self, req: &Request<Incoming>) -> Response<Full<Bytes>> {
@@ -178,7 +206,9 @@ impl StandIn {
         let path = req.uri().path();
         let mut r = match (req.method().as_str(), path) {
             ("GET", "/playback/v1") => {
-                answer(StatusCode::OK, "application/json", self.issue().to_string())
+                let cookies = req.uri().query() == Some("mode=cookies");
+                self.cookies.store(cookies, Ordering::SeqCst);
+                self.issue()
             }
             ("POST", p) if p == format!("/playback/v1/sessions/{SESSION}") => {
                 if self.ended.load(Ordering::SeqCst) {
@@ -188,7 +218,7 @@ impl StandIn {
                         r#"{"error":"session_ended"}"#,
                     )
                 } else {
-                    answer(StatusCode::OK, "application/json", self.issue().to_string())
+                    self.issue()
                 }
             }
             ("DELETE", p) if p == format!("/playback/v1/sessions/{SESSION}") => {
@@ -254,27 +284,29 @@ impl StandIn {
             };
             // The rewriter: CloudFront's names on segments, both sets on
             // playlists and keys, from the forwarded copy.
-            let fwd = Forwarded::from_query(query, &ParamSuffix::default())
-                .unwrap()
-                .unwrap();
-            let suffix = ParamSuffix::default();
-            let edge: Vec<String> = fwd.edge_pairs().map(|(n, v)| format!("{n}={v}")).collect();
-            let both: Vec<String> = fwd
-                .with_copy(&suffix)
-                .map(|(n, v)| format!("{n}={v}"))
-                .collect();
-            let rw = Rewriter::new(QueryParams::parse(&edge.join("&")).unwrap())
-                .child_params(QueryParams::parse(&both.join("&")).unwrap())
-                .base_url(&url)
-                .unwrap();
-            let (out, _) = rw.rewrite(text.as_bytes()).unwrap();
-            let out = String::from_utf8(out)
-                .unwrap()
-                .replace("UNSIGNED:low1.ts", "low1.ts")
-                .replace(
-                    "OTHER:low3.ts",
-                    &format!("https://other.example/videos/v1/low3.ts?{}", edge.join("&")),
-                );
+            // Cookie mode: no copy is forwarded, the playlist passes as it is.
+            let (out, edge) = match Forwarded::from_query(query, &ParamSuffix::default()).unwrap() {
+                None => (text, Vec::new()),
+                Some(fwd) => {
+                    let suffix = ParamSuffix::default();
+                    let edge: Vec<String> =
+                        fwd.edge_pairs().map(|(n, v)| format!("{n}={v}")).collect();
+                    let both: Vec<String> = fwd
+                        .with_copy(&suffix)
+                        .map(|(n, v)| format!("{n}={v}"))
+                        .collect();
+                    let rw = Rewriter::new(QueryParams::parse(&edge.join("&")).unwrap())
+                        .child_params(QueryParams::parse(&both.join("&")).unwrap())
+                        .base_url(&url)
+                        .unwrap();
+                    let (out, _) = rw.rewrite(text.as_bytes()).unwrap();
+                    (String::from_utf8(out).unwrap(), edge)
+                }
+            };
+            let out = out.replace("UNSIGNED:low1.ts", "low1.ts").replace(
+                "OTHER:low3.ts",
+                &format!("https://other.example/videos/v1/low3.ts?{}", edge.join("&")),
+            );
             let mut r = answer(StatusCode::OK, "application/vnd.apple.mpegurl", out);
             let cache = if self.fault == Fault::CacheablePlaylist && name != "master.m3u8" {
                 "public, max-age=60"
@@ -339,8 +371,12 @@ impl StandIn {
             return;
         };
         if self.fault == Fault::CorsAnyOrigin || origin == APP {
-            r.headers_mut()
-                .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            let h = r.headers_mut();
+            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin);
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_CREDENTIALS,
+                "true".parse().unwrap(),
+            );
         }
     }
 
@@ -381,6 +417,7 @@ async fn start(fault: Fault) -> Arc<StandIn> {
         keys,
         pem,
         ended: AtomicBool::new(false),
+        cookies: AtomicBool::new(false),
         issued: Mutex::new(vec![TOKEN.into(), END_TOKEN.into(), SESSION.into()]),
     });
     let s = stand_in.clone();
@@ -425,8 +462,15 @@ fn options(s: &StandIn) -> Options {
 /// Runs the probe on `fault`, checks the output carries no credential and
 /// the JSON meets the schema, and returns the report.
 async fn probe(fault: Fault) -> Report {
+    probe_in(fault, None).await
+}
+
+/// [`probe`] asking for `mode`.
+async fn probe_in(fault: Fault, mode: Option<Delivery>) -> Report {
     let s = start(fault).await;
-    let report = hlsgate_probe::run(&options(&s)).await.unwrap();
+    let mut opts = options(&s);
+    opts.mode = mode;
+    let report = hlsgate_probe::run(&opts).await.unwrap();
     let text = report.to_text();
     let json = report.to_json();
     for secret in s.issued.lock().unwrap().iter() {
@@ -651,4 +695,35 @@ fn the_schema_lists_every_problem() {
         .collect();
     let known: Vec<&str> = Problem::all().map(Problem::code).collect();
     assert_eq!(listed, known);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_mode_plays_and_a_uri_outside_the_folder_is_named() {
+    let report = probe_in(Fault::None, Some(Delivery::Cookies)).await;
+    assert!(report.passed, "{}", report.to_text());
+    assert_eq!(report.target.mode, Some("cookies"));
+    let ran: BTreeSet<&str> = report
+        .checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Pass)
+        .map(|c| c.id)
+        .collect();
+    for id in [
+        "issuer.cookies",
+        "issuer.signature",
+        "play.key",
+        "attack.tampered-signature",
+        "attack.expired-policy",
+        "attack.copy-alone",
+    ] {
+        assert!(ran.contains(id), "{id} did not pass:\n{}", report.to_text());
+    }
+    let report = probe_in(Fault::OutsideFolderUri, Some(Delivery::Cookies)).await;
+    let problems: Vec<Problem> = report.problems().into_iter().collect();
+    assert_eq!(
+        problems,
+        vec![Problem::UriOutsideFolder],
+        "{}",
+        report.to_text()
+    );
 }
