@@ -503,6 +503,20 @@ fn schema() -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// Asserts the run passed, with each of `ids` run and passed.
+fn passes(report: &Report, ids: &[&str]) {
+    assert!(report.passed, "{}", report.to_text());
+    let ran: BTreeSet<&str> = report
+        .checks
+        .iter()
+        .filter(|c| c.outcome == Outcome::Pass)
+        .map(|c| c.id)
+        .collect();
+    for id in ids {
+        assert!(ran.contains(id), "{id} did not pass:\n{}", report.to_text());
+    }
+}
+
 fn failed(report: &Report) -> Vec<(&'static str, Problem)> {
     report
         .checks
@@ -515,26 +529,20 @@ fn failed(report: &Report) -> Vec<(&'static str, Problem)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sound_deployment_passes_every_check() {
     let report = probe(Fault::None).await;
-    assert!(report.passed, "{}", report.to_text());
-    let ran: BTreeSet<&str> = report
-        .checks
-        .iter()
-        .filter(|c| c.outcome == Outcome::Pass)
-        .map(|c| c.id)
-        .collect();
-    for id in [
-        "issuer.preflight",
-        "issuer.signature",
-        "play.key",
-        "play.segments",
-        "play.range",
-        "attack.unsigned-key",
-        "attack.expired-policy",
-        "session.renew",
-        "session.end",
-    ] {
-        assert!(ran.contains(id), "{id} did not pass:\n{}", report.to_text());
-    }
+    passes(
+        &report,
+        &[
+            "issuer.preflight",
+            "issuer.signature",
+            "play.key",
+            "play.segments",
+            "play.range",
+            "attack.unsigned-key",
+            "attack.expired-policy",
+            "session.renew",
+            "session.end",
+        ],
+    );
     assert_eq!(report.timings.segments_fetched, 6, "{}", report.to_text());
 }
 
@@ -700,24 +708,18 @@ fn the_schema_lists_every_problem() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookie_mode_plays_and_a_uri_outside_the_folder_is_named() {
     let report = probe_in(Fault::None, Some(Delivery::Cookies)).await;
-    assert!(report.passed, "{}", report.to_text());
     assert_eq!(report.target.mode, Some("cookies"));
-    let ran: BTreeSet<&str> = report
-        .checks
-        .iter()
-        .filter(|c| c.outcome == Outcome::Pass)
-        .map(|c| c.id)
-        .collect();
-    for id in [
-        "issuer.cookies",
-        "issuer.signature",
-        "play.key",
-        "attack.tampered-signature",
-        "attack.expired-policy",
-        "attack.copy-alone",
-    ] {
-        assert!(ran.contains(id), "{id} did not pass:\n{}", report.to_text());
-    }
+    passes(
+        &report,
+        &[
+            "issuer.cookies",
+            "issuer.signature",
+            "play.key",
+            "attack.tampered-signature",
+            "attack.expired-policy",
+            "attack.copy-alone",
+        ],
+    );
     let report = probe_in(Fault::OutsideFolderUri, Some(Delivery::Cookies)).await;
     let problems: Vec<Problem> = report.problems().into_iter().collect();
     assert_eq!(
