@@ -399,7 +399,12 @@ impl Probe<'_> {
         for part in parts {
             let extra: Vec<(HeaderName, String)> = part
                 .range
-                .map(|(o, n)| vec![(header::RANGE, format!("bytes={o}-{}", o + n.max(1) - 1))])
+                .map(|(o, n)| {
+                    vec![(
+                        header::RANGE,
+                        format!("bytes={o}-{}", o.saturating_add(n.max(1) - 1)),
+                    )]
+                })
                 .unwrap_or_default();
             match self.fetch(&part.url, cookies, &extra).await {
                 Ok(a) if a.ok() => {
@@ -499,7 +504,7 @@ fn segments_of(p: &Playlist, which: Segments) -> Vec<Fetch> {
     for s in &parsed.segments {
         ranges.push(s.byte_range.as_ref().map(|r| {
             let o = r.offset.unwrap_or(next);
-            next = o + r.length;
+            next = o.saturating_add(r.length);
             (o, r.length)
         }));
     }
@@ -522,6 +527,42 @@ fn dedup(urls: impl Iterator<Item = String>) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn playlist(text: &str) -> Playlist {
+        Playlist {
+            url: "https://d.example/videos/a/high.m3u8?Policy=p".into(),
+            answer: Fetched {
+                status: StatusCode::OK,
+                headers: http::HeaderMap::new(),
+                body: bytes::Bytes::from(text.to_string()),
+                ttfb: Duration::ZERO,
+                elapsed: Duration::ZERO,
+            },
+        }
+    }
+
+    #[test]
+    fn byte_ranges_follow_on_and_the_map_comes_first() {
+        let p = playlist(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:4\n#EXT-X-MAP:URI=\"init.mp4\",BYTERANGE=\"700@0\"\n\
+             #EXTINF:4,\n#EXT-X-BYTERANGE:1000@700\nall.mp4\n#EXTINF:4,\n#EXT-X-BYTERANGE:500\nall.mp4\n\
+             #EXTINF:4,\n#EXT-X-BYTERANGE:18446744073709551615@18446744073709551615\nall.mp4\n\
+             #EXTINF:4,\n#EXT-X-BYTERANGE:10\nall.mp4\n#EXT-X-ENDLIST\n",
+        );
+        let fetches = segments_of(&p, Segments::All);
+        let ranges: Vec<Option<(u64, u64)>> = fetches.iter().map(|f| f.range).collect();
+        assert_eq!(
+            ranges,
+            vec![
+                Some((0, 700)),
+                Some((700, 1000)),
+                Some((1700, 500)),
+                Some((u64::MAX, u64::MAX)),
+                Some((u64::MAX, 10)),
+            ]
+        );
+        assert_eq!(fetches[0].url, "https://d.example/videos/a/init.mp4");
+    }
 
     #[test]
     fn first_middle_last() {
