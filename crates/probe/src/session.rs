@@ -524,6 +524,7 @@ fn issuer_refusal_why(answer: &Fetched) -> Vec<String> {
             }
         }
         404 => why.push("no such video is ready: is the id right, and has its job finished (playback.json written)?".into()),
+        409 => why.push("the token's viewer already watches on as many screens as allowed (MAX_STREAMS or the grant's max_streams): end one (hlsgate sessions end), or probe with a viewer of its own".into()),
         503 | 502 | 500 => why.push("the issuer could not answer: its log line for this request says why".into()),
         _ => {}
     }
