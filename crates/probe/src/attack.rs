@@ -26,7 +26,6 @@ type Planned = (
 );
 
 /// One request an attacker makes.
-#[derive(Debug)]
 struct Try {
     url: String,
     cookie: Option<String>,

@@ -19,7 +19,7 @@ pub const MAX_BODY_BYTES: usize = 64 << 20;
 pub const USER_AGENT: &str = concat!("hlsgate-probe/", env!("CARGO_PKG_VERSION"));
 
 /// One answer.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Fetched {
     pub status: StatusCode,
     pub headers: HeaderMap,

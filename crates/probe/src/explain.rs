@@ -15,7 +15,7 @@ use crate::report::Problem;
 use crate::signature;
 
 /// What a request carried: its URL, and the `Cookie` header in cookie mode.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Presented<'a> {
     pub url: &'a str,
     pub cookie: Option<&'a str>,

@@ -16,14 +16,18 @@
 //! Nothing it prints carries a token, a signature, a policy or a cookie
 //! value ([`redact`]). `docs/probe.md` is the manual.
 
-pub mod attack;
-pub mod client;
-pub mod explain;
-pub mod play;
-pub mod redact;
+// The walk's own types carry signed URLs and cookies: they stay inside
+// the crate, and none of them has a `Debug` that could print one.
+mod attack;
+mod client;
+mod explain;
+mod play;
+mod redact;
 pub mod report;
-pub mod session;
-pub mod signature;
+mod session;
+mod signature;
+
+pub use client::FetchError;
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -33,7 +37,7 @@ use hlsgate_core::signing::{Delivery, KeyGroup};
 use hlsgate_core::video::VideoId;
 use url::Url;
 
-use crate::client::{FetchError, Fetched, Http};
+use crate::client::{Fetched, Http};
 use crate::redact::Redactor;
 use crate::report::{Check, Report, Target, Timings};
 
@@ -107,8 +111,7 @@ pub fn now() -> u64 {
 
 /// One run's state: the checks so far, the cookies the issuer set, the
 /// timings.
-#[derive(Debug)]
-pub struct Probe<'a> {
+pub(crate) struct Probe<'a> {
     pub opts: &'a Options,
     pub http: Http,
     pub redact: Redactor,

@@ -23,7 +23,7 @@ const PLAYLIST_TYPES: [&str; 4] = [
 ];
 
 /// What the walk found, for the attacker's tries.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Walk {
     /// A segment's URL as the playlist names it (signed in URL mode).
     pub segment: Option<String>,
@@ -32,14 +32,13 @@ pub struct Walk {
 }
 
 /// A playlist fetched.
-#[derive(Debug)]
 struct Playlist {
     url: String,
     answer: Fetched,
 }
 
 /// One thing to fetch from a media playlist.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 struct Fetch {
     url: String,
     /// `EXT-X-BYTERANGE`: (offset, length).

@@ -12,7 +12,7 @@ use crate::report::{Check, Part, Problem};
 use crate::{Probe, Unreachable, explain, signature};
 
 /// The issuer's answer to a start or a renewal (`docs/signed-url-issuer.md`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 pub struct Answer {
     pub manifest_url: String,
     pub expires_at: String,
@@ -26,21 +26,10 @@ pub struct Answer {
 #[derive(Clone, Deserialize)]
 pub struct Session {
     pub id: String,
-    pub expires_at: String,
-    #[serde(default)]
-    pub end_token: Option<String>,
-}
-
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
 }
 
 /// A started playback.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Playback {
     pub answer: Answer,
     pub mode: Delivery,
