@@ -1,20 +1,20 @@
 //! `hlsgate probe`: proves a live deployment from outside, in one run.
 //!
-//! 1. **Plays like a player** ([`play`]): asks the issuer through the
+//! 1. **Plays like a player** (`play.rs`): asks the issuer through the
 //!    distribution, follows the master, every playlist, the key, and the
 //!    first, a middle and the last segment of every rendition, in the mode
 //!    asked for; checks statuses, types, `Cache-Control`, every URI's
 //!    signature and origin, byte ranges and CORS.
-//! 2. **Probes like an attacker** ([`attack`]): the same requests without
+//! 2. **Probes like an attacker** (`attack.rs`): the same requests without
 //!    a signature, with a changed one, on another folder, on the private
 //!    prefixes, with the forwarded copy alone, with an expired policy; each
 //!    must be refused, and one that is not is a security finding.
-//! 3. **Renews and ends the session** ([`session`]) when the issuer has
+//! 3. **Renews and ends the session** (`session.rs`) when the issuer has
 //!    sessions.
-//! 4. **Explains** ([`explain`]) every refusal it did not expect.
+//! 4. **Explains** (`explain.rs`) every refusal it did not expect.
 //!
 //! Nothing it prints carries a token, a signature, a policy or a cookie
-//! value ([`redact`]). `docs/probe.md` is the manual.
+//! value (`redact.rs`). `docs/probe.md` is the manual.
 
 // The walk's own types carry signed URLs and cookies: they stay inside
 // the crate, and none of them has a `Debug` that could print one.
