@@ -119,8 +119,6 @@ pub(crate) struct Probe<'a> {
     pub timings: Timings,
     /// The `CloudFront-*` cookies, in cookie mode (name → value).
     pub cookies: BTreeMap<String, String>,
-    /// Every segment's time to first byte.
-    pub segment_ttfb: Vec<Duration>,
 }
 
 impl<'a> Probe<'a> {
@@ -132,7 +130,6 @@ impl<'a> Probe<'a> {
             checks: Vec::new(),
             timings: Timings::default(),
             cookies: BTreeMap::new(),
-            segment_ttfb: Vec::new(),
         })
     }
 
@@ -189,8 +186,6 @@ pub async fn run(opts: &Options) -> Result<Report, Unreachable> {
         probe.attack(&playback, &walk).await;
         probe.session(&playback).await;
     }
-    probe.timings.segment_ttfb_p50 = report::p50(probe.segment_ttfb.clone());
-    probe.timings.segments_fetched = probe.segment_ttfb.len();
     let target = Target {
         issuer: opts.issuer.as_str().trim_end_matches('/').to_string(),
         video: opts.video.as_str().to_string(),

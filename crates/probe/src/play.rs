@@ -92,6 +92,16 @@ impl Probe<'_> {
         check.fail(problem, status_line(answer)).why(why)
     }
 
+    /// [`refused`](Self::refused) for one of a check's many URLs: `got`
+    /// says which.
+    fn refused_at(&self, check: Check, answer: &Fetched, url: &str, cookie: Option<&str>) -> Check {
+        let c = self.refused(check, answer, url, cookie);
+        Check {
+            got: format!("{}: {}", self.redact.url(url), c.got),
+            ..c
+        }
+    }
+
     /// The player's path.
     pub async fn play(&mut self, playback: &Playback) -> Walk {
         let mut walk = Walk::default();
@@ -182,11 +192,9 @@ impl Probe<'_> {
                             });
                         }
                         Ok(a) => {
-                            if failed.is_none() {
-                                let c = self.refused(check.clone(), &a, url, cookies.as_deref());
-                                let got = format!("{}: {}", self.redact.url(url), c.got);
-                                failed = Some(Check { got, ..c });
-                            }
+                            failed.get_or_insert_with(|| {
+                                self.refused_at(check.clone(), &a, url, cookies.as_deref())
+                            });
                         }
                         Err(e) => {
                             failed.get_or_insert_with(|| {
@@ -328,10 +336,7 @@ impl Probe<'_> {
                     ));
                 } else if mode == Delivery::Url {
                     let f = signature::found_in_url(resolved.as_str());
-                    if f.signature.is_none()
-                        || f.key_pair_id.is_none()
-                        || (f.policy.is_none() && f.expires.is_none())
-                    {
+                    if !signature::complete(&f) {
                         problems.push((
                             Problem::UriUnsigned,
                             format!("{shown}: {}", self.redact.url(resolved.as_str())),
@@ -395,6 +400,7 @@ impl Probe<'_> {
             return;
         }
         let mut failed: Option<Check> = None;
+        let mut ttfb = Vec::with_capacity(parts.len());
         for part in parts {
             let extra: Vec<(HeaderName, String)> = part
                 .range
@@ -407,7 +413,7 @@ impl Probe<'_> {
                 .unwrap_or_default();
             match self.fetch(&part.url, cookies, &extra).await {
                 Ok(a) if a.ok() => {
-                    self.segment_ttfb.push(a.ttfb);
+                    ttfb.push(a.ttfb);
                     if let Some((_, n)) = part.range
                         && (a.status != StatusCode::PARTIAL_CONTENT || a.body.len() as u64 != n)
                     {
@@ -425,11 +431,9 @@ impl Probe<'_> {
                     }
                 }
                 Ok(a) => {
-                    if failed.is_none() {
-                        let c = self.refused(check.clone(), &a, &part.url, cookies);
-                        let got = format!("{}: {}", self.redact.url(&part.url), c.got);
-                        failed = Some(Check { got, ..c });
-                    }
+                    failed.get_or_insert_with(|| {
+                        self.refused_at(check.clone(), &a, &part.url, cookies)
+                    });
                 }
                 Err(e) => {
                     failed.get_or_insert_with(|| {
@@ -438,7 +442,9 @@ impl Probe<'_> {
                 }
             }
         }
-        let p50 = crate::report::p50(self.segment_ttfb.clone()).unwrap_or(Duration::ZERO);
+        self.timings.segments_fetched = ttfb.len();
+        self.timings.segment_ttfb_p50 = crate::report::p50(ttfb);
+        let p50 = self.timings.segment_ttfb_p50.unwrap_or(Duration::ZERO);
         self.push(failed.unwrap_or_else(|| {
             check.pass(format!(
                 "{} fetched, time to first byte p50 {} ms",

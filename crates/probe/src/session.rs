@@ -130,8 +130,10 @@ impl Probe<'_> {
             answer.elapsed.as_millis(),
             parsed.expires_at
         )));
-        self.answer_headers("issuer", &answer, mode);
-        self.preflight(&path, Some(mode)).await;
+        self.answer_no_store("issuer.no-store", &answer);
+        let issuer = self.issuer_url("/");
+        self.cors("issuer.cors", &issuer, &answer, mode);
+        self.preflight(&path, mode).await;
         if mode == Delivery::Cookies {
             self.take_cookies("issuer.cookies", &answer, &parsed.manifest_url);
         }
@@ -143,34 +145,33 @@ impl Probe<'_> {
         Ok(Some(playback))
     }
 
-    /// `Cache-Control` and CORS on an issuer answer.
-    fn answer_headers(&mut self, step: &'static str, answer: &Fetched, mode: Delivery) {
-        let (cache_id, cors_id) = match step {
-            "issuer" => ("issuer.no-store", "issuer.cors"),
-            _ => ("session.no-store", "session.cors"),
-        };
-        let check = Check::new(cache_id, Part::Play, "Cache-Control: private, no-store");
+    /// `Cache-Control` on an issuer answer: it carries a signature.
+    fn answer_no_store(&mut self, id: &'static str, answer: &Fetched) {
+        let check = Check::new(id, Part::Play, "Cache-Control: private, no-store");
         self.push(if never_cached(answer) {
             check.pass(cache_control(answer))
         } else {
             check.fail(Problem::AnswerCacheable, cache_control(answer))
         });
-        if step == "issuer" {
-            let url = self.issuer_url("/");
-            self.cors(cors_id, &url, answer, mode);
-        }
+    }
+
+    /// Whether a request to `url` from the page must carry credentials:
+    /// in cookie mode, from another origin (the browser keeps and sends
+    /// the cookies only then).
+    fn credentials(&self, url: &str, origin: &str, mode: Delivery) -> bool {
+        mode == Delivery::Cookies
+            && !url::Url::parse(url).is_ok_and(|u| u.origin().ascii_serialization() == origin)
     }
 
     /// The browser's preflight for the start (it sends `Authorization`):
     /// allowed for `--origin`, with that header, and with credentials in
     /// cookie mode from another origin.
-    async fn preflight(&mut self, path: &str, mode: Option<Delivery>) {
+    async fn preflight(&mut self, path: &str, mode: Delivery) {
         let Some(origin) = self.opts.origin.clone() else {
             return;
         };
         let url = self.issuer_url(path);
-        let same_origin = self.issuer_url("") == origin;
-        let credentials = mode == Some(Delivery::Cookies) && !same_origin;
+        let credentials = self.credentials(&url, &origin, mode);
         let check = Check::new(
             "issuer.preflight",
             Part::Play,
@@ -231,18 +232,13 @@ impl Probe<'_> {
         self.push(c);
     }
 
-    /// CORS for `--origin`: the answer allows it (with credentials in
-    /// cookie mode).
-    /// Credentials are needed in cookie mode when the page is on another
-    /// origin than `url` (the browser keeps and sends the cookies only
-    /// then).
+    /// CORS for `--origin` on the answer to `url`: the origin allowed,
+    /// with credentials when they are needed ([`credentials`](Self::credentials)).
     pub fn cors(&mut self, id: &'static str, url: &str, answer: &Fetched, mode: Delivery) {
         let Some(origin) = self.opts.origin.clone() else {
             return;
         };
-        let same_origin =
-            url::Url::parse(url).is_ok_and(|u| u.origin().ascii_serialization() == origin);
-        let credentials = mode == Delivery::Cookies && !same_origin;
+        let credentials = self.credentials(url, &origin, mode);
         let check = Check::new(
             id,
             Part::Play,
@@ -275,6 +271,25 @@ impl Probe<'_> {
         });
     }
 
+    /// The `CloudFront-*` cookies `answer` sets, kept for every request
+    /// after (others are not ours); `None` for a `Set-Cookie` that does
+    /// not parse.
+    fn keep_cookies(&mut self, answer: &Fetched) -> Vec<Option<cookie::Cookie<'static>>> {
+        let mut kept = Vec::new();
+        for raw in answer.all(header::SET_COOKIE) {
+            match cookie::Cookie::parse(raw.to_string()) {
+                Ok(c) if COOKIE.contains(c.name()) => {
+                    self.cookies
+                        .insert(c.name().to_string(), c.value().to_string());
+                    kept.push(Some(c));
+                }
+                Ok(_) => {}
+                Err(_) => kept.push(None),
+            }
+        }
+        kept
+    }
+
     /// Cookie mode: the four `CloudFront-*` cookies, `HttpOnly`, for a path
     /// that covers the manifest (and `Secure` over HTTPS); kept for every
     /// request after.
@@ -285,14 +300,11 @@ impl Probe<'_> {
         let https = self.opts.issuer.scheme() == "https";
         let mut problems = Vec::new();
         let mut names = Vec::new();
-        for raw in answer.all(header::SET_COOKIE) {
-            let Ok(c) = cookie::Cookie::parse(raw.to_string()) else {
+        for c in self.keep_cookies(answer) {
+            let Some(c) = c else {
                 problems.push("a Set-Cookie that does not parse".to_string());
                 continue;
             };
-            if !COOKIE.contains(c.name()) {
-                continue;
-            }
             let name = c.name().to_string();
             if c.http_only() != Some(true) {
                 problems.push(format!("{name} is not HttpOnly"));
@@ -307,14 +319,10 @@ impl Probe<'_> {
                     p.unwrap_or("(none)")
                 )),
             }
-            names.push(name.clone());
-            self.cookies.insert(name, c.value().to_string());
+            names.push(name);
         }
         let found = signature::found_in_cookies(&self.cookie_header().unwrap_or_default());
-        if found.signature.is_none()
-            || found.key_pair_id.is_none()
-            || (found.policy.is_none() && found.expires.is_none())
-        {
+        if !signature::complete(&found) {
             problems.push("CloudFront-Signature, CloudFront-Key-Pair-Id and CloudFront-Policy (or -Expires) must all be set".into());
         }
         let check = Check::new(
@@ -409,14 +417,7 @@ impl Probe<'_> {
                     && a.session.as_ref().is_some_and(|s| s.id == session.id) =>
             {
                 if playback.mode == Delivery::Cookies {
-                    for raw in renewed.all(header::SET_COOKIE) {
-                        if let Ok(c) = cookie::Cookie::parse(raw.to_string())
-                            && COOKIE.contains(c.name())
-                        {
-                            self.cookies
-                                .insert(c.name().to_string(), c.value().to_string());
-                        }
-                    }
+                    self.keep_cookies(&renewed);
                 }
                 let cookies = self
                     .cookie_header()
@@ -450,7 +451,7 @@ impl Probe<'_> {
                     }
                     Err(e) => self.push(check.fail(Problem::Unreachable, e.to_string())),
                 }
-                self.answer_headers("session", &renewed, playback.mode);
+                self.answer_no_store("session.no-store", &renewed);
             }
             _ => {
                 self.push(

@@ -72,6 +72,14 @@ pub fn found_in_url(url: &str) -> Found {
         .unwrap_or_default()
 }
 
+/// Whether a signature has what CloudFront needs: a signature, a key id,
+/// and a policy or an expiry.
+pub fn complete(found: &Found) -> bool {
+    found.signature.is_some()
+        && found.key_pair_id.is_some()
+        && (found.policy.is_some() || found.expires.is_some())
+}
+
 /// The values of the `CloudFront-*` cookies in a `Cookie` header.
 pub fn found_in_cookies(cookie_header: &str) -> Found {
     let mut found = Found::default();
