@@ -6,7 +6,7 @@
 
 use hlsgate_core::signing::names::Found;
 use hlsgate_core::signing::{
-    Context, KeyGroup, Policy, VerifyError, verify_cookies, verify_url, wildcard,
+    Context, KeyGroup, VerifyError, conditions, verify_cookies, verify_url,
 };
 
 use crate::client::Fetched;
@@ -92,7 +92,7 @@ pub fn check(
             Some(c) => verify_cookies(presented.url, c, keys, ctx).map(|_| ()),
             None => verify_url(presented.url, keys, ctx).map(|_| ()),
         },
-        None => clear_text(presented, now),
+        None => clear_text(presented, ctx),
     };
     // The probe cannot know its own address as CloudFront sees it.
     match result {
@@ -101,8 +101,9 @@ pub fn check(
     }
 }
 
-/// What a policy says without its signature being checked.
-fn clear_text(presented: Presented<'_>, now: u64) -> Result<(), VerifyError> {
+/// What a policy says without its signature being checked: core's own
+/// conditions, on the policy's clear text.
+fn clear_text(presented: Presented<'_>, ctx: Context) -> Result<(), VerifyError> {
     let found = presented.found();
     let url = signature::bare(presented.url);
     let Some(policy) = signature::policy(&found, &url) else {
@@ -110,28 +111,7 @@ fn clear_text(presented: Presented<'_>, now: u64) -> Result<(), VerifyError> {
             "no policy or expiry can be read from the signature".into(),
         ));
     };
-    conditions(&policy, &url, now)
-}
-
-fn conditions(policy: &Policy, url: &str, now: u64) -> Result<(), VerifyError> {
-    if !wildcard::matches(policy.resource(), url) {
-        return Err(VerifyError::ResourceMismatch {
-            pattern: policy.resource().to_string(),
-            url: url.to_string(),
-        });
-    }
-    if let Some(starts) = policy.starts()
-        && now <= starts.seconds()
-    {
-        return Err(VerifyError::NotYetValid { starts, now });
-    }
-    if now >= policy.expires().seconds() {
-        return Err(VerifyError::Expired {
-            expires: policy.expires(),
-            now,
-        });
-    }
-    Ok(())
+    conditions(&policy, &url, ctx)
 }
 
 /// Why `answer`, a refusal of a signed request, happened: the problem and

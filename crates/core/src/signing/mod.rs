@@ -49,7 +49,7 @@ pub use signer::{
 };
 pub use verify::{
     Context, KeyGroup, KeyGroupError, MAX_COOKIE_BYTES, MAX_POLICY_BYTES, MAX_URL_BYTES, Verified,
-    VerifyError, verify_cookies, verify_url, verify_url_with,
+    VerifyError, conditions, verify_cookies, verify_url, verify_url_with,
 };
 
 /// The digest under the signature. CloudFront's default is SHA1; SHA256 is

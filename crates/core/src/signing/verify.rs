@@ -210,6 +210,42 @@ impl fmt::Display for Verified {
     }
 }
 
+/// A policy's conditions for a request of `url` (without its signing
+/// parameters): resource, start, expiry, source IP, in that order. What a
+/// policy's clear text says without its signature checked (`hlsgate
+/// probe` without the key group); [`verify_url`] and [`verify_cookies`]
+/// check them after the signature.
+pub fn conditions(policy: &Policy, url: &str, ctx: Context) -> Result<(), VerifyError> {
+    if !wildcard::matches(policy.resource(), url) {
+        return Err(VerifyError::ResourceMismatch {
+            pattern: policy.resource().to_string(),
+            url: url.to_string(),
+        });
+    }
+    if let Some(starts) = policy.starts()
+        && ctx.now <= starts.seconds()
+    {
+        return Err(VerifyError::NotYetValid {
+            starts,
+            now: ctx.now,
+        });
+    }
+    if ctx.now >= policy.expires().seconds() {
+        return Err(VerifyError::Expired {
+            expires: policy.expires(),
+            now: ctx.now,
+        });
+    }
+    if let Some(cidr) = policy.source_ip() {
+        match ctx.viewer_ip {
+            None => return Err(VerifyError::IpUnknown { cidr }),
+            Some(IpAddr::V4(v4)) if cidr.contains(&v4) => {}
+            Some(ip) => return Err(VerifyError::IpOutside { ip, cidr }),
+        }
+    }
+    Ok(())
+}
+
 fn malformed(m: impl Into<String>) -> VerifyError {
     VerifyError::Malformed(m.into())
 }
@@ -416,33 +452,7 @@ fn check(
     let policy = Policy::from_json(&policy_bytes)
         .map_err(|e| malformed(format!("signed policy is invalid: {e}")))?;
 
-    if !wildcard::matches(policy.resource(), url) {
-        return Err(VerifyError::ResourceMismatch {
-            pattern: policy.resource().to_string(),
-            url: url.to_string(),
-        });
-    }
-    if let Some(starts) = policy.starts()
-        && ctx.now <= starts.seconds()
-    {
-        return Err(VerifyError::NotYetValid {
-            starts,
-            now: ctx.now,
-        });
-    }
-    if ctx.now >= policy.expires().seconds() {
-        return Err(VerifyError::Expired {
-            expires: policy.expires(),
-            now: ctx.now,
-        });
-    }
-    if let Some(cidr) = policy.source_ip() {
-        match ctx.viewer_ip {
-            None => return Err(VerifyError::IpUnknown { cidr }),
-            Some(IpAddr::V4(v4)) if cidr.contains(&v4) => {}
-            Some(ip) => return Err(VerifyError::IpOutside { ip, cidr }),
-        }
-    }
+    conditions(&policy, url, ctx)?;
 
     Ok(Verified {
         kind,

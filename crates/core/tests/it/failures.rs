@@ -233,3 +233,26 @@ fn every_reason_has_details() {
     assert_eq!(e.details()["cidr"], "203.0.113.0/24");
     assert_eq!(e.details()["ip"], "10.0.0.1");
 }
+
+/// A policy's conditions alone (its clear text, no signature): the same
+/// reasons, in the same order, as after a valid signature.
+#[test]
+fn conditions_alone_give_the_verifiers_reasons() {
+    let signed = folder();
+    let policy = signed.policy();
+    let ip = "203.0.113.1";
+    let code = |url: &str, ctx: Context| conditions(policy, url, ctx).map_err(|e| e.code());
+    assert_eq!(code(&master(), ctx_ip(NOW, ip)), Ok(()));
+    assert_eq!(
+        code("https://other.example/a.ts", ctx_ip(NOW, ip)),
+        Err("resource_mismatch")
+    );
+    assert_eq!(code(&master(), ctx_ip(START, ip)), Err("not_yet_valid"));
+    assert_eq!(code(&master(), ctx_ip(EXP, ip)), Err("expired"));
+    assert_eq!(code(&master(), at(NOW)), Err("ip_unknown"));
+    // The resource is checked first, as the verifier does.
+    assert_eq!(
+        code("https://other.example/a.ts", at(EXP)),
+        Err("resource_mismatch")
+    );
+}
