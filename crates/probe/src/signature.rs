@@ -80,14 +80,10 @@ pub fn complete(found: &Found) -> bool {
         && (found.policy.is_some() || found.expires.is_some())
 }
 
-/// The values of the `CloudFront-*` cookies in a `Cookie` header.
+/// The values of the `CloudFront-*` cookies in a `Cookie` header (none
+/// when it cannot be read: a signing cookie twice).
 pub fn found_in_cookies(cookie_header: &str) -> Found {
-    let mut found = Found::default();
-    for part in cookie_header.split(';') {
-        let (n, v) = part.trim().split_once('=').unwrap_or((part.trim(), ""));
-        let _ = found.record(&COOKIE, n, v);
-    }
-    found
+    Found::from_cookie_header(cookie_header).unwrap_or_default()
 }
 
 /// The suffix of the forwarded copy in a URL (`-PREFIX`), else the default.

@@ -62,6 +62,21 @@ impl Found {
         *self == Found::default()
     }
 
+    /// The `CloudFront-*` values of a `Cookie` header (`a=1; b=2`); other
+    /// cookies are ignored, a signing cookie given twice is an error.
+    pub fn from_cookie_header(header: &str) -> Result<Found, String> {
+        let mut found = Found::default();
+        for part in header.split(';') {
+            let part = part.trim();
+            if part.is_empty() {
+                continue;
+            }
+            let (name, value) = part.split_once('=').unwrap_or((part, ""));
+            found.record(&COOKIE, name.trim(), value.trim())?;
+        }
+        Ok(found)
+    }
+
     /// Records `name=value` if `name` is a signing name. A name seen twice is an
     /// error: two values make the request ambiguous.
     pub fn record(&mut self, names: &Names, name: &str, value: &str) -> Result<bool, String> {

@@ -295,17 +295,7 @@ pub fn verify_cookies(
     }
     let url = request_url(url)?;
     let names = &names::COOKIE;
-    let mut found = Found::default();
-    for part in cookie_header.split(';') {
-        let part = part.trim();
-        if part.is_empty() {
-            continue;
-        }
-        let (name, value) = part.split_once('=').unwrap_or((part, ""));
-        found
-            .record(names, name.trim(), value.trim())
-            .map_err(malformed)?;
-    }
+    let found = Found::from_cookie_header(cookie_header).map_err(malformed)?;
     if found.is_empty() {
         return Err(malformed("no CloudFront-* cookies found"));
     }
